@@ -1,0 +1,355 @@
+"""The cohort file: pydantic models, loading with every error listed by path, and derived times."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as Time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+
+from bot.core.clock import utc
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        from bot.core.zones import suggest_zone
+
+        hint = suggest_zone(value)
+        raise ValueError(f"unknown time zone {value!r}" + (f" (did you mean {hint}?)" if hint else "")) from None
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Track(_Model):
+    """A track of the course (e.g. ``intro``, ``advanced``)."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    description: str = ""
+
+
+class Reading(_Model):
+    """One reading; ``track`` limits it to one track (default: everyone)."""
+
+    title: Annotated[str, Field(min_length=1)]
+    url: HttpUrl
+    minutes: PositiveInt
+    track: str | None = None
+    optional: bool = False
+
+
+class Lecture(_Model):
+    """The week's lecture video."""
+
+    title: Annotated[str, Field(min_length=1)]
+    url: HttpUrl
+    minutes: PositiveInt | None = None
+
+
+class Homework(_Model):
+    """The week's homework; ``due`` is a local date and time in the cohort's zone."""
+
+    title: Annotated[str, Field(min_length=1)]
+    instructions: str = ""
+    due: datetime
+
+    @field_validator("due")
+    @classmethod
+    def _naive(cls, value: datetime) -> datetime:
+        if value.tzinfo is not None:
+            raise ValueError("write the due time without an offset; it is read in the cohort's time zone")
+        return value
+
+
+class Week(_Model):
+    """One week of the curriculum."""
+
+    number: PositiveInt
+    title: Annotated[str, Field(min_length=1)]
+    readings: list[Reading] = Field(default_factory=list)
+    lecture: Lecture | None = None
+    homework: Homework | None = None
+
+
+class SectionMeeting(_Model):
+    """A discussion section: who runs it, and when it meets each week, in its own zone."""
+
+    name: Annotated[str, Field(min_length=1)]
+    track: str
+    facilitators: list[str] = Field(default_factory=list)
+    weekday: Weekday
+    start: Time
+    timezone: Annotated[str, Field()] = ""
+    duration_minutes: PositiveInt = 60
+    channel: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        return _zone(value) if value else value
+
+
+class Posting(_Model):
+    """When each week's material goes out, and to which channel per track."""
+
+    weekday: Weekday = "monday"
+    time: Time = Time(9, 0)
+    channels: dict[str, str] = Field(default_factory=dict)
+
+
+class StipendRule(_Model):
+    """Who completes: attend at least N sections and submit at least M homeworks (and be eligible)."""
+
+    sections_attended: Annotated[int, Field(ge=0)] = 6
+    homeworks_submitted: Annotated[int, Field(ge=0)] = 6
+    late_counts: bool = True
+    excused_counts: bool = False
+    requires_eligibility: bool = True
+    amount: str | None = None
+    facilitator_hourly_rate: str | None = None
+
+
+class Pairing(_Model):
+    """Rotating pairs: how many rounds, group size, minutes per round, trios for odd counts."""
+
+    rounds: PositiveInt = 4
+    size: Annotated[int, Field(ge=2, le=4)] = 2
+    minutes: PositiveInt = 10
+    trios_for_odd: bool = True
+    avoid_repeats_across_sessions: bool = True
+
+
+class Reminders(_Model):
+    """How long before a deadline or a section people are reminded."""
+
+    homework_hours_before: Annotated[float, Field(ge=0)] = 24
+    section_minutes_before: Annotated[float, Field(ge=0)] = 60
+    facilitator_digest_hours_after: Annotated[float, Field(ge=0)] = 1
+
+
+class DiscordRoles(_Model):
+    """Discord server roles that grant bot roles (in addition to the roster)."""
+
+    organizer_roles: list[str] = Field(default_factory=list)
+    facilitator_roles: list[str] = Field(default_factory=list)
+
+
+class Cohort(_Model):
+    """A whole cohort: program, zone, start, tracks, weeks, sections and rules."""
+
+    program: Annotated[str, Field(min_length=1)]
+    timezone: str
+    start_date: date
+    contact: str = "Ask one of the organizers to add you to the roster."
+    tracks: Annotated[list[Track], Field(min_length=1)]
+    weeks: Annotated[list[Week], Field(min_length=1)]
+    sections: list[SectionMeeting] = Field(default_factory=list)
+    posting: Posting = Field(default_factory=Posting)
+    stipend: StipendRule = Field(default_factory=StipendRule)
+    pairing: Pairing = Field(default_factory=Pairing)
+    reminders: Reminders = Field(default_factory=Reminders)
+    discord: DiscordRoles = Field(default_factory=DiscordRoles)
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        return _zone(value)
+
+    # ---- derived values -------------------------------------------------------------------------------
+    @property
+    def zone(self) -> ZoneInfo:
+        """The cohort's time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def track_names(self) -> list[str]:
+        """Names of the tracks, in file order."""
+        return [t.name for t in self.tracks]
+
+    def week(self, number: int) -> Week | None:
+        """Week ``number`` (1-based), if it exists."""
+        return next((w for w in self.weeks if w.number == number), None)
+
+    def section(self, name: str) -> SectionMeeting | None:
+        """The section called ``name`` (case-insensitive)."""
+        return next((s for s in self.sections if s.name.casefold() == name.strip().casefold()), None)
+
+    def local(self, day: date, at: Time, zone: ZoneInfo | None = None) -> datetime:
+        """An aware UTC datetime for a local wall-clock time on ``day`` in ``zone`` (default: the cohort's)."""
+        return datetime.combine(day, at, tzinfo=zone or self.zone).astimezone(UTC)
+
+    def week_start_date(self, number: int) -> date:
+        """The first day of week ``number``."""
+        return self.start_date + timedelta(days=7 * (number - 1))
+
+    def week_start(self, number: int) -> datetime:
+        """Midnight (cohort time) at the start of week ``number``, in UTC."""
+        return self.local(self.week_start_date(number), Time(0, 0))
+
+    def day_in_week(self, number: int, weekday: str) -> date:
+        """The date of ``weekday`` within week ``number`` (weeks start on ``start_date``)."""
+        first = self.week_start_date(number)
+        offset = (WEEKDAYS.index(weekday) - first.weekday()) % 7
+        return first + timedelta(days=offset)
+
+    def post_time(self, number: int) -> datetime:
+        """When week ``number``'s material is posted (UTC)."""
+        return self.local(self.day_in_week(number, self.posting.weekday), self.posting.time)
+
+    def due(self, number: int) -> datetime | None:
+        """When week ``number``'s homework is due (UTC), if it has homework."""
+        week = self.week(number)
+        if week is None or week.homework is None:
+            return None
+        return utc(week.homework.due.replace(tzinfo=self.zone))
+
+    def section_zone(self, section: SectionMeeting) -> ZoneInfo:
+        """The zone a section's start time is written in."""
+        return ZoneInfo(section.timezone) if section.timezone else self.zone
+
+    def meeting(self, section: SectionMeeting, number: int) -> tuple[datetime, datetime]:
+        """Start and end (UTC) of ``section``'s meeting in week ``number``."""
+        start = self.local(self.day_in_week(number, section.weekday), section.start, self.section_zone(section))
+        return start, start + timedelta(minutes=section.duration_minutes)
+
+    def current_week(self, now: datetime) -> int:
+        """The week ``now`` falls in, clamped to the first and last week."""
+        days = (utc(now).astimezone(self.zone).date() - self.start_date).days
+        return max(1, min(len(self.weeks), days // 7 + 1))
+
+    def readings_for(self, number: int, track: str | None) -> list[Reading]:
+        """Week ``number``'s readings for ``track`` (all readings if ``track`` is ``None``)."""
+        week = self.week(number)
+        if week is None:
+            return []
+        return [r for r in week.readings if r.track is None or track is None or r.track == track]
+
+    def channel_for(self, track: str) -> str | None:
+        """The channel where ``track``'s weekly material is posted."""
+        return self.posting.channels.get(track)
+
+
+# ---- loading and semantic checks ---------------------------------------------------------------------
+class CohortError(Exception):
+    """An invalid cohort file; ``errors`` lists ``(path, message)`` pairs, every one of them."""
+
+    def __init__(self, source: str, errors: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.errors = errors
+        super().__init__(f"{source}: {len(errors)} error(s)")
+
+    def report(self) -> str:
+        """A human-readable list of every error, one per line."""
+        lines = [f"{self.source}: {len(self.errors)} error(s)"]
+        lines += [f"  {path}: {message}" for path, message in self.errors]
+        return "\n".join(lines)
+
+
+def format_loc(loc: tuple[Any, ...]) -> str:
+    """``('weeks', 2, 'homework', 'due')`` -> ``weeks[2].homework.due``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _semantic_errors(c: Cohort) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    tracks = set(c.track_names)
+
+    def track_ok(name: str | None, path: str) -> None:
+        if name is not None and name not in tracks:
+            close = difflib.get_close_matches(name, sorted(tracks), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            errors.append((path, f"unknown track {name!r}{hint}; tracks are {', '.join(sorted(tracks))}"))
+
+    seen_tracks: set[str] = set()
+    for i, t in enumerate(c.tracks):
+        if t.name in seen_tracks:
+            errors.append((f"tracks[{i}].name", f"track {t.name!r} is listed twice"))
+        seen_tracks.add(t.name)
+
+    for i, w in enumerate(c.weeks):
+        if w.number != i + 1:
+            errors.append((f"weeks[{i}].number", f"expected week {i + 1} here (weeks are numbered 1, 2, 3, ...)"))
+        for j, r in enumerate(w.readings):
+            track_ok(r.track, f"weeks[{i}].readings[{j}].track")
+        if w.homework is not None:
+            due = utc(w.homework.due.replace(tzinfo=c.zone))
+            begins = c.week_start(i + 1)
+            if due <= begins:
+                errors.append(
+                    (
+                        f"weeks[{i}].homework.due",
+                        f"due {w.homework.due:%Y-%m-%d %H:%M} is before week {i + 1} begins",
+                    )
+                )
+
+    names: set[str] = set()
+    for i, s in enumerate(c.sections):
+        if s.name.casefold() in names:
+            errors.append((f"sections[{i}].name", f"section {s.name!r} is listed twice"))
+        names.add(s.name.casefold())
+        track_ok(s.track, f"sections[{i}].track")
+
+    for track, _channel in c.posting.channels.items():
+        track_ok(track, f"posting.channels.{track}")
+    for t in c.track_names:
+        if t not in c.posting.channels:
+            errors.append(("posting.channels", f"no channel for track {t!r}"))
+
+    for field_name in ("sections_attended", "homeworks_submitted"):
+        needed = getattr(c.stipend, field_name)
+        if field_name == "sections_attended":
+            available = len(c.weeks) if c.sections else 0
+        else:
+            available = sum(1 for w in c.weeks if w.homework)
+        if needed > available:
+            errors.append((f"stipend.{field_name}", f"asks for {needed} but the cohort only has {available}"))
+    return errors
+
+
+def parse_cohort(data: Any, source: str = "cohort") -> Cohort:
+    """Validate already-parsed YAML data; raise :class:`CohortError` listing every problem."""
+    if not isinstance(data, dict):
+        raise CohortError(source, [("(top level)", "the file must be a mapping of settings (program:, weeks:, ...)")])
+    try:
+        cohort = Cohort.model_validate(data)
+    except ValidationError as exc:
+        raise CohortError(source, [(format_loc(e["loc"]), e["msg"]) for e in exc.errors()]) from None
+    errors = _semantic_errors(cohort)
+    if errors:
+        raise CohortError(source, errors)
+    return cohort
+
+
+def load_cohort(path: str | Path) -> Cohort:
+    """Read and validate a cohort YAML file; raise :class:`CohortError` (never a traceback) on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CohortError(str(path), [("(file)", f"cannot read the file: {exc.strerror or exc}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        raise CohortError(str(path), [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    return parse_cohort(data, str(path))

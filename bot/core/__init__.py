@@ -1,0 +1,1 @@
+"""The platform-neutral core: commands, people, roles, messages, errors and the clock."""

@@ -1,0 +1,178 @@
+"""Command declarations: each feature declares a command once; every platform builds its own from it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from bot.core.roles import Role
+
+if TYPE_CHECKING:
+    from bot.core.context import Context
+    from bot.core.messages import Reply
+
+
+class OptionType(Enum):
+    """What kind of value an option takes; the core parses text into it."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    WEEK = "week"  # an integer week number of the cohort
+    SECTION = "section"  # a section name of the cohort
+    PERSON = "person"  # someone on the roster: a name, an email or a platform mention
+    DATETIME = "datetime"  # a local date and time, read in the asking person's zone
+    ZONE = "zone"  # an IANA time zone name
+    URL = "url"  # an http(s) link
+    FILE = "file"  # an uploaded file (Discord attachments); platforms without it omit the option
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A fixed or suggested value: ``name`` is shown, ``value`` is sent."""
+
+    name: str
+    value: str | int
+
+
+Autocomplete = Callable[["Context", str], Awaitable[list[Choice]]]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a command.
+
+    ``own_sections`` limits a SECTION or PERSON option to the facilitator's own sections (organizers are not
+    limited). ``autocomplete`` overrides the default suggestions for the option's type.
+    """
+
+    name: str
+    description: str
+    type: OptionType = OptionType.STRING
+    required: bool = False
+    choices: Sequence[Choice] = ()
+    min_value: int | None = None
+    max_value: int | None = None
+    max_length: int | None = None
+    own_sections: bool = False
+    autocomplete: Autocomplete | None = None
+
+    def usage(self) -> str:
+        """``name:<type>`` or ``[name:<type>]``."""
+        hint = "|".join(str(c.value) for c in self.choices) if self.choices else self.type.value
+        text = f"{self.name}:<{hint}>"
+        return text if self.required else f"[{text}]"
+
+
+Handler = Callable[..., Awaitable["Reply | str | None"]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command declared once for every platform.
+
+    ``name`` may have two words (``"pair start"``): platforms group such commands under the first word.
+    ``min_role`` is the lowest role that may run it; ``None`` lets anyone on the roster run it.
+    ``private`` says whether the reply is shown only to the asker (handlers may override per reply).
+    ``slow`` tells adapters to acknowledge at once and answer later.
+    """
+
+    name: str
+    description: str
+    handler: Handler
+    options: tuple[Option, ...] = ()
+    min_role: Role | None = Role.SCHOLAR
+    private: bool = True
+    slow: bool = False
+    feature: str = ""
+
+    def usage(self) -> str:
+        """The usage line shown by ``/help`` and on a parse error."""
+        return " ".join([f"/{self.name}", *(o.usage() for o in self.options)])
+
+    def option(self, name: str) -> Option | None:
+        """The option called ``name``, if any."""
+        return next((o for o in self.options if o.name == name), None)
+
+    @property
+    def group(self) -> str | None:
+        """The first word of a two-word name (``"pair"`` for ``"pair start"``)."""
+        return self.name.split(" ", 1)[0] if " " in self.name else None
+
+    @property
+    def leaf(self) -> str:
+        """The last word of the name."""
+        return self.name.rsplit(" ", 1)[-1]
+
+
+@dataclass
+class CommandRegistry:
+    """All declared commands, by name; names are unique."""
+
+    _commands: dict[str, Command] = field(default_factory=dict)
+
+    def add(self, command: Command) -> Command:
+        """Register ``command``; a duplicate name is a programming error."""
+        if command.name in self._commands:
+            raise ValueError(f"command /{command.name} is declared twice")
+        if command.group and command.group in self._commands:
+            raise ValueError(f"/{command.name} clashes with the single command /{command.group}")
+        if any(c.group == command.name for c in self._commands.values()):
+            raise ValueError(f"/{command.name} clashes with the command group /{command.name}")
+        self._commands[command.name] = command
+        return command
+
+    def get(self, name: str) -> Command | None:
+        """The command called ``name`` (without the slash)."""
+        return self._commands.get(name.lstrip("/"))
+
+    def __iter__(self) -> Iterable[Command]:
+        return iter(sorted(self._commands.values(), key=lambda c: c.name))
+
+    def __len__(self) -> int:
+        return len(self._commands)
+
+    def groups(self) -> dict[str, list[Command]]:
+        """Two-word commands grouped by their first word."""
+        out: dict[str, list[Command]] = {}
+        for c in self:
+            if c.group:
+                out.setdefault(c.group, []).append(c)
+        return out
+
+    def top_level_names(self) -> list[str]:
+        """The names a platform registers: single commands and group names."""
+        return sorted({c.group or c.name for c in self})
+
+
+def command(
+    name: str,
+    description: str,
+    *options: Option,
+    min_role: Role | None = Role.SCHOLAR,
+    private: bool = True,
+    slow: bool = False,
+) -> Callable[[Handler], Command]:
+    """Decorator turning a handler ``async def h(ctx, **options)`` into a :class:`Command`."""
+
+    def wrap(handler: Handler) -> Command:
+        module = getattr(handler, "__module__", "")
+        return Command(
+            name=name,
+            description=description,
+            handler=handler,
+            options=tuple(options),
+            min_role=min_role,
+            private=private,
+            slow=slow,
+            feature=module.rsplit(".", 1)[-1],
+        )
+
+    return wrap
+
+
+def declared(module_globals: dict[str, Any]) -> list[Command]:
+    """Every :class:`Command` defined at module level, in definition order (used by cogs' ``setup``)."""
+    return [v for v in module_globals.values() if isinstance(v, Command)]

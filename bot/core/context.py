@@ -1,0 +1,103 @@
+"""Who is asking, where, and when: the neutral context every handler receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.core.commands import Command
+from bot.core.errors import PermissionDenied
+from bot.core.roles import Role
+from bot.storage.people import Person
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A platform user as the adapter sees them; the core maps them to a roster entry."""
+
+    platform: str
+    user_id: str
+    display_name: str = ""
+    platform_roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the command was typed."""
+
+    channel_id: str | None = None
+    channel_name: str | None = None
+    is_dm: bool = False
+
+
+def facilitated_sections(app: CohortBot, person: Person, role: Role) -> list[str]:
+    """The sections ``person`` runs: their roster sections if facilitator+, plus those naming them in the file."""
+    names: dict[str, str] = {}
+    if role >= Role.FACILITATOR:
+        for s in person.sections:
+            meeting = app.cohort.section(s)
+            names[s.casefold()] = meeting.name if meeting else s
+    me = {person.name.casefold(), person.email.casefold()}
+    for meeting in app.cohort.sections:
+        if me & {f.casefold() for f in meeting.facilitators}:
+            names[meeting.name.casefold()] = meeting.name
+    return sorted(names.values())
+
+
+@dataclass
+class Context:
+    """Everything a handler needs: the app, the person and their role, the place, and the time."""
+
+    app: CohortBot
+    actor: Actor
+    person: Person
+    role: Role
+    place: Place
+    now: datetime
+    command: Command | None = None
+    _sections: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def cohort(self):  # noqa: ANN201 - Cohort, imported lazily to keep the core import-light
+        """The cohort being run."""
+        return self.app.cohort
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The person's own zone, or the cohort's."""
+        return ZoneInfo(self.person.timezone) if self.person.timezone else self.app.cohort.zone
+
+    @property
+    def own_sections(self) -> list[str]:
+        """Sections this person runs (facilitators; organizers run none unless listed)."""
+        if self._sections is None:
+            self._sections = facilitated_sections(self.app, self.person, self.role)
+        return self._sections
+
+    def may_manage_section(self, section: str) -> bool:
+        """Organizers manage every section; facilitators their own."""
+        return self.role >= Role.ORGANIZER or section.casefold() in {s.casefold() for s in self.own_sections}
+
+    def may_manage_person(self, other: Person) -> bool:
+        """Organizers manage everyone; facilitators the people in their sections; anyone themselves."""
+        if self.role >= Role.ORGANIZER or other.id == self.person.id:
+            return True
+        return self.role >= Role.FACILITATOR and any(self.may_manage_section(s) for s in other.sections)
+
+    def require_section(self, section: str) -> None:
+        """Raise :class:`PermissionDenied` unless this person may manage ``section``."""
+        if not self.may_manage_section(section):
+            mine = ", ".join(self.own_sections) or "none"
+            raise PermissionDenied(
+                f"You can only do that for your own sections ({mine}); {section} is not one of them."
+            )
+
+    def require_person(self, other: Person) -> None:
+        """Raise :class:`PermissionDenied` unless this person may act on ``other``."""
+        if not self.may_manage_person(other):
+            raise PermissionDenied(f"{other.name} is not in one of your sections, so you cannot do that for them.")

@@ -1,0 +1,142 @@
+"""The one place every command passes through: who is asking, may they, parse, run, answer.
+
+Order of error handling (documented, as the platforms rely on it):
+
+1. unknown command -> private "unknown command, try /help";
+2. person not on the roster -> private refusal saying how to join;
+3. role too low -> private refusal naming the role needed and the person's role;
+4. bad option -> private message saying what was wrong, plus the command's usage;
+5. :class:`UserError` raised by the handler -> its message, privately; the handler changed nothing;
+6. anything else -> logged with a short error id; the user gets a short apology with that id, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from bot.core.commands import Choice, Command
+from bot.core.context import Actor, Context, Place
+from bot.core.errors import NotOnRoster, OptionError, PermissionDenied, UserError
+from bot.core.messages import Message, Reply
+from bot.core.options import parse_option, suggestions
+from bot.core.roles import Role
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+log = logging.getLogger(__name__)
+ROLE_NAMES = {Role.SCHOLAR: "scholars", Role.FACILITATOR: "facilitators", Role.ORGANIZER: "organizers"}
+
+
+class Dispatcher:
+    """Runs commands for any platform."""
+
+    def __init__(self, app: CohortBot) -> None:
+        self.app = app
+
+    async def context(self, actor: Actor, place: Place | None = None, command: Command | None = None) -> Context:
+        """The context for ``actor``; raise :class:`NotOnRoster` if they are unknown."""
+        person = await self.app.people.by_platform(actor.platform, actor.user_id)
+        if person is None:
+            raise NotOnRoster(self.join_message(actor))
+        role = person.role
+        mapping = self.app.cohort.discord
+        if actor.platform == "discord" and actor.platform_roles:
+            held = {r.casefold() for r in actor.platform_roles}
+            if held & {r.casefold() for r in mapping.organizer_roles}:
+                role = max(role, Role.ORGANIZER)
+            elif held & {r.casefold() for r in mapping.facilitator_roles}:
+                role = max(role, Role.FACILITATOR)
+        return Context(
+            app=self.app,
+            actor=actor,
+            person=person,
+            role=role,
+            place=place or Place(),
+            now=self.app.clock.now(),
+            command=command,
+        )
+
+    def join_message(self, actor: Actor) -> str:
+        """The polite refusal for someone not on the roster, saying how to join."""
+        ident = {"discord": "Discord id", "slack": "Slack member id"}.get(actor.platform, "name")
+        return (
+            f"Hi{' ' + actor.display_name if actor.display_name else ''}! You're not on the roster of "
+            f"{self.app.cohort.program} yet, so I can't help you here. {self.app.cohort.contact} "
+            f"Tell them your {ident}: {actor.user_id}."
+        )
+
+    async def dispatch(
+        self, actor: Actor, name: str, options: Mapping[str, Any] | None = None, place: Place | None = None
+    ) -> Reply:
+        """Run ``/name`` for ``actor`` with raw ``options``; always returns a :class:`Reply`, never raises."""
+        command = self.app.registry.get(name)
+        try:
+            if command is None:
+                raise UserError(f"I don't know the command /{name.lstrip('/')}. Try /help.")
+            ctx = await self.context(actor, place, command)
+            self.check_role(ctx, command)
+            parsed = await self.parse(ctx, command, options or {})
+            result = await command.handler(ctx, **parsed)
+        except OptionError as exc:
+            usage = command.usage() if command else ""
+            return error_reply(f"{exc.message}\nUsage: `{usage}`", exc.field)
+        except UserError as exc:
+            return error_reply(exc.message, exc.field)
+        except Exception:
+            error_id = secrets.token_hex(4)
+            log.exception("error %s in /%s for %s:%s", error_id, name, actor.platform, actor.user_id)
+            return error_reply(
+                f"Sorry, something went wrong on my side while running /{name.lstrip('/')}. Nothing was changed "
+                f"that I know of; please try again, and if it keeps happening tell an organizer (error {error_id})."
+            )
+        if result is None:
+            return Reply.text("Done.", private=command.private)
+        if isinstance(result, str):
+            return Reply.text(result, private=command.private)
+        return result
+
+    def check_role(self, ctx: Context, command: Command) -> None:
+        """Raise :class:`PermissionDenied` if ``ctx.role`` is below the command's minimum."""
+        if command.min_role is not None and ctx.role < command.min_role:
+            allowed = [ROLE_NAMES[r] for r in Role if r >= command.min_role]
+            raise PermissionDenied(f"/{command.name} is only for {' and '.join(allowed)}; you are a {ctx.role.label}.")
+
+    async def parse(self, ctx: Context, command: Command, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Parse every given option, reject unknown ones, and insist on the required ones."""
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            option = command.option(key)
+            if option is None:
+                known = ", ".join(o.name for o in command.options) or "none"
+                raise OptionError(f"/{command.name} has no option {key!r} (options: {known}).", field=key)
+            if value is None:
+                continue
+            out[option.name] = await parse_option(ctx, option, value)
+        missing = [o.name for o in command.options if o.required and o.name not in out]
+        if missing:
+            raise OptionError(f"/{command.name} needs {', '.join(missing)}.", field=missing[0])
+        return out
+
+    async def complete(self, actor: Actor, name: str, option_name: str, current: str) -> list[Choice]:
+        """Autocomplete suggestions; unknown people and options get none (never an error)."""
+        command = self.app.registry.get(name)
+        option = command.option(option_name) if command else None
+        if command is None or option is None:
+            return []
+        try:
+            ctx = await self.context(actor, command=command)
+            return await suggestions(ctx, option, current)
+        except UserError:
+            return []
+        except Exception:
+            log.exception("autocomplete failed for /%s %s", name, option_name)
+            return []
+
+
+def error_reply(text: str, field: str | None = None) -> Reply:
+    """A private reply for a refusal or bad input."""
+    return Reply(message=Message(text=f"⚠️ {text}"), private=True, error=text, error_field=field)

@@ -1,0 +1,207 @@
+"""Turning raw option values (text from Slack or the console, typed values from Discord) into typed ones."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from datetime import time as Time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from bot.core.clock import utc
+from bot.core.commands import Choice, Option, OptionType
+from bot.core.errors import OptionError, UserError
+from bot.core.messages import Attachment
+from bot.core.roles import Role
+from bot.core.zones import is_zone, matching_zones, suggest_zone
+from bot.storage.people import Person
+
+if TYPE_CHECKING:
+    from bot.core.context import Context
+
+MAX_URL = 2000
+TRUE = {"true", "yes", "y", "1", "on"}
+FALSE = {"false", "no", "n", "0", "off"}
+MENTION_RE = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
+DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+
+
+async def parse_option(ctx: Context, option: Option, raw: Any) -> Any:
+    """Parse and check one value; raise :class:`OptionError` saying what is wrong."""
+    kind = option.type
+    if kind is OptionType.FILE:
+        if not isinstance(raw, Attachment):
+            raise OptionError(f"{option.name} must be an uploaded file.", field=option.name)
+        return raw
+    if isinstance(raw, str):
+        raw = raw.strip()
+        if raw == "":
+            raise OptionError(f"{option.name} needs a value.", field=option.name)
+    if option.choices:
+        allowed = {str(c.value).casefold(): c.value for c in option.choices}
+        key = str(raw).casefold()
+        if key not in allowed:
+            names = ", ".join(str(c.value) for c in option.choices)
+            raise OptionError(f"{option.name} must be one of: {names}.", field=option.name)
+        raw = allowed[key]
+    match kind:
+        case OptionType.STRING:
+            text = str(raw)
+            if option.max_length is not None and len(text) > option.max_length:
+                raise OptionError(
+                    f"{option.name} is too long ({len(text)} characters; the limit is {option.max_length}).",
+                    field=option.name,
+                )
+            return text
+        case OptionType.INTEGER:
+            return _integer(option, raw)
+        case OptionType.BOOLEAN:
+            if isinstance(raw, bool):
+                return raw
+            word = str(raw).casefold()
+            if word in TRUE:
+                return True
+            if word in FALSE:
+                return False
+            raise OptionError(f"{option.name} must be true or false.", field=option.name)
+        case OptionType.WEEK:
+            number = _integer(option, raw, what="a week number")
+            last = len(ctx.app.cohort.weeks)
+            if ctx.app.cohort.week(number) is None:
+                raise OptionError(f"There is no week {number}: this cohort has weeks 1–{last}.", field=option.name)
+            return number
+        case OptionType.SECTION:
+            meeting = ctx.app.cohort.section(str(raw))
+            if meeting is None:
+                names = ", ".join(s.name for s in ctx.app.cohort.sections) or "none"
+                raise OptionError(f"There is no section called {raw!r}. Sections: {names}.", field=option.name)
+            if option.own_sections and ctx.role < Role.ORGANIZER:
+                ctx.require_section(meeting.name)
+            return meeting.name
+        case OptionType.PERSON:
+            person = await resolve_person(ctx, str(raw), option.name)
+            if option.own_sections:
+                ctx.require_person(person)
+            return person
+        case OptionType.DATETIME:
+            return parse_local_datetime(str(raw), ctx, option.name)
+        case OptionType.ZONE:
+            name = str(raw)
+            if not is_zone(name):
+                hint = suggest_zone(name)
+                tip = f" Did you mean `{hint}`?" if hint else " Use a name like Europe/Berlin or America/New_York."
+                raise OptionError(f"{name!r} is not a time zone I know.{tip}", field=option.name)
+            return name
+        case OptionType.URL:
+            return parse_url(str(raw), option.name)
+    raise OptionError(f"{option.name}: unsupported option type {kind.value}.", field=option.name)
+
+
+def _integer(option: Option, raw: Any, what: str = "a whole number") -> int:
+    if isinstance(raw, bool):
+        raise OptionError(f"{option.name} must be {what}.", field=option.name)
+    if isinstance(raw, int):
+        value = raw
+    else:
+        try:
+            value = int(str(raw))
+        except ValueError:
+            raise OptionError(f"{option.name} must be {what}, not {raw!r}.", field=option.name) from None
+    if option.min_value is not None and value < option.min_value:
+        raise OptionError(f"{option.name} must be at least {option.min_value}.", field=option.name)
+    if option.max_value is not None and value > option.max_value:
+        raise OptionError(f"{option.name} must be at most {option.max_value}.", field=option.name)
+    return value
+
+
+def parse_url(text: str, name: str = "link") -> str:
+    """An http(s) URL with a host, at most :data:`MAX_URL` characters."""
+    if len(text) > MAX_URL:
+        raise OptionError(f"{name} is too long ({len(text)} characters; the limit is {MAX_URL}).", field=name)
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in text:
+        raise OptionError(f"{name} must be a web link starting with http:// or https://, not {text!r}.", field=name)
+    return text
+
+
+def parse_local_datetime(text: str, ctx: Context, name: str = "time") -> datetime:
+    """``YYYY-MM-DD HH:MM`` (or a date alone, meaning 23:59) in the person's zone; returned in UTC."""
+    text = text.strip()
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+        for fmt in DATETIME_FORMATS:
+            try:
+                value = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+    if value is None:
+        raise OptionError(f"{name} must look like 2026-01-20 18:00 (your time, {ctx.zone.key}).", field=name)
+    if value.tzinfo is None:
+        if len(text) == 10:  # a date alone: the end of that day
+            value = datetime.combine(value.date(), Time(23, 59))
+        value = value.replace(tzinfo=ctx.zone)
+    return utc(value)
+
+
+async def resolve_person(ctx: Context, text: str, name: str = "user") -> Person:
+    """Someone on the roster by mention, platform id, email or name (exact, then unique prefix)."""
+    people = ctx.app.people
+    text = text.strip()
+    mention = MENTION_RE.match(text)
+    if mention:
+        found = await people.by_platform(ctx.actor.platform, mention.group(1))
+        if found:
+            return found
+        raise UserError(f"{text} is not on the roster.", field=name)
+    if "@" in text:
+        found = await people.by_email(text)
+        if found:
+            return found
+    everyone = await people.all()
+    for p in everyone:
+        if text in {p.discord_id, p.slack_id}:
+            return p
+    folded = text.casefold()
+    exact = [p for p in everyone if p.name.casefold() == folded]
+    if len(exact) == 1:
+        return exact[0]
+    partial = [p for p in everyone if p.name.casefold().startswith(folded) or folded in p.name.casefold().split()]
+    if len(partial) == 1:
+        return partial[0]
+    if partial:
+        names = ", ".join(p.name for p in partial[:5])
+        raise UserError(f"{text!r} could be several people ({names}); write the full name.", field=name)
+    raise UserError(f"Nobody called {text!r} is on the roster.", field=name)
+
+
+async def suggestions(ctx: Context, option: Option, current: str) -> list[Choice]:
+    """Autocomplete for ``option`` given what has been typed so far (at most 25, as Discord allows)."""
+    if option.autocomplete is not None:
+        return (await option.autocomplete(ctx, current))[:25]
+    typed = current.strip().casefold()
+    if option.choices:
+        return [c for c in option.choices if typed in c.name.casefold()][:25]
+    cohort = ctx.app.cohort
+    match option.type:
+        case OptionType.WEEK:
+            return [
+                Choice(f"Week {w.number}: {w.title}"[:100], w.number)
+                for w in cohort.weeks
+                if typed in f"{w.number} {w.title}".casefold()
+            ][:25]
+        case OptionType.SECTION:
+            names = [s.name for s in cohort.sections]
+            if option.own_sections and ctx.role < Role.ORGANIZER:
+                names = [n for n in names if ctx.may_manage_section(n)]
+            return [Choice(n, n) for n in names if typed in n.casefold()][:25]
+        case OptionType.PERSON:
+            people = await ctx.app.people.all()
+            if option.own_sections:
+                people = [p for p in people if ctx.may_manage_person(p)]
+            return [Choice(p.name, p.name) for p in people if typed in p.name.casefold()][:25]
+        case OptionType.ZONE:
+            return [Choice(z, z) for z in matching_zones(current)]
+    return []

@@ -1,0 +1,63 @@
+"""What the core needs from a platform to speak on its own: send a message to a channel or a person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.core.messages import Message
+
+
+@dataclass(frozen=True)
+class ChannelTarget:
+    """A channel named in the cohort file (e.g. ``intro-course``); the platform resolves the name."""
+
+    channel: str
+
+    def describe(self) -> str:
+        """``#name``."""
+        return f"#{self.channel}"
+
+
+@dataclass(frozen=True)
+class DMTarget:
+    """A direct message to someone on the roster."""
+
+    person_id: int
+
+    def describe(self) -> str:
+        """``dm:<id>``."""
+        return f"dm:{self.person_id}"
+
+
+Target = ChannelTarget | DMTarget
+
+
+class SendError(Exception):
+    """A delivery failed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientSendError(SendError):
+    """Worth retrying (rate limit, timeout, 5xx); ``retry_after`` in seconds if the platform said."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(SendError):
+    """Retrying will not help (unknown channel, DMs closed, no platform id)."""
+
+
+class Sender(Protocol):
+    """A platform's outgoing side, used by the outbox worker."""
+
+    platform: str
+
+    async def send(self, target: Target, message: Message, *, key: str) -> str | None:
+        """Deliver ``message``; ``key`` is the outbox idempotency key (a stable nonce). Return the message id."""
+        ...

@@ -1,0 +1,200 @@
+"""Roster import from CSV: good rows are upserted, bad rows are reported by line number."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from bot.cohort import Cohort
+from bot.core.roles import Role
+from bot.core.zones import is_zone, suggest_zone
+from bot.storage.people import PeopleRepo, PersonInput
+
+COLUMNS = (
+    "name",
+    "email",
+    "role",
+    "track",
+    "section",
+    "discord_id",
+    "slack_id",
+    "timezone",
+    "stipend_eligible",
+)
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class RosterRow(BaseModel):
+    """One CSV row, checked on its own (checks against the cohort come after)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    name: str
+    email: str
+    role: Role
+    track: str | None = None
+    sections: tuple[str, ...] = ()
+    discord_id: str | None = None
+    slack_id: str | None = None
+    timezone: str | None = None
+    stipend_eligible: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v:
+            raise ValueError("name is empty")
+        return v
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if not EMAIL_RE.match(v):
+            raise ValueError(f"{v!r} is not an email address")
+        return v.lower()
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _role(cls, v: object) -> Role:
+        return v if isinstance(v, Role) else Role.parse(str(v))
+
+    @field_validator("discord_id")
+    @classmethod
+    def _discord(cls, v: str | None) -> str | None:
+        if v and not re.fullmatch(r"\d{15,21}", v):
+            raise ValueError(f"{v!r} is not a Discord user id (15–21 digits)")
+        return v or None
+
+    @field_validator("slack_id")
+    @classmethod
+    def _slack(cls, v: str | None) -> str | None:
+        if v and not re.fullmatch(r"[UW][A-Z0-9]{6,}", v):
+            raise ValueError(f"{v!r} is not a Slack member id (like U012AB3CD)")
+        return v or None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        if v and not is_zone(v):
+            hint = suggest_zone(v)
+            raise ValueError(f"unknown time zone {v!r}" + (f" (did you mean {hint}?)" if hint else ""))
+        return v or None
+
+    @field_validator("stipend_eligible", mode="before")
+    @classmethod
+    def _flag(cls, v: object) -> bool:
+        text = str(v).strip().casefold()
+        if text in ("", "true", "yes", "1"):
+            return True
+        if text in ("false", "no", "0"):
+            return False
+        raise ValueError(f"stipend_eligible must be true or false, not {v!r}")
+
+    def to_input(self) -> PersonInput:
+        """The repository's input type."""
+        return PersonInput(**self.model_dump())
+
+
+@dataclass
+class ImportReport:
+    """What an import did; ``errors`` holds ``(line number, message)``."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line, then one line per bad row."""
+        lines = [
+            f"{self.inserted} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{len(self.errors)} bad row(s) skipped"
+        ]
+        lines += [f"  line {n}: {msg}" for n, msg in self.errors]
+        return "\n".join(lines)
+
+
+def _row_errors(row: RosterRow, cohort: Cohort | None) -> list[str]:
+    errors = []
+    if cohort is None:
+        return errors
+    if row.track and row.track not in cohort.track_names:
+        errors.append(f"track: unknown track {row.track!r} (tracks: {', '.join(cohort.track_names)})")
+    if row.role is Role.SCHOLAR and not row.track:
+        errors.append("track: a scholar needs a track")
+    for s in row.sections:
+        if cohort.section(s) is None:
+            names = ", ".join(m.name for m in cohort.sections)
+            errors.append(f"section: unknown section {s!r} (sections: {names})")
+    if row.role is Role.SCHOLAR and len(row.sections) > 1:
+        errors.append("section: a scholar belongs to one section")
+    return errors
+
+
+def parse_rows(text: str, cohort: Cohort | None) -> tuple[list[tuple[int, RosterRow]], list[tuple[int, str]]]:
+    """Parse CSV text into ``(line, row)`` pairs and ``(line, error)`` pairs."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        return [], [(1, f"the header row is missing column(s): {', '.join(missing)} (expected {','.join(COLUMNS)})")]
+    good: list[tuple[int, RosterRow]] = []
+    bad: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    for raw in reader:
+        line = reader.line_num
+        values = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if not any(values.values()):
+            continue
+        data = {k: values.get(k) or None for k in COLUMNS if k not in ("section", "stipend_eligible")}
+        data["sections"] = tuple(s.strip() for s in (values.get("section") or "").split(";") if s.strip())
+        data["stipend_eligible"] = values.get("stipend_eligible", "")
+        try:
+            row = RosterRow.model_validate(data)
+        except ValidationError as exc:
+            bad.append(
+                (
+                    line,
+                    "; ".join(f"{e['loc'][0]}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()),
+                )
+            )
+            continue
+        problems = _row_errors(row, cohort)
+        if row.email in seen:
+            problems.append(f"email: {row.email} is already on line {seen[row.email]}")
+        if problems:
+            bad.append((line, "; ".join(problems)))
+            continue
+        seen[row.email] = line
+        good.append((line, row))
+    return good, bad
+
+
+async def import_roster(repo: PeopleRepo, text: str, cohort: Cohort | None, now: datetime) -> ImportReport:
+    """Upsert every good row (keyed by email); a row that clashes in the database is reported, not fatal."""
+    good, bad = parse_rows(text, cohort)
+    report = ImportReport(errors=list(bad))
+    for line, row in good:
+        try:
+            outcome = await repo.upsert(row.to_input(), now)
+        except sqlite3.IntegrityError as exc:
+            which = "discord_id" if "discord_id" in str(exc) else "slack_id" if "slack_id" in str(exc) else "row"
+            report.errors.append((line, f"{which}: already used by someone else on the roster"))
+            continue
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    report.errors.sort()
+    return report
+
+
+async def import_roster_file(repo: PeopleRepo, path: str | Path, cohort: Cohort | None, now: datetime) -> ImportReport:
+    """:func:`import_roster` on a file (UTF-8, with or without a byte-order mark)."""
+    text = await asyncio.to_thread(Path(path).read_text, encoding="utf-8-sig")
+    return await import_roster(repo, text, cohort, now)
