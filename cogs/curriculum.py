@@ -37,7 +37,10 @@ def week_message(cohort: Cohort, number: int, track: str | None) -> Message:
     track_label = f" ({track} track)" if track else ""
     return Message(
         title=f"Week {number}: {week.title}{track_label}",
-        text=f"Week {number} of {len(cohort.weeks)} of {cohort.program}, starting {cohort.week_start_date(number):%a %d %b}.",
+        text=(
+            f"Week {number} of {len(cohort.weeks)} of {cohort.program}, "
+            f"starting {cohort.week_start_date(number):%a %d %b}."
+        ),
         fields=fields,
     )
 

@@ -61,3 +61,21 @@ class Sender(Protocol):
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Deliver ``message``; ``key`` is the outbox idempotency key (a stable nonce). Return the message id."""
         ...
+
+
+class PlatformRunner(Protocol):
+    """A running platform adapter (Discord, Slack, console): ``start`` also puts its sender in ``app.senders``."""
+
+    name: str
+
+    async def start(self) -> None:
+        """Connect, register commands, and begin answering."""
+        ...
+
+    async def stop(self) -> None:
+        """Disconnect cleanly (idempotent)."""
+        ...
+
+    async def wait(self) -> None:
+        """Return when the platform has stopped."""
+        ...
