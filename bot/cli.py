@@ -1,0 +1,282 @@
+"""The ``cohortbot`` command line: check, roster import, run, demo, export, slack-manifest."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+import signal
+import sys
+import tempfile
+from datetime import datetime, time
+from pathlib import Path
+
+from bot.app import CohortBot
+from bot.cohort import Cohort, CohortError, load_cohort
+from bot.core.clock import ManualClock, SystemClock
+from bot.core.messages import Table, format_local
+from bot.roster import import_roster_file
+from bot.settings import Settings
+from schedules.runtime import Runtime, plan
+
+log = logging.getLogger("cohortbot")
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_COHORT = PACKAGE_ROOT / "config" / "example-cohort.yaml"
+EXAMPLE_ROSTER = PACKAGE_ROOT / "config" / "example-roster.csv"
+
+
+class CliError(Exception):
+    """A problem to print (without a traceback) before exiting with status 1."""
+
+
+def calendar_table(cohort: Cohort) -> Table:
+    """Week by week: when it starts, when its material is posted, and when homework is due (cohort time)."""
+    zone = cohort.zone
+    rows = []
+    for w in cohort.weeks:
+        due = cohort.due(w.number)
+        rows.append(
+            [
+                str(w.number),
+                w.title,
+                f"{cohort.week_start_date(w.number):%a %d %b}",
+                format_local(cohort.post_time(w.number), zone),
+                format_local(due, zone) if due else "-",
+            ]
+        )
+    return Table(headers=["week", "title", "starts", "posted", "homework due"], rows=rows)
+
+
+def sections_table(cohort: Cohort) -> Table:
+    """Each section's weekly meeting, in its own zone and the cohort's."""
+    rows = []
+    for s in cohort.sections:
+        start, _ = cohort.meeting(s, 1)
+        rows.append(
+            [
+                s.name,
+                s.track,
+                f"{s.weekday.title()} {s.start:%H:%M} {cohort.section_zone(s).key}",
+                format_local(start, cohort.zone, "t"),
+                f"{s.duration_minutes} min",
+                ", ".join(s.facilitators) or "-",
+            ]
+        )
+    return Table(headers=["section", "track", "meets", "cohort time", "length", "facilitators"], rows=rows)
+
+
+async def cmd_check(args: argparse.Namespace) -> int:
+    cohort = load_cohort(args.cohort_file)
+    print(
+        f"{args.cohort_file}: OK — {cohort.program}, {len(cohort.weeks)} weeks from {cohort.start_date}, "
+        f"{len(cohort.sections)} sections, tracks {', '.join(cohort.track_names)}; times in {cohort.timezone}.\n"
+    )
+    print(calendar_table(cohort).as_text() + "\n")
+    print(sections_table(cohort).as_text() + "\n")
+    app = await CohortBot.open(cohort, ":memory:", clock=SystemClock())
+    try:
+        jobs = await plan(app)
+    finally:
+        await app.close()
+    table = Table(
+        headers=["when (cohort time)", "job", "what"],
+        rows=[[format_local(j.when, cohort.zone), j.id, j.description] for j in jobs],
+    )
+    print(f"Scheduled jobs the bot will run ({len(jobs)}):")
+    print(table.as_text() if jobs else "  (none)")
+    return 0
+
+
+async def cmd_roster_import(args: argparse.Namespace, settings: Settings) -> int:
+    app_cohort = load_cohort(args.cohort or settings.cohort)
+    db_path = args.db or settings.db
+    if not Path(args.roster_file).is_file():
+        raise CliError(f"{args.roster_file}: no such file")
+    app = await CohortBot.open(app_cohort, db_path)
+    try:
+        report = await import_roster_file(app.people, args.roster_file, app_cohort, app.clock.now())
+    finally:
+        await app.close()
+    print(f"{args.roster_file} -> {db_path}: {report.summary()}")
+    return 0 if not report.errors else 2
+
+
+async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    app = await CohortBot.open(args.cohort or settings.cohort, args.db or settings.db)
+    try:
+        exporter = app.exporters.get(args.what)
+        if exporter is None:
+            known = ", ".join(sorted(app.exporters)) or "none yet"
+            raise CliError(f"nothing called {args.what!r} can be exported (available: {known})")
+        table = await exporter(app)
+    finally:
+        await app.close()
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(table.headers)
+    writer.writerows(table.rows)
+    if args.output:
+        Path(args.output).write_text(buffer.getvalue(), encoding="utf-8")
+        print(f"wrote {len(table.rows)} rows to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(buffer.getvalue())
+    return 0
+
+
+async def cmd_manifest(args: argparse.Namespace) -> int:
+    from bot.platforms.slack.manifest import build_manifest
+
+    app = await CohortBot.open(args.cohort or EXAMPLE_COHORT, ":memory:")
+    try:
+        manifest = build_manifest(app.registry, request_url=args.request_url, app_name=args.name)
+    finally:
+        await app.close()
+    print(json.dumps(manifest, indent=2, ensure_ascii=False))
+    return 0
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.platforms.console import ConsolePlatform
+
+    cohort = load_cohort(args.cohort or EXAMPLE_COHORT)
+    workdir = Path(tempfile.mkdtemp(prefix="cohortbot-demo-"))
+    start = datetime.combine(cohort.start_date, time(8, 0), tzinfo=cohort.zone)
+    clock = ManualClock(start)
+    app = await CohortBot.open(cohort, workdir / "demo.db", clock=clock)
+    runtime = Runtime(app)
+    try:
+        report = await import_roster_file(app.people, args.roster or EXAMPLE_ROSTER, cohort, clock.now())
+        if report.errors:
+            print(report.summary(), file=sys.stderr)
+        console = ConsolePlatform(app, user=args.user, runtime=runtime)
+        await console.start()
+        await runtime.start()
+        await console.run()
+    finally:
+        await runtime.stop()
+        await app.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    cohort_path = args.cohort or settings.cohort
+    app = await CohortBot.open(cohort_path, args.db or settings.db, settings=settings, platform=args.platform)
+    runtime = Runtime(app)
+    if args.platform == "discord":
+        from bot.platforms.discord import DiscordPlatform
+        from bot.settings import DiscordSettings
+
+        platform = DiscordPlatform(app, DiscordSettings())
+    elif args.platform == "slack":
+        from bot.platforms.slack import SlackPlatform
+        from bot.settings import SlackSettings
+
+        platform = SlackPlatform(app, SlackSettings(), settings)
+    else:
+        from bot.platforms.console import ConsolePlatform
+
+        platform = ConsolePlatform(app)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await platform.start()
+        await runtime.start()
+        log.info("cohortbot is running on %s for %s", args.platform, app.cohort.program)
+        if args.platform == "console":
+            await platform.run()  # type: ignore[attr-defined]
+        else:
+            waiter = asyncio.ensure_future(platform.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (waiter, stopper):
+                task.cancel()
+    finally:
+        await runtime.stop()
+        await platform.stop()
+        await app.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and ``--help``)."""
+    parser = argparse.ArgumentParser(prog="cohortbot", description="Run a cohort-based course on Discord or Slack.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="validate a cohort file and print its schedule")
+    p.add_argument("cohort_file")
+
+    roster = sub.add_parser("roster", help="roster commands").add_subparsers(dest="roster_command", required=True)
+    p = roster.add_parser("import", help="upsert people from a roster CSV")
+    p.add_argument("roster_file")
+    p.add_argument("--cohort", help="cohort file to check tracks and sections against")
+    p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
+
+    p = sub.add_parser("run", help="run the bot")
+    p.add_argument("--platform", choices=["discord", "slack", "console"], required=True)
+    p.add_argument("--cohort", help="cohort file (default: COHORTBOT_COHORT)")
+    p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
+
+    p = sub.add_parser("demo", help="try the bot in this terminal on the example cohort")
+    p.add_argument("--user", help="start as this roster member (default: the first scholar)")
+    p.add_argument("--cohort", help=argparse.SUPPRESS)
+    p.add_argument("--roster", help=argparse.SUPPRESS)
+
+    p = sub.add_parser("export", help="write a CSV report")
+    p.add_argument("what", help="attendance, submissions or stipends")
+    p.add_argument("--db")
+    p.add_argument("--cohort")
+    p.add_argument("-o", "--output")
+
+    p = sub.add_parser("slack-manifest", help="print the Slack app manifest generated from the commands")
+    p.add_argument("--request-url", default="https://YOUR-HOST/slack/events")
+    p.add_argument("--name", default="cohortbot")
+    p.add_argument("--cohort", help=argparse.SUPPRESS)
+    return parser
+
+
+async def _main(args: argparse.Namespace) -> int:
+    if args.command == "check":
+        return await cmd_check(args)
+    if args.command == "demo":
+        return await cmd_demo(args)
+    if args.command == "slack-manifest":
+        return await cmd_manifest(args)
+    settings = Settings()
+    if args.command == "roster":
+        return await cmd_roster_import(args, settings)
+    if args.command == "export":
+        return await cmd_export(args, settings)
+    if args.command == "run":
+        return await cmd_run(args, settings)
+    raise CliError(f"unknown command {args.command}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: parse arguments, run, and turn expected failures into a message and exit status 1."""
+    args = build_parser().parse_args(argv)
+    settings_level = logging.INFO if args.command == "run" else logging.WARNING
+    logging.basicConfig(level=settings_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(_main(args))
+    except CohortError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    except CliError as exc:
+        print(f"cohortbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Platform adapters: console, Discord and Slack. They translate; features live in cogs/."""

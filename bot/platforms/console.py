@@ -1,0 +1,242 @@
+"""The console platform: type commands as a chosen roster member, move a virtual clock, see what is posted.
+
+Lines look like Slack commands (``/readings week:2``). Console-only lines: ``/as NAME`` (switch person),
+``/clock +1d`` / ``/clock 2026-01-19 09:00`` (move the virtual clock, then run what fell due), ``/quit``.
+It reads standard input, so it works in a pipe as well as in a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from datetime import datetime, timedelta
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from bot.app import CohortBot
+from bot.core.clock import ManualClock
+from bot.core.context import Actor, Place
+from bot.core.errors import UserError
+from bot.core.messages import Message, Reply, format_local
+from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target
+from bot.core.textargs import parse_command_line
+from schedules.runtime import Runtime
+
+DELTA_RE = re.compile(r"^\+(\d+(?:\.\d+)?)\s*([wdhm])$")
+UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
+
+
+class ConsoleSender:
+    """Prints what the bot sends on its own."""
+
+    platform = "console"
+
+    def __init__(self, app: CohortBot, out: TextIO) -> None:
+        self.app = app
+        self.out = out
+        self.sent = 0
+
+    async def send(self, target: Target, message: Message, *, key: str) -> str | None:
+        """Print ``message`` as posted to a channel or DMed to a person."""
+        zone = self.app.cohort.zone
+        if isinstance(target, ChannelTarget):
+            header = f"[posted in #{target.channel}]"
+        else:
+            assert isinstance(target, DMTarget)
+            person = await self.app.people.get(target.person_id)
+            if person is None:
+                raise PermanentSendError(f"nobody with id {target.person_id} is on the roster")
+            zone = ZoneInfo(person.timezone) if person.timezone else zone
+            header = f"[DM to {person.name}]"
+        self.sent += 1
+        body = message.as_plain_text(zone)
+        self.out.write(f"\n{header}\n{_indent(body)}\n")
+        self.out.flush()
+        return f"console-{self.sent}"
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line if line else "" for line in text.splitlines())
+
+
+class ConsolePlatform:
+    """A read-eval-print loop over standard input."""
+
+    name = "console"
+
+    def __init__(
+        self,
+        app: CohortBot,
+        *,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        user: str | None = None,
+        runtime: Runtime | None = None,
+    ) -> None:
+        self.app = app
+        self.stdin = stdin or sys.stdin
+        self.out = stdout or sys.stdout
+        self.user = user
+        self.runtime = runtime
+        self.sender = ConsoleSender(app, self.out)
+        self._done = asyncio.Event()
+        self.interactive = bool(getattr(self.stdin, "isatty", lambda: False)())
+
+    async def start(self) -> None:
+        """Register the sender and pick the starting person."""
+        self.app.senders["console"] = self.sender
+        if self.user is None:
+            scholars = [p for p in await self.app.people.all() if p.role.label == "scholar"]
+            self.user = scholars[0].name if scholars else None
+
+    async def stop(self) -> None:
+        """End the loop."""
+        self._done.set()
+
+    async def wait(self) -> None:
+        """Return when the loop has ended."""
+        await self._done.wait()
+
+    def write(self, text: str = "") -> None:
+        """Print a line."""
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def readline(self) -> str | None:
+        """The next line of input, or ``None`` at end of input (without blocking the event loop)."""
+        if self.interactive:
+            self.out.write(f"{self.user or '?'}> ")
+            self.out.flush()
+        line = await asyncio.to_thread(self.stdin.readline)
+        return None if line == "" else line.rstrip("\n")
+
+    async def run(self) -> None:
+        """Greet, then answer lines until end of input or ``/quit``."""
+        await self.banner()
+        try:
+            while not self._done.is_set():
+                line = await self.readline()
+                if line is None:
+                    break
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                if not self.interactive:
+                    self.write(f"\n{self.user}> {line}")
+                if line in ("/quit", "/exit"):
+                    break
+                await self.handle(line)
+        finally:
+            self._done.set()
+
+    async def banner(self) -> None:
+        """Who you are, the virtual time, and the console-only commands."""
+        cohort = self.app.cohort
+        self.write(f"cohortbot demo: {cohort.program}")
+        self.write(f"You are {await self.describe_user()}. It is {self.clock_text()}.")
+        self.write("Type /help for commands; /as NAME to switch person; /clock +1d or /clock 2026-01-19 09:00 to move")
+        self.write("the clock (scheduled posts appear as it passes them); /quit to leave.")
+
+    async def describe_user(self) -> str:
+        person = await self.app.people.by_platform("console", self.user or "")
+        return f"{person.name} ({person.role.label})" if person else f"{self.user} (not on the roster)"
+
+    def clock_text(self) -> str:
+        return format_local(self.app.clock.now(), self.app.cohort.zone)
+
+    async def handle(self, line: str) -> None:
+        """Run one line."""
+        if not line.startswith("/"):
+            self.write("Commands start with a slash, like /help or /readings week:2.")
+            return
+        word, _, rest = line[1:].partition(" ")
+        if word == "as":
+            await self.switch_user(rest.strip())
+            return
+        if word == "clock":
+            await self.move_clock(rest.strip())
+            return
+        try:
+            command, name, options = parse_command_line(self.app.registry, line)
+        except UserError as exc:
+            self.write(f"⚠️ {exc.message}")
+            return
+        if command is None:
+            self.write(f"⚠️ I don't know the command /{name}. Try /help.")
+            return
+        reply = await self.app.dispatch(self.actor(), command.name, options, Place(channel_name="console"))
+        await self.show(reply)
+
+    def actor(self) -> Actor:
+        return Actor("console", self.user or "", display_name=self.user or "")
+
+    async def show(self, reply: Reply) -> None:
+        """Print a reply; a form asks for each field on the next input lines."""
+        if reply.form is not None:
+            form = reply.form
+            self.write(f"[form] {form.title}")
+            if form.intro:
+                self.write(_indent(form.intro))
+            values = dict(form.fixed)
+            for f in form.fields:
+                if not self.interactive:
+                    self.write(f"  {f.label}:")
+                else:
+                    self.out.write(f"  {f.label}: ")
+                    self.out.flush()
+                answer = await asyncio.to_thread(self.stdin.readline)
+                if answer == "":
+                    self.write("(form cancelled at end of input)")
+                    return
+                if answer.strip():
+                    values[f.name] = answer.rstrip("\n")
+            reply = await self.app.dispatch(self.actor(), form.command, values, Place(channel_name="console"))
+        if reply.message is None:
+            return
+        person = await self.app.people.by_platform("console", self.user or "")
+        zone = ZoneInfo(person.timezone) if person and person.timezone else self.app.cohort.zone
+        prefix = "(only you can see this)\n" if reply.private else ""
+        self.write(_indent(prefix + reply.message.as_plain_text(zone)))
+
+    async def switch_user(self, name: str) -> None:
+        """``/as NAME``: exact name, or a unique first-name/prefix match."""
+        people = await self.app.people.all()
+        folded = name.casefold()
+        matches = [p for p in people if p.name.casefold() == folded] or [
+            p for p in people if p.name.casefold().startswith(folded) or folded in p.name.casefold().split()
+        ]
+        if not name or len(matches) != 1:
+            names = ", ".join(f"{p.name} ({p.role.label})" for p in (matches or people))
+            self.write(f"⚠️ Who? {'Several match' if matches else 'Nobody matches'} {name!r}. People: {names}")
+            return
+        self.user = matches[0].name
+        self.write(f"You are now {await self.describe_user()}.")
+
+    async def move_clock(self, arg: str) -> None:
+        """``/clock +1d`` (w/d/h/m) or ``/clock YYYY-MM-DD HH:MM`` (cohort time); then run what fell due."""
+        clock = self.app.clock
+        if not isinstance(clock, ManualClock):
+            self.write("⚠️ The clock can only be moved in the demo.")
+            return
+        if not arg:
+            self.write(f"It is {self.clock_text()}.")
+            return
+        match = DELTA_RE.match(arg)
+        try:
+            if match:
+                target = clock.now() + timedelta(**{UNITS[match.group(2)]: float(match.group(1))})
+            else:
+                target = datetime.fromisoformat(arg)
+                if target.tzinfo is None:
+                    target = target.replace(tzinfo=self.app.cohort.zone)
+        except ValueError:
+            self.write("⚠️ Use /clock +1d, +3h, +30m, +1w, or /clock 2026-01-19 09:00 (cohort time).")
+            return
+        if target < clock.now():
+            self.write("⚠️ The clock only moves forward in the demo.")
+            return
+        clock.set(target)
+        self.write(f"It is now {self.clock_text()}.")
+        if self.runtime is not None:
+            await self.runtime.run_until_idle()
