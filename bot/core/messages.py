@@ -32,8 +32,27 @@ def timestamp(dt: datetime, style: TimeStyle = "f") -> str:
     return f"<t:{int(utc(dt).timestamp())}:{style}>"
 
 
-def format_local(dt: datetime, zone: ZoneInfo, style: str = "f") -> str:
-    """Plain-text rendering of a moment in ``zone`` (used by the console and as a fallback)."""
+def relative(dt: datetime, now: datetime) -> str:
+    """``in 3 days`` / ``2 hours ago`` (rounded to the largest whole unit)."""
+    seconds = (utc(dt) - utc(now)).total_seconds()
+    amount = abs(seconds)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if amount >= size:
+            n = int(amount // size)
+            text = f"{n} {unit}{'s' if n != 1 else ''}"
+            break
+    else:
+        return "now"
+    return f"in {text}" if seconds > 0 else f"{text} ago"
+
+
+def format_local(dt: datetime, zone: ZoneInfo, style: str = "f", now: datetime | None = None) -> str:
+    """Plain-text rendering of a moment in ``zone`` (used by the console and as a fallback).
+
+    Style ``R`` is relative to ``now`` when given, else shown as an absolute time.
+    """
+    if style == "R" and now is not None:
+        return relative(dt, now)
     local = utc(dt).astimezone(zone)
     abbrev = local.strftime("%Z")
     if style == "t":
@@ -45,21 +64,21 @@ def format_local(dt: datetime, zone: ZoneInfo, style: str = "f") -> str:
     return local.strftime("%a %d %b %Y, %H:%M ") + abbrev
 
 
-def render_timestamps(text: str, zone: ZoneInfo) -> str:
-    """Replace every ``<t:...>`` in ``text`` by the local time in ``zone``."""
+def render_timestamps(text: str, zone: ZoneInfo, now: datetime | None = None) -> str:
+    """Replace every ``<t:...>`` in ``text`` by the local time in ``zone`` (relative ones against ``now``)."""
 
     def sub(match: re.Match[str]) -> str:
         moment = datetime.fromtimestamp(int(match.group(1)), tz=ZoneInfo("UTC"))
-        return format_local(moment, zone, match.group(2) or "f")
+        return format_local(moment, zone, match.group(2) or "f", now)
 
     return TIMESTAMP_RE.sub(sub, text)
 
 
-def plain(text: str, zone: ZoneInfo) -> str:
+def plain(text: str, zone: ZoneInfo, now: datetime | None = None) -> str:
     """Strip the markup for a plain-text reader: bold removed, links as ``title (url)``, local times."""
     text = LINK_RE.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
     text = BOLD_RE.sub(r"\1", text)
-    return render_timestamps(text, zone)
+    return render_timestamps(text, zone, now)
 
 
 class MessageField(BaseModel):
@@ -76,11 +95,11 @@ class Table(BaseModel):
     headers: list[str]
     rows: list[list[str]] = Field(default_factory=list)
 
-    def as_text(self, zone: ZoneInfo | None = None) -> str:
+    def as_text(self, zone: ZoneInfo | None = None, now: datetime | None = None) -> str:
         """Aligned plain-text columns (timestamps rendered in ``zone`` when given)."""
         cells = [self.headers, *self.rows]
         if zone is not None:
-            cells = [[plain(c, zone) for c in row] for row in cells]
+            cells = [[plain(c, zone, now) for c in row] for row in cells]
         widths = [max(len(row[i]) if i < len(row) else 0 for row in cells) for i in range(len(self.headers))]
         lines = []
         for n, row in enumerate(cells):
@@ -109,22 +128,22 @@ class Message(BaseModel):
     files: list[Attachment] = Field(default_factory=list)
     footer: str | None = None
 
-    def as_plain_text(self, zone: ZoneInfo) -> str:
-        """A plain-text rendering for consoles, logs and notification fallbacks."""
+    def as_plain_text(self, zone: ZoneInfo, now: datetime | None = None) -> str:
+        """A plain-text rendering for consoles, logs and notification fallbacks (``R`` times against ``now``)."""
         parts: list[str] = []
         if self.title:
-            title = plain(self.title, zone)
+            title = plain(self.title, zone, now)
             parts.append(f"{title}\n{'=' * len(title)}")
         if self.text:
-            parts.append(plain(self.text, zone))
+            parts.append(plain(self.text, zone, now))
         for f in self.fields:
-            parts.append(f"{plain(f.name, zone)}\n{plain(f.value, zone)}")
+            parts.append(f"{plain(f.name, zone, now)}\n{plain(f.value, zone, now)}")
         if self.table is not None:
-            parts.append(self.table.as_text(zone))
+            parts.append(self.table.as_text(zone, now))
         for a in self.files:
             parts.append(f"[file: {a.filename}, {len(a.content)} bytes]")
         if self.footer:
-            parts.append(plain(self.footer, zone))
+            parts.append(plain(self.footer, zone, now))
         return "\n\n".join(parts)
 
 

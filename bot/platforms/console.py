@@ -50,7 +50,7 @@ class ConsoleSender:
             zone = ZoneInfo(person.timezone) if person.timezone else zone
             header = f"[DM to {person.name}]"
         self.sent += 1
-        body = message.as_plain_text(zone)
+        body = message.as_plain_text(zone, self.app.clock.now())
         self.out.write(f"\n{header}\n{_indent(body)}\n")
         self.out.flush()
         return f"console-{self.sent}"
@@ -197,7 +197,7 @@ class ConsolePlatform:
         person = await self.app.people.by_platform("console", self.user or "")
         zone = ZoneInfo(person.timezone) if person and person.timezone else self.app.cohort.zone
         prefix = "(only you can see this)\n" if reply.private else ""
-        self.write(_indent(prefix + reply.message.as_plain_text(zone)))
+        self.write(_indent(prefix + reply.message.as_plain_text(zone, self.app.clock.now())))
 
     async def switch_user(self, name: str) -> None:
         """``/as NAME``: exact name, or a unique first-name/prefix match."""
