@@ -1,0 +1,284 @@
+"""The Slack adapter: slack-bolt's ``AsyncApp`` wired to the core, over HTTP or Socket Mode.
+
+No feature logic lives here. A slash command is acknowledged at once (Slack wants an answer within 3 s),
+then its text is split into raw options (``parse.py``), the core runs it, and the :class:`Reply` is rendered
+(``render.py``) and sent through the command's ``response_url`` (ephemeral when private). A reply with a form
+opens a modal (``forms.py``); its submission runs ``form.command``.
+
+Two Web API clients share the token and ``SLACK_API_URL``:
+
+* ``client`` (interactive replies, modals, uploads) retries a 429 once after Slack's ``Retry-After``, using
+  slack-sdk's ``AsyncRateLimitErrorRetryHandler``;
+* ``outbox_client`` (the :class:`SlackSender`) has no rate-limit retry: the outbox worker must see the 429
+  (as a ``TransientSendError`` with ``retry_after``) to pace itself.
+
+HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events; bolt checks the signature and
+rejects requests older than 5 minutes with 401) and ``GET /healthz``. Socket Mode (``SLACK_APP_TOKEN`` set)
+serves only ``/healthz`` over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.context import Actor, Place
+from bot.core.messages import Reply
+from bot.platforms.slack.forms import CALLBACK_ID, form_view, read_submission
+from bot.platforms.slack.parse import SlackParseError, resolve
+from bot.platforms.slack.render import Rendered, render, text_blocks
+from bot.platforms.slack.sender import SlackSender, upload_files
+from bot.settings import Settings, SlackSettings
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from bot.app import CohortBot
+
+log = logging.getLogger(__name__)
+APOLOGY = "Sorry, something went wrong on my side while answering that. Please try again in a moment."
+FORM_EXPIRED = "That needs a form, but Slack no longer lets me open it. Please run the command again."
+ACK_SECONDS = 2.5  # answer a modal submission before Slack's 3 s deadline, even if the command is slow
+Respond = Callable[..., Awaitable[Any]]
+
+
+class SlackConfigError(RuntimeError):
+    """A required Slack setting is missing."""
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value().strip() if value is not None else ""
+
+
+def _place(channel_id: str | None, channel_name: str | None) -> Place:
+    return Place(channel_id=channel_id, channel_name=channel_name, is_dm=channel_name == "directmessage")
+
+
+class SlackPlatform:
+    """Runs cohortbot on Slack (the core's :class:`bot.core.platform.PlatformRunner`)."""
+
+    name = "slack"
+
+    def __init__(self, app: CohortBot, slack: SlackSettings, settings: Settings) -> None:
+        token = _secret(slack.bot_token)
+        signing_secret = _secret(slack.signing_secret)
+        self.app_token = _secret(slack.app_token)
+        if not token:
+            raise SlackConfigError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...).")
+        if not signing_secret and not self.app_token:
+            raise SlackConfigError(
+                "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to check that requests come from Slack "
+                "(or set SLACK_APP_TOKEN to use Socket Mode)."
+            )
+        self.app = app
+        self.settings = settings
+        self.socket_mode = bool(self.app_token)
+        base_url = slack.api_url if slack.api_url.endswith("/") else slack.api_url + "/"
+        self.client = AsyncWebClient(
+            token=token,
+            base_url=base_url,
+            retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
+        )
+        self.outbox_client = AsyncWebClient(token=token, base_url=base_url)
+        self.sender = SlackSender(app, self.outbox_client)
+        self.bolt = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret,
+            request_verification_enabled=not self.socket_mode,
+            process_before_response=False,
+            logger=logging.getLogger("slack_bolt"),
+        )
+        self.bolt.command(re.compile(r"^/.+"))(self._on_command)
+        self.bolt.view_submission(CALLBACK_ID)(self._on_view_submission)
+        self.bolt.event("app_mention")(self._on_mention)
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._stopped = asyncio.Event()
+        self._stopped.set()
+
+    # --- running -------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Serve HTTP (and connect Socket Mode if configured); register the sender."""
+        web_app = web.Application()
+        if not self.socket_mode:
+            web_app.router.add_post("/slack/events", self._events)
+        web_app.router.add_get("/healthz", self._healthz)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        if self.socket_mode:
+            self._socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.client)
+            await self._socket.connect_async()
+        self.app.senders["slack"] = self.sender
+        self._stopped.clear()
+        mode = "Socket Mode" if self.socket_mode else "HTTP mode, POST /slack/events"
+        log.info("Slack adapter up (%s; http://%s:%s/healthz)", mode, self.settings.http_host, self.port)
+
+    async def stop(self) -> None:
+        """Disconnect and stop serving (idempotent)."""
+        if self._socket is not None:
+            socket, self._socket = self._socket, None
+            await socket.close_async()
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+        self._stopped.set()
+
+    async def wait(self) -> None:
+        """Return once :meth:`stop` has run."""
+        await self._stopped.wait()
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        up = not self._stopped.is_set()
+        mode = "socket" if self.socket_mode else "http"
+        return web.json_response({"ok": up, "platform": "slack", "mode": mode}, status=200 if up else 503)
+
+    async def _events(self, request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await self.bolt.async_dispatch(await to_bolt_request(request)))
+
+    # --- slash commands ------------------------------------------------------------------------------------
+
+    async def _on_command(self, ack: Callable[..., Awaitable[None]], body: dict, respond: Respond) -> None:
+        await ack()
+        try:
+            await self.handle_command(body, respond)
+        except Exception:
+            log.exception("answering %s for %s failed", body.get("command"), body.get("user_id"))
+            await self._respond_text(respond, APOLOGY)
+
+    async def handle_command(self, body: dict, respond: Respond) -> None:
+        """Run the slash command in ``body`` and answer through ``respond`` (the response_url)."""
+        actor = Actor("slack", body["user_id"], body.get("user_name") or "")
+        place = _place(body.get("channel_id"), body.get("channel_name"))
+        try:
+            name, options = resolve(self.app.registry, body.get("command", ""), body.get("text") or "")
+        except SlackParseError as exc:
+            usage = f"\nUsage: `{exc.usage}`" if "\n" not in exc.usage else f"\nUsage:\n```{exc.usage}```"
+            await self._respond_text(respond, f"⚠️ {exc.message}{usage if exc.usage else ''}")
+            return
+        reply = await self.app.dispatch(actor, name, options, place)
+        if reply.form is not None:
+            try:
+                await self.client.views_open(trigger_id=body.get("trigger_id"), view=form_view(reply.form, place))
+            except Exception:
+                log.exception("views.open for /%s failed", name)
+                await self._respond_text(respond, FORM_EXPIRED)
+            return
+        if reply.message is None:
+            return
+        rendered = render(reply.message, self.app.cohort.zone)
+        await self._upload(rendered, actor, place, reply.private)
+        await respond(
+            text=rendered.text,
+            blocks=rendered.blocks,
+            response_type="ephemeral" if reply.private else "in_channel",
+            replace_original=False,
+        )
+
+    async def _respond_text(self, respond: Respond, text: str) -> None:
+        try:
+            await respond(text=text, blocks=text_blocks(text), response_type="ephemeral", replace_original=False)
+        except Exception:
+            log.exception("could not answer through the response_url")
+
+    async def _upload(self, rendered: Rendered, actor: Actor, place: Place, private: bool) -> None:
+        """Upload the reply's files: to the channel if public, else to the asker's DM; note it in the reply."""
+        if not rendered.uploads:
+            return
+        names = ", ".join(u.filename for u in rendered.uploads)
+        try:
+            if private or not place.channel_id:
+                opened = await self.client.conversations_open(users=actor.user_id)
+                channel = opened["channel"]["id"]
+                where = "in our direct messages"
+            else:
+                channel, where = place.channel_id, "in this channel"
+            failed = await upload_files(self.client, channel, rendered)
+        except Exception:
+            log.exception("could not upload %s", names)
+            failed = [u.filename for u in rendered.uploads]
+        note = f"I couldn't attach {', '.join(failed)}; please try again." if failed else f"Sent {names} {where}."
+        rendered.blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+
+    # --- modals --------------------------------------------------------------------------------------------
+
+    async def _on_view_submission(self, ack: Callable[..., Awaitable[None]], body: dict, view: dict) -> None:
+        acked = False
+        user = body.get("user") or {}
+        try:
+            submission = read_submission(view)
+            actor = Actor("slack", user["id"], user.get("username") or user.get("name") or "")
+            task = asyncio.ensure_future(
+                self.app.dispatch(actor, submission.command, submission.options, submission.place)
+            )
+            done, _ = await asyncio.wait({task}, timeout=ACK_SECONDS)
+            if not done:  # slow command: close the modal now, post the answer when it comes
+                await ack()
+                acked = True
+            reply = await task
+            if not acked and reply.error_field and reply.error_field in submission.fields:
+                await ack(response_action="errors", errors={reply.error_field: reply.error or "Please check this."})
+                return
+            if not acked and reply.form is not None:
+                await ack(response_action="update", view=form_view(reply.form, submission.place))
+                return
+            if not acked:
+                await ack()
+                acked = True
+            if reply.message is not None:
+                await self._post_result(reply, actor, submission.place)
+        except Exception:
+            log.exception("handling a modal submission from %s failed", user.get("id"))
+            if not acked:
+                await ack(response_action="errors", errors=self._apology_errors(view))
+            elif user.get("id"):
+                await self._post_result(Reply.text(APOLOGY), Actor("slack", user["id"]), Place())
+
+    @staticmethod
+    def _apology_errors(view: dict) -> dict[str, str]:
+        blocks = [b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input" and b.get("block_id")]
+        return {blocks[0]: APOLOGY} if blocks else {}
+
+    async def _post_result(self, reply: Reply, actor: Actor, place: Place) -> None:
+        """Post a modal's result: ephemeral in the original channel if private (else in it), or by DM."""
+        assert reply.message is not None
+        rendered = render(reply.message, self.app.cohort.zone)
+        await self._upload(rendered, actor, place, reply.private)
+        content = {"text": rendered.text, "blocks": rendered.blocks}
+        if place.channel_id and not place.is_dm:
+            try:
+                if reply.private:
+                    await self.client.chat_postEphemeral(channel=place.channel_id, user=actor.user_id, **content)
+                else:
+                    await self.client.chat_postMessage(channel=place.channel_id, **content)
+                return
+            except Exception:
+                log.warning("posting to %s failed; sending the result by DM instead", place.channel_id)
+        await self.client.chat_postMessage(channel=actor.user_id, **content)
+
+    # --- events --------------------------------------------------------------------------------------------
+
+    async def _on_mention(self, event: dict, client: AsyncWebClient) -> None:
+        try:
+            await client.chat_postEphemeral(
+                channel=event["channel"], user=event["user"], text="Hi! I answer slash commands: try /help."
+            )
+        except Exception:
+            log.exception("answering a mention failed")

@@ -1,0 +1,166 @@
+"""The core's neutral :class:`Message` as Slack Block Kit, and its markup as Slack mrkdwn.
+
+* ``**bold**`` -> ``*bold*``; ``[title](url)`` -> ``<url|title>``; ``&``, ``<`` and ``>`` escaped as Slack asks;
+* ``<t:UNIX:STYLE>`` -> ``<!date^UNIX^TOKENS|fallback>``: Slack shows it in each reader's zone; the fallback
+  (for clients that cannot) is the time in the cohort's zone;
+* title -> header block, text and each field -> mrkdwn sections (split at 3000 characters), footer -> context;
+* a small table -> a code block; a larger one -> a CSV file (uploaded by the caller, see :class:`Rendered`);
+* at most 50 blocks; a plain ``text`` fallback always.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.core.messages import BOLD_RE, LINK_RE, Message, Table, format_local, plain
+
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+CONTEXT_LIMIT = 2000
+MAX_BLOCKS = 50
+TEXT_LIMIT = 3000
+ESCAPED_TIMESTAMP_RE = re.compile(r"&lt;t:(-?\d+)(?::([tTdDfFR]))?&gt;")
+DATE_TOKENS = {
+    "t": "{time}",
+    "T": "{time_secs}",
+    "d": "{date_short_pretty}",
+    "D": "{date_short_pretty}",
+    "f": "{date_short_pretty} at {time}",
+    "F": "{date_short_pretty} at {time}",
+    "R": "{ago}",
+}
+
+
+@dataclass
+class Upload:
+    """A file to upload next to the message."""
+
+    filename: str
+    content: bytes
+    title: str
+
+
+@dataclass
+class Rendered:
+    """A message ready for Slack: ``blocks``, the ``text`` fallback, and files the caller must upload."""
+
+    blocks: list[dict]
+    text: str
+    uploads: list[Upload] = field(default_factory=list)
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack reserves."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_date(unix: int, style: str, zone: ZoneInfo) -> str:
+    """``<!date^UNIX^TOKENS|fallback>`` for a core ``<t:UNIX:STYLE>``."""
+    fallback = format_local(datetime.fromtimestamp(unix, tz=ZoneInfo("UTC")), zone, style)
+    return f"<!date^{unix}^{DATE_TOKENS.get(style, DATE_TOKENS['f'])}|{fallback}>"
+
+
+def mrkdwn(text: str, zone: ZoneInfo) -> str:
+    """The core's markup as Slack mrkdwn (see the module docstring)."""
+    text = escape(text)
+    text = ESCAPED_TIMESTAMP_RE.sub(lambda m: slack_date(int(m.group(1)), m.group(2) or "f", zone), text)
+    text = LINK_RE.sub(lambda m: f"<{m.group(2)}|{m.group(1).replace('|', '/')}>", text)
+    return BOLD_RE.sub(r"*\1*", text)
+
+
+def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """``text`` cut into pieces of at most ``limit`` characters, at line breaks where possible."""
+    out: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                out.append(current)
+                current = ""
+            out.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            out.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        out.append(current)
+    return out
+
+
+def sections(text: str) -> list[dict]:
+    """mrkdwn section blocks for ``text`` (already converted), split to Slack's limit."""
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in chunks(text) if piece.strip()]
+
+
+def table_csv(table: Table, zone: ZoneInfo) -> bytes:
+    """The table as CSV, times in ``zone``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([plain(h, zone) for h in table.headers])
+    writer.writerows([plain(c, zone) for c in row] for row in table.rows)
+    return buffer.getvalue().encode()
+
+
+def slug(text: str | None, default: str = "table") -> str:
+    """A file-name-safe version of ``text``."""
+    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text or "").strip("-").lower()
+    return cleaned[:60] or default
+
+
+def render(message: Message, zone: ZoneInfo) -> Rendered:
+    """Block Kit blocks, a text fallback and any files for ``message``; times fall back to ``zone``."""
+    blocks: list[dict] = []
+    uploads: list[Upload] = []
+    if message.title:
+        title = plain(message.title, zone)
+        if len(title) > HEADER_LIMIT:
+            title = title[: HEADER_LIMIT - 1] + "…"
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}})
+    if message.url:
+        blocks.extend(sections(f"<{escape(message.url)}|{escape(message.url)}>"))
+    if message.text:
+        blocks.extend(sections(mrkdwn(message.text, zone)))
+    for f in message.fields:
+        blocks.extend(sections(f"*{mrkdwn(f.name, zone)}*\n{mrkdwn(f.value, zone)}"))
+    if message.table is not None:
+        text = message.table.as_text(zone)
+        if len(text) + 8 <= SECTION_LIMIT:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```\n{escape(text)}\n```"}})
+        else:
+            name = f"{slug(message.title)}.csv"
+            uploads.append(Upload(name, table_csv(message.table, zone), plain(message.title or "Table", zone)))
+            rows = len(message.table.rows)
+            blocks.append(context(f"The full table ({rows} rows) is attached as {name}."))
+    for a in message.files:
+        uploads.append(Upload(a.filename, a.content, a.description or a.filename))
+    if message.footer:
+        blocks.append(context(mrkdwn(message.footer, zone)))
+    if len(blocks) > MAX_BLOCKS:
+        blocks = [*blocks[: MAX_BLOCKS - 1], context("… shortened: this message is too long for Slack.")]
+    return Rendered(blocks=blocks, text=fallback(message, zone), uploads=uploads)
+
+
+def context(text: str) -> dict:
+    """A context block with one mrkdwn element."""
+    if len(text) > CONTEXT_LIMIT:
+        text = text[: CONTEXT_LIMIT - 1] + "…"
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def fallback(message: Message, zone: ZoneInfo) -> str:
+    """The plain ``text`` Slack shows in notifications and where blocks cannot be shown."""
+    text = message.as_plain_text(zone) or "(no text)"
+    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+
+
+def text_blocks(text: str) -> list[dict]:
+    """Plain mrkdwn sections for a short adapter message (usage errors, apologies)."""
+    return sections(escape(text))

@@ -1,0 +1,142 @@
+"""The outbox's way out on Slack: ``chat.postMessage`` to a channel (by its cohort-file name) or a person.
+
+The sender does no pacing and no retrying of rate limits: the outbox worker paces, and it must *see* a 429 to
+slow down. So the :class:`SlackSender` gets its own ``AsyncWebClient`` without slack-sdk's rate-limit retry
+handler (interactive replies use a client that has it; see ``app.py``). Errors are mapped to the core's
+:class:`TransientSendError` (retry later, with Slack's ``Retry-After``) and :class:`PermanentSendError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.messages import Message
+from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target, TransientSendError
+from bot.platforms.slack.render import Rendered, render
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+METADATA_EVENT = "cohortbot_outbox"
+
+
+def _retry_after(exc: SlackApiError) -> float | None:
+    headers = getattr(exc.response, "headers", None) or {}
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def classify(exc: Exception, what: str) -> TransientSendError | PermanentSendError:
+    """The core's send error for a Slack failure while doing ``what``."""
+    if isinstance(exc, SlackApiError):
+        error = str(exc.response.get("error", "")) if exc.response is not None else ""
+        status = getattr(exc.response, "status_code", 200) or 200
+        reason = f"{what}: {error or f'HTTP {status}'}"
+        if status == 429 or status >= 500 or error in TRANSIENT_ERRORS:
+            return TransientSendError(reason, _retry_after(exc))
+        return PermanentSendError(reason)
+    if isinstance(exc, aiohttp.ClientError | TimeoutError | ConnectionError | SlackRequestError):
+        return TransientSendError(f"{what}: {type(exc).__name__}: {exc}")
+    return PermanentSendError(f"{what}: {type(exc).__name__}: {exc}")
+
+
+async def call(what: str, make: Callable[[], Awaitable[T]]) -> T:
+    """Run a Web API call, turning its failure into a send error."""
+    try:
+        return await make()
+    except (TimeoutError, SlackApiError, SlackRequestError, aiohttp.ClientError, ConnectionError) as exc:
+        raise classify(exc, what) from exc
+
+
+async def upload_files(client: AsyncWebClient, channel_id: str, rendered: Rendered) -> list[str]:
+    """Upload the message's files to ``channel_id`` (files v2 flow); the names of those that failed (logged)."""
+    failed: list[str] = []
+    for upload in rendered.uploads:
+        try:
+            await client.files_upload_v2(
+                channel=channel_id, filename=upload.filename, content=upload.content, title=upload.title
+            )
+        except Exception:
+            log.exception("uploading %s to %s failed", upload.filename, channel_id)
+            failed.append(upload.filename)
+    return failed
+
+
+class SlackSender:
+    """Delivers outbox messages on Slack (the core's :class:`bot.core.platform.Sender`)."""
+
+    platform = "slack"
+
+    def __init__(self, app: CohortBot, client: AsyncWebClient) -> None:
+        self.app = app
+        self.client = client
+        self._channels: dict[str, str] = {}
+        self._lock = asyncio.Lock()
+
+    async def send(self, target: Target, message: Message, *, key: str) -> str | None:
+        """Post ``message`` to ``target``; ``key`` goes into the message metadata for traceability."""
+        channel = await self.channel_for(target)
+        rendered = render(message, self.app.cohort.zone)
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
+        response = await call(
+            f"chat.postMessage to {target.describe()}",
+            lambda: self.client.chat_postMessage(
+                channel=channel, text=rendered.text, blocks=rendered.blocks, metadata=metadata
+            ),
+        )
+        # The message is out: a failed upload is logged, not retried (a retry would post the message twice).
+        await upload_files(self.client, response.get("channel") or channel, rendered)
+        return response.get("ts")
+
+    async def channel_for(self, target: Target) -> str:
+        """The Slack channel id to post ``target`` to."""
+        if isinstance(target, DMTarget):
+            person = await self.app.people.get(target.person_id)
+            if person is None:
+                raise PermanentSendError(f"no person with id {target.person_id}")
+            if not person.slack_id:
+                raise PermanentSendError(f"{person.name} has no Slack id on the roster")
+            return person.slack_id
+        if isinstance(target, ChannelTarget):
+            return await self.channel_id(target.channel)
+        raise PermanentSendError(f"unknown target {target!r}")
+
+    async def channel_id(self, name: str) -> str:
+        """The id of the channel called ``name`` (``#`` optional), from a cached ``conversations.list``."""
+        name = name.lstrip("#")
+        if name.startswith(("C", "G")) and name.isupper() and name.isalnum():
+            return name  # already an id
+        async with self._lock:
+            if name not in self._channels:
+                self._channels = await call("conversations.list", self._list_channels)
+        if name not in self._channels:
+            raise PermanentSendError(f"no Slack channel called #{name} (or the bot cannot see it)")
+        return self._channels[name]
+
+    async def _list_channels(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        cursor: str | None = None
+        while True:
+            page = await self.client.conversations_list(
+                types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+            )
+            for channel in page.get("channels", []):
+                found[channel["name"]] = channel["id"]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return found

@@ -1,0 +1,446 @@
+"""A small fake Slack Web API on aiohttp, recording every call, for tests over real loopback sockets.
+
+How other tests use it::
+
+    from tests.fakes.slack_api import FakeSlackAPI, running_slack, slash
+
+    async def test_something(app):                       # `app` from tests/plugin.py
+        async with FakeSlackAPI.running() as fake, running_slack(app, fake) as slack:
+            result = await slash(slack, fake, "/readings", "2", user="U0SCH000001")
+            assert result.status == 200                  # the immediate ack
+            assert "Week 2" in result.text               # what came back through the response_url
+            fake.calls_to("chat.postMessage")            # every recorded Web API call: Call(method, body, ...)
+
+* :class:`FakeSlackAPI` answers ``auth.test``, ``chat.postMessage``, ``chat.postEphemeral``, ``views.open``,
+  ``conversations.open``, ``conversations.list`` (channels in ``fake.channels``, name -> id, paged by
+  ``fake.page_size``), the files v2 upload flow, ``apps.connections.open`` (Socket Mode: a ``ws://`` URL served
+  here; see :meth:`FakeSlackAPI.send_envelope`), and ``response_url`` posts (``fake.response_url(id)``).
+* Knobs: ``fake.rate_limit("chat.postMessage", times=2, retry_after=1)`` makes the next 2 calls answer HTTP 429
+  with ``Retry-After: 1`` and ``{"ok": false, "error": "ratelimited"}``; ``fake.limit_rate("chat.postMessage",
+  per_second=1.0)`` answers 429 (with the seconds to wait) to calls arriving faster than that;
+  ``fake.fail("chat.postMessage", "channel_not_found", times=1)`` makes calls fail with that Slack error.
+* :func:`running_slack` starts a :class:`SlackPlatform` on 127.0.0.1:0 against the fake (``socket_mode=True``
+  for Socket Mode); :func:`slash` sends a signed slash command and waits for the ``response_url`` post;
+  :func:`interact` posts a signed interactivity payload (``view_submission`` ...); :func:`signed_headers` signs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+from bot.settings import Settings, SlackSettings
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+    from bot.platforms.slack import SlackPlatform
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+DEFAULT_CHANNELS = {
+    "intro-course": "C0INTRO0001",
+    "advanced-course": "C0ADVAN0001",
+    "section-americas": "C0SECAM0001",
+    "section-europe": "C0SECEU0001",
+    "section-apac": "C0SECAP0001",
+    "help": "C0HELP00001",
+    "general": "C0GENER0001",
+}
+
+
+@dataclass
+class Call:
+    """One recorded request: the Web API ``method`` (or ``response`` / ``upload``), its body, and our answer."""
+
+    method: str
+    body: dict[str, Any]
+    status: int = 200
+    target: str = ""  # the id in /response/<id> or /upload/<id>
+    raw: bytes = b""
+
+    def json(self, key: str) -> Any:
+        """A body value that Slack sends JSON-encoded in forms (``blocks``, ``view``, ``files``) or as JSON."""
+        value = self.body.get(key)
+        return json.loads(value) if isinstance(value, str) else value
+
+    @property
+    def ok(self) -> bool:
+        """Whether the fake answered with success."""
+        return self.status == 200
+
+
+@dataclass
+class _Failure:
+    status: int
+    error: str
+    retry_after: float | None = None
+
+
+@dataclass
+class FakeSlackAPI:
+    """The fake Web API; start it with :meth:`running`. ``api_url`` is what ``SLACK_API_URL`` should be."""
+
+    channels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CHANNELS))
+    page_size: int = 100
+    calls: list[Call] = field(default_factory=list)
+    port: int = 0
+    _failures: dict[str, list[_Failure]] = field(default_factory=dict)
+    _rates: dict[str, tuple[float, float]] = field(default_factory=dict)  # method -> (per second, next free)
+    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    _acks: dict[str, dict] = field(default_factory=dict)
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def running(cls, **kwargs: Any) -> AsyncIterator[FakeSlackAPI]:
+        """Serve a fake on 127.0.0.1 (a free port) for the duration of the ``async with``."""
+        fake = cls(**kwargs)
+        web_app = web.Application()
+        web_app.router.add_route("*", "/api/{method}", fake._api)
+        web_app.router.add_post("/response/{id}", fake._response)
+        web_app.router.add_post("/upload/{id}", fake._upload)
+        web_app.router.add_get("/socket", fake._socket)
+        runner = web.AppRunner(web_app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        fake.port = runner.addresses[0][1]
+        try:
+            yield fake
+        finally:
+            for ws in list(fake._sockets):
+                await ws.close()
+            await runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base, for ``SlackSettings(api_url=...)``."""
+        return f"{self.base_url}/api/"
+
+    def response_url(self, ident: str) -> str:
+        """A ``response_url`` that records what is posted to it."""
+        return f"{self.base_url}/response/{ident}"
+
+    # --- knobs -----------------------------------------------------------------------------------------
+
+    def rate_limit(self, method: str, times: int = 1, retry_after: float = 1) -> None:
+        """The next ``times`` calls to ``method`` answer HTTP 429 with ``Retry-After``."""
+        self._failures.setdefault(method, []).extend(_Failure(429, "ratelimited", retry_after) for _ in range(times))
+
+    def limit_rate(self, method: str, per_second: float) -> None:
+        """Calls to ``method`` faster than ``per_second`` answer 429 with the (rounded up) seconds to wait."""
+        self._rates[method] = (per_second, 0.0)
+
+    def fail(self, method: str, error: str, times: int = 1, status: int = 200) -> None:
+        """The next ``times`` calls to ``method`` fail with the Slack ``error`` (HTTP ``status``)."""
+        self._failures.setdefault(method, []).extend(_Failure(status, error) for _ in range(times))
+
+    # --- reading what happened -------------------------------------------------------------------------
+
+    def calls_to(self, method: str, *, ok: bool | None = None) -> list[Call]:
+        """Recorded calls to ``method`` (only successful ones with ``ok=True``, failed with ``ok=False``)."""
+        return [c for c in self.calls if c.method == method and (ok is None or c.ok == ok)]
+
+    async def wait_for(
+        self, method: str, count: int = 1, within: float = 3.0, where: Callable[[Call], bool] | None = None
+    ) -> list[Call]:
+        """Poll until ``count`` calls to ``method`` (matching ``where``) arrived; AssertionError after ``within`` s."""
+        deadline = time.monotonic() + within
+        while True:
+            found = [c for c in self.calls_to(method) if where is None or where(c)]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                seen = [c.method for c in self.calls]
+                raise AssertionError(f"expected {count} call(s) to {method}, got {len(found)}; calls: {seen}")
+            await asyncio.sleep(0.01)
+
+    async def response(self, ident: str, within: float = 3.0) -> dict:
+        """The JSON posted to ``response_url(ident)`` (waits for it)."""
+        calls = await self.wait_for("response", 1, within, where=lambda c: c.target == ident)
+        return calls[0].body
+
+    # --- Socket Mode -----------------------------------------------------------------------------------
+
+    async def send_envelope(self, kind: str, payload: dict, within: float = 3.0) -> dict:
+        """Send a Socket Mode envelope (``slash_commands``, ``interactive``, ...) and return the client's ack."""
+        deadline = time.monotonic() + within
+        while not self._sockets:
+            if time.monotonic() > deadline:
+                raise AssertionError("no Socket Mode client connected")
+            await asyncio.sleep(0.01)
+        envelope_id = f"env-{next(self._ts)}"
+        envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": True}
+        await self._sockets[-1].send_str(json.dumps(envelope))
+        while envelope_id not in self._acks:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no ack for {envelope_id}")
+            await asyncio.sleep(0.01)
+        return self._acks[envelope_id]
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.calls.append(Call("socket.connect", dict(request.query)))
+        self._sockets.append(ws)
+        await ws.send_str(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0F"}}))
+        try:
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    data = json.loads(msg.data)
+                    if "envelope_id" in data:
+                        self._acks[data["envelope_id"]] = data
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    # --- HTTP handlers ---------------------------------------------------------------------------------
+
+    async def _read(self, request: web.Request) -> tuple[dict[str, Any], bytes]:
+        raw = await request.read()
+        body: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json" and raw:
+            body.update(json.loads(raw))
+        elif request.content_type == "application/x-www-form-urlencoded":
+            body.update((await request.post()).items())
+        elif request.content_type.startswith("multipart/"):
+            body.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        return body, raw
+
+    def _failure(self, method: str) -> _Failure | None:
+        queued = self._failures.get(method)
+        if queued:
+            return queued.pop(0)
+        if method in self._rates:
+            per_second, next_free = self._rates[method]
+            now = time.monotonic()
+            if now < next_free:
+                return _Failure(429, "ratelimited", max(1, math.ceil(next_free - now)))
+            self._rates[method] = (per_second, now + 1 / per_second)
+        return None
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body, raw = await self._read(request)
+        call = Call(method, body, raw=raw)
+        self.calls.append(call)
+        failure = self._failure(method)
+        if failure is not None:
+            call.status = failure.status
+            headers = {"Retry-After": str(int(failure.retry_after))} if failure.retry_after is not None else {}
+            return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
+        answer = self._answer(method, body)
+        if not answer.get("ok"):
+            call.status = 400
+        return web.json_response(answer)
+
+    def _channel(self, channel: str) -> str | None:
+        """The channel id a post to ``channel`` lands in, or None if there is no such channel."""
+        if channel in self.channels.values():
+            return channel
+        if channel.startswith(("U", "W")):
+            return "D" + channel[1:]
+        if channel.startswith("D"):
+            return channel
+        return self.channels.get(channel.lstrip("#"))
+
+    def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        ts = f"1700000000.{next(self._ts):06d}"
+        match method:
+            case "auth.test":
+                return {"ok": True, "team": "Fake", "team_id": "T0FAKE", "user": "cohortbot", "user_id": "U0BOT",
+                        "bot_id": "B0BOT", "url": "https://fake.slack.com/"}  # fmt: skip
+            case "chat.postMessage" | "chat.postEphemeral":
+                channel = self._channel(str(body.get("channel", "")))
+                if channel is None:
+                    return {"ok": False, "error": "channel_not_found"}
+                return {"ok": True, "channel": channel, "ts": ts, "message_ts": ts}
+            case "views.open":
+                if not body.get("trigger_id"):
+                    return {"ok": False, "error": "invalid_trigger_id"}
+                return {"ok": True, "view": {"id": f"V{ts[-6:]}", **(body.get("view") or {})}}
+            case "conversations.open":
+                return {"ok": True, "channel": {"id": "D" + str(body.get("users", "X")).split(",")[0][1:]}}
+            case "conversations.list":
+                items = [{"id": i, "name": n, "is_archived": False} for n, i in self.channels.items()]
+                start = int(body.get("cursor") or 0)
+                page = items[start : start + self.page_size]
+                more = start + self.page_size < len(items)
+                cursor = str(start + self.page_size) if more else ""
+                return {"ok": True, "channels": page, "response_metadata": {"next_cursor": cursor}}
+            case "files.getUploadURLExternal":
+                file_id = f"F{next(self._ts):08d}"
+                return {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}/upload/{file_id}"}
+            case "files.completeUploadExternal":
+                files = json.loads(body.get("files", "[]"))
+                return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+            case "apps.connections.open":
+                return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+        return {"ok": False, "error": "unknown_method"}
+
+    async def _response(self, request: web.Request) -> web.Response:
+        body, raw = await self._read(request)
+        self.calls.append(Call("response", body, target=request.match_info["id"], raw=raw))
+        return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        self.calls.append(Call("upload", {}, target=request.match_info["id"], raw=raw))
+        return web.Response(text=f"OK - {len(raw)}")
+
+
+# --- driving a running SlackPlatform ---------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def running_slack(
+    app: CohortBot, fake: FakeSlackAPI, *, socket_mode: bool = False, **overrides: Any
+) -> AsyncIterator[SlackPlatform]:
+    """A started :class:`SlackPlatform` on 127.0.0.1:0 using ``fake`` as its Web API (stopped afterwards)."""
+    from bot.platforms.slack import SlackPlatform
+
+    slack = SlackSettings(
+        _env_file=None,
+        **{
+            "bot_token": BOT_TOKEN,
+            "signing_secret": SIGNING_SECRET,
+            "app_token": APP_TOKEN if socket_mode else None,
+            "api_url": fake.api_url,
+            **overrides,
+        },
+    )
+    platform = SlackPlatform(app, slack, Settings(_env_file=None, http_host="127.0.0.1", http_port=0))
+    await platform.start()
+    try:
+        yield platform
+    finally:
+        await platform.stop()
+
+
+def signed_headers(
+    body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None, content_type: str | None = None
+) -> dict[str, str]:
+    """Slack's request signature: ``v0=HMAC-SHA256(secret, "v0:{ts}:{body}")``."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": content_type or "application/x-www-form-urlencoded",
+    }
+
+
+async def post_signed(
+    platform: SlackPlatform, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> tuple[int, str]:
+    """POST ``body`` signed to the platform's ``/slack/events``; the HTTP status and response text."""
+    url = f"http://127.0.0.1:{platform.port}/slack/events"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body.encode(), headers=signed_headers(body, secret, timestamp)) as resp,
+    ):
+        return resp.status, await resp.text()
+
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class SlashResult:
+    """The immediate ack and what came back through the ``response_url``."""
+
+    status: int
+    ack: str
+    response: dict | None
+
+    @property
+    def text(self) -> str:
+        """The answer's fallback text plus the text of all its blocks, for easy assertions."""
+        if self.response is None:
+            return ""
+        parts = [self.response.get("text", "")]
+        for block in self.response.get("blocks", []):
+            parts.append(json.dumps(block, ensure_ascii=False))
+        return "\n".join(parts)
+
+    @property
+    def ephemeral(self) -> bool:
+        """Whether the answer is only shown to the asker."""
+        return bool(self.response) and self.response.get("response_type") == "ephemeral"
+
+
+def slash_body(
+    fake: FakeSlackAPI,
+    command: str,
+    text: str = "",
+    *,
+    user: str = "U0SCH000001",
+    user_name: str = "ada",
+    channel: str = "C0INTRO0001",
+    channel_name: str = "intro-course",
+    ident: str | None = None,
+) -> tuple[dict[str, str], str]:
+    """The form fields of a slash command as Slack sends them, and the id of its response URL."""
+    ident = ident or f"r{next(_ids)}"
+    fields = {
+        "token": "legacy",
+        "team_id": "T0FAKE",
+        "team_domain": "fake",
+        "channel_id": channel,
+        "channel_name": channel_name,
+        "user_id": user,
+        "user_name": user_name,
+        "command": command,
+        "text": text,
+        "api_app_id": "A0FAKE",
+        "response_url": fake.response_url(ident),
+        "trigger_id": f"trigger-{ident}",
+    }
+    return fields, ident
+
+
+async def slash(
+    platform: SlackPlatform,
+    fake: FakeSlackAPI,
+    command: str,
+    text: str = "",
+    *,
+    wait: bool = True,
+    within: float = 3.0,
+    **fields: str,
+) -> SlashResult:
+    """Send a signed slash command over HTTP and (``wait``) return what was posted to its response URL."""
+    form, ident = slash_body(fake, command, text, **fields)
+    status, ack = await post_signed(platform, urlencode(form))
+    response = await fake.response(ident, within) if wait and status == 200 else None
+    return SlashResult(status, ack, response)
+
+
+async def interact(platform: SlackPlatform, payload: dict) -> tuple[int, dict | str]:
+    """POST a signed interactivity payload (``view_submission``, ...); the status and the JSON (or text) answer."""
+    status, text = await post_signed(platform, urlencode({"payload": json.dumps(payload)}))
+    try:
+        return status, json.loads(text) if text else {}
+    except ValueError:
+        return status, text
