@@ -2,12 +2,264 @@
 
 from __future__ import annotations
 
-from tests.fakes.slack_api import FakeSlackAPI, running_slack, slash
+import json
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+
+from bot.app import CohortBot
+from bot.core.commands import Command, Option
+from bot.core.errors import UserError
+from bot.core.messages import Form, FormField, Message, Reply, Table
+from bot.core.roles import Role
+from bot.platforms.slack import SlackConfigError, SlackPlatform
+from bot.settings import Settings, SlackSettings
+from tests.fakes.slack_api import (
+    FakeSlackAPI,
+    interact,
+    post_signed,
+    running_slack,
+    slash,
+    slash_body,
+)
+
+ADA, EMMY, ALAN, GRACE = "U0SCH000001", "U0SCH000004", "U0FAC000001", "U0ORG000001"
 
 
-async def test_readings_renders_dates_and_links(app):
-    async with FakeSlackAPI.running() as fake, running_slack(app, fake) as slack:
-        result = await slash(slack, fake, "/readings", "2", user="U0SCH000001")
+async def _boom(ctx) -> Reply:
+    raise RuntimeError("secret internals: db password hunter2")
+
+
+async def _purge(ctx) -> Reply:
+    return Reply.text("purged", private=False)
+
+
+async def _note(ctx) -> Reply:
+    form = Form(
+        title="A note about this week",
+        command="zz-note-save",
+        fields=[
+            FormField(name="text", label="Your note", long=True),
+            FormField(name="mood", label="Mood", required=False),
+        ],
+        fixed={"week": "2"},
+        intro="Tell us **anything**.",
+    )
+    return Reply.ask(form)
+
+
+async def _note_save(ctx, week: str, text: str, mood: str | None = None) -> Reply:
+    if text == "bad":
+        raise UserError("That note is too short.", field="text")
+    return Reply.text(f"Saved week {week}: {text} ({mood or 'no mood'})")
+
+
+async def _big(ctx) -> Reply:
+    table = Table(headers=["n", "square"], rows=[[str(i), str(i * i)] for i in range(500)])
+    return Reply.of(Message(title="Squares", text="All of them.", table=table))
+
+
+@pytest.fixture
+async def slack_api() -> AsyncIterator[FakeSlackAPI]:
+    async with FakeSlackAPI.running() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def slack(app: CohortBot, slack_api: FakeSlackAPI) -> AsyncIterator[SlackPlatform]:
+    app.registry.add(Command("zz-boom", "Always fails.", _boom))
+    app.registry.add(Command("zz-purge", "Organizers only.", _purge, min_role=Role.ORGANIZER))
+    app.registry.add(Command("zz-note", "Opens a form.", _note))
+    options = (Option("week", "w"), Option("text", "t"), Option("mood", "m"))
+    app.registry.add(Command("zz-note-save", "Saves a note.", _note_save, options=options))
+    app.registry.add(Command("zz-big", "A large table.", _big))
+    async with running_slack(app, slack_api) as platform:
+        yield platform
+
+
+async def test_readings_renders_dates_links_and_is_private(slack, slack_api):
+    result = await slash(slack, slack_api, "/readings", "2", user=ADA)
     assert result.status == 200
-    assert result.ack == ""
-    assert "<!date^" in result.text
+    assert result.ack == ""  # acknowledged at once, answered through the response_url
+    assert result.ephemeral
+    blocks = result.response["blocks"]
+    assert blocks[0]["type"] == "header" and "Week 2" in blocks[0]["text"]["text"]
+    assert "<!date^" in result.text and "{date_short_pretty} at {time}|Sun 25 Jan 2026, 23:59 EST>" in result.text
+    assert "<https://arxiv.org/abs/1412.6572|Explaining and Harnessing Adversarial Examples" in result.text
+    assert "Week 2" in result.response["text"]  # plain fallback
+    assert slack_api.calls_to("auth.test")
+
+
+async def test_bare_word_option_and_named_option_agree(slack, slack_api):
+    bare = await slash(slack, slack_api, "/readings", "3", user=EMMY)
+    named = await slash(slack, slack_api, "/readings", "week:3", user=EMMY)
+    assert "Week 3" in bare.response["blocks"][0]["text"]["text"]
+    assert bare.response["blocks"] == named.response["blocks"]
+
+
+async def test_parse_errors_reply_privately_with_usage(slack, slack_api):
+    unknown = await slash(slack, slack_api, "/readings", "wek:2")
+    assert unknown.ephemeral and "has no option 'wek'" in unknown.text and "/readings [week:<week>]" in unknown.text
+    missing = await slash(slack, slack_api, "/readings", "week:")
+    assert "needs a value" in missing.text
+    unterminated = await slash(slack, slack_api, "/timezone", 'zone:"Europe/Berlin')
+    assert "never closed" in unterminated.text and "/timezone zone:<zone>" in unterminated.text
+    out_of_range = await slash(slack, slack_api, "/readings", "week:99")  # the core's own validation
+    assert "There is no week 99" in out_of_range.text
+
+
+async def test_help_depends_on_who_asks(slack, slack_api):
+    ada = await slash(slack, slack_api, "/help", user=ADA)
+    grace = await slash(slack, slack_api, "/help", user=GRACE)
+    alan = await slash(slack, slack_api, "/help", user=ALAN)
+    assert "*Ada Lovelace* (scholar)" in ada.text and "zz-purge" not in ada.text
+    assert "zz-purge" in grace.text
+    assert "You run: americas-tue" in alan.text
+
+
+async def test_timezone_for_different_members(app, slack, slack_api):
+    ada = await slash(slack, slack_api, "/timezone", "zone:Asia/Tokyo", user=ADA)
+    assert "Your time zone is now *Asia/Tokyo*" in ada.text
+    assert (await app.people.by_platform("slack", ADA)).timezone == "Asia/Tokyo"
+    emmy = await slash(slack, slack_api, "/timezone", "Europe/Lisbon", user=EMMY)
+    assert "*Europe/Lisbon*" in emmy.text
+    assert (await app.people.by_platform("slack", EMMY)).timezone == "Europe/Lisbon"
+    bad = await slash(slack, slack_api, "/timezone", "zone:Mars/Olympus", user=ADA)
+    assert bad.ephemeral and "not a time zone I know" in bad.text
+    assert (await app.people.by_platform("slack", ADA)).timezone == "Asia/Tokyo"
+
+
+async def test_unknown_user_gets_a_polite_refusal(slack, slack_api):
+    result = await slash(slack, slack_api, "/readings", user="U0NOBODY99", user_name="stranger")
+    assert result.ephemeral
+    assert "not on the roster" in result.text and "Slack member id: U0NOBODY99" in result.text
+
+
+async def test_permission_refusal_and_public_reply(slack, slack_api):
+    refused = await slash(slack, slack_api, "/zz-purge", user=ADA)
+    assert refused.ephemeral and "only for organizers" in refused.text and "you are a scholar" in refused.text
+    allowed = await slash(slack, slack_api, "/zz-purge", user=GRACE)
+    assert allowed.response["response_type"] == "in_channel" and "purged" in allowed.text
+
+
+async def test_unknown_command_is_answered(slack, slack_api):
+    result = await slash(slack, slack_api, "/frobnicate")
+    assert "don't know the command /frobnicate" in result.text
+
+
+async def test_handler_exception_is_an_apology_without_traceback(slack, slack_api):
+    result = await slash(slack, slack_api, "/zz-boom", user=ADA)
+    assert result.ephemeral and "Sorry, something went wrong" in result.text
+    assert "hunter2" not in result.text and "Traceback" not in result.text
+
+
+async def test_adapter_failure_is_an_apology(slack, slack_api, monkeypatch):
+    import bot.platforms.slack.app as slack_app
+
+    def broken(*args, **kwargs):
+        raise ValueError("renderer exploded")
+
+    monkeypatch.setattr(slack_app, "render", broken)
+    result = await slash(slack, slack_api, "/readings", user=ADA)
+    assert result.ephemeral and "Sorry, something went wrong on my side" in result.text
+    assert "exploded" not in result.text
+
+
+async def test_large_table_goes_to_dm_as_csv(slack, slack_api):
+    result = await slash(slack, slack_api, "/zz-big", user=ADA)
+    assert "Sent squares.csv in our direct messages" in result.text
+    assert slack_api.calls_to("conversations.open")[0].body["users"] == ADA
+    assert slack_api.calls_to("files.getUploadURLExternal")[0].body["filename"] == "squares.csv"
+    upload = slack_api.calls_to("upload")[0]
+    assert upload.raw.decode().splitlines()[:2] == ["n,square", "0,0"]
+    complete = slack_api.calls_to("files.completeUploadExternal")[0]
+    assert complete.body["channel_id"] == "D0SCH000001"
+
+
+async def test_signature_is_checked(slack, slack_api):
+    form, _ = slash_body(slack_api, "/help")
+    body = urlencode(form)
+    forged, _ = await post_signed(slack, body, secret="not-the-secret")
+    stale, _ = await post_signed(slack, body, timestamp=int(time.time()) - 6 * 60)
+    assert (forged, stale) == (401, 401)
+    async with aiohttp.ClientSession() as session:
+        unsigned = await session.post(f"http://127.0.0.1:{slack.port}/slack/events", data=body)
+        assert unsigned.status == 401
+    assert not slack_api.calls_to("response")
+
+
+async def test_healthz(slack):
+    async with aiohttp.ClientSession() as session:
+        resp = await session.get(f"http://127.0.0.1:{slack.port}/healthz")
+        assert resp.status == 200
+        assert (await resp.json())["ok"] is True
+
+
+async def test_sender_is_registered(app, slack):
+    assert app.senders["slack"] is slack.sender
+
+
+def _submission(view: dict, values: dict[str, str | None], user: str = ADA) -> dict:
+    state = {name: {"value": {"type": "plain_text_input", "value": v}} for name, v in values.items()}
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0FAKE", "domain": "fake"},
+        "user": {"id": user, "username": "ada", "name": "ada", "team_id": "T0FAKE"},
+        "api_app_id": "A0FAKE",
+        "token": "legacy",
+        "trigger_id": "trigger-submit",
+        "view": {**view, "id": "V0001", "team_id": "T0FAKE", "state": {"values": state}},
+    }
+
+
+async def test_modal_round_trip_and_field_error(slack, slack_api):
+    await slash(slack, slack_api, "/zz-note", user=ADA, wait=False)
+    opened = await slack_api.wait_for("views.open")
+    assert opened[0].body["trigger_id"].startswith("trigger-")
+    view = opened[0].json("view")
+    assert view["type"] == "modal"
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["text", "mood"]
+    assert view["blocks"][1]["element"]["multiline"] is True
+    meta = json.loads(view["private_metadata"])
+    assert meta == {
+        "command": "zz-note-save",
+        "fixed": {"week": "2"},
+        "channel": "C0INTRO0001",
+        "channel_name": "intro-course",
+        "fields": ["text", "mood"],
+    }
+
+    status, answer = await interact(slack, _submission(view, {"text": "bad", "mood": None}))
+    assert status == 200
+    assert answer == {"response_action": "errors", "errors": {"text": "That note is too short."}}
+    assert not slack_api.calls_to("chat.postEphemeral")
+
+    status, answer = await interact(slack, _submission(view, {"text": "loved it", "mood": None}))
+    assert status == 200 and answer == {}  # the modal closes
+    posted = (await slack_api.wait_for("chat.postEphemeral"))[0]
+    assert posted.body["channel"] == "C0INTRO0001" and posted.body["user"] == ADA
+    assert "Saved week 2: loved it (no mood)" in posted.body["text"]
+
+
+async def test_socket_mode_slash_command(app, slack_api):
+    async with running_slack(app, slack_api, socket_mode=True) as platform:
+        assert platform.socket_mode
+        assert slack_api.calls_to("apps.connections.open")
+        payload, ident = slash_body(slack_api, "/readings", "week:1", user=EMMY)
+        ack = await slack_api.send_envelope("slash_commands", payload)
+        answer = await slack_api.response(ident)
+    assert ack["envelope_id"].startswith("env-")
+    assert answer["response_type"] == "ephemeral"
+    assert "Week 1" in answer["blocks"][0]["text"]["text"]
+
+
+def test_missing_credentials_fail_loudly(app):
+    settings = Settings(_env_file=None)
+    with pytest.raises(SlackConfigError, match="SLACK_BOT_TOKEN"):
+        SlackPlatform(app, SlackSettings(_env_file=None, bot_token=None, signing_secret="s"), settings)
+    with pytest.raises(SlackConfigError, match="SLACK_SIGNING_SECRET") as err:
+        SlackPlatform(app, SlackSettings(_env_file=None, bot_token="xoxb-very-secret", signing_secret=None), settings)
+    assert "xoxb-very-secret" not in str(err.value)
