@@ -1,0 +1,120 @@
+"""The Discord platform runner: log in, connect, sync the guild's commands, and hand the core a sender."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+
+from bot.platforms.discord.commands import build_commands
+from bot.platforms.discord.interactions import InteractionHandler
+from bot.platforms.discord.sender import DiscordSender
+from bot.settings import DiscordSettings
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+log = logging.getLogger(__name__)
+READY_TIMEOUT = 60.0
+SYNC_HELP = {
+    403: "the bot may not manage this server's commands: invite it with the `bot` and `applications.commands` "
+    "scopes (see docs/discord.md), and check DISCORD_GUILD_ID",
+    404: "the server or application was not found: check DISCORD_GUILD_ID and that the bot is in that server",
+}
+
+
+class CohortClient(discord.Client):
+    """A discord.py client with a command tree whose errors are logged and answered with an apology."""
+
+    def __init__(self, handler: InteractionHandler, *, guild_ready_timeout: float) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # channels and roles (role names of members come with each interaction)
+        super().__init__(intents=intents, guild_ready_timeout=guild_ready_timeout, chunk_guilds_at_startup=False)
+        self.handler = handler
+        self.tree = app_commands.CommandTree(self)
+        self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+
+    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        log.error("Discord command %s failed in the adapter", interaction.data, exc_info=error)
+        await self.handler.apologise(interaction)
+
+
+class DiscordPlatform:
+    """Runs cohortbot on Discord (implements :class:`bot.core.platform.PlatformRunner`)."""
+
+    name = "discord"
+
+    def __init__(self, app: CohortBot, settings: DiscordSettings, *, guild_ready_timeout: float = 2.0) -> None:
+        self.app = app
+        self.settings = settings
+        self.guild_ready_timeout = guild_ready_timeout
+        self.handler = InteractionHandler(app)
+        self.client: CohortClient | None = None
+        self.sender: DiscordSender | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Log in, connect, wait until ready, sync the guild's commands and register the sender."""
+        token = self.settings.token.get_secret_value().strip() if self.settings.token else ""
+        if not token:
+            raise RuntimeError("DISCORD_TOKEN is not set: put the bot token from the Discord developer portal in it")
+        if self.settings.guild_id is None:
+            raise RuntimeError("DISCORD_GUILD_ID is not set: it is the id of the server the bot runs in")
+        discord.http.Route.BASE = self.settings.api_url.rstrip("/")
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
+
+        client = CohortClient(self.handler, guild_ready_timeout=self.guild_ready_timeout)
+        self.client = client
+        guild = discord.Object(self.settings.guild_id)
+        for built in build_commands(self.app.registry, self.handler.invoke, self.handler.complete):
+            client.tree.add_command(built, guild=guild)
+        try:
+            await client.login(token)
+        except discord.LoginFailure:
+            await client.close()
+            raise RuntimeError("Discord refused DISCORD_TOKEN: it is wrong or was reset; copy a fresh one") from None
+        self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+        ready = asyncio.create_task(client.wait_until_ready())
+        done, _ = await asyncio.wait({ready, self._task}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+        if ready not in done:
+            ready.cancel()
+            await self.stop()
+            raise RuntimeError("could not connect to the Discord gateway (see the log above)")
+        await self.sync()
+        self.sender = DiscordSender(self.app, client, self.settings.guild_id)
+        self.app.senders["discord"] = self.sender
+        log.info("Discord: connected as %s, %d commands", client.user, len(self.app.registry))
+
+    async def sync(self) -> bool:
+        """Sync the declared commands to the guild; a failure is logged with what to fix."""
+        assert self.client is not None and self.settings.guild_id is not None
+        try:
+            synced = await self.client.tree.sync(guild=discord.Object(self.settings.guild_id))
+        except discord.HTTPException as exc:
+            fix = SYNC_HELP.get(exc.status, "see the error above; commands from the last successful sync stay")
+            log.error("Discord: syncing the commands failed (%s %s): %s", exc.status, exc.text, fix)
+            return False
+        log.info("Discord: synced %d commands to server %s", len(synced), self.settings.guild_id)
+        return True
+
+    async def stop(self) -> None:
+        """Disconnect (idempotent)."""
+        if self.sender is not None and self.app.senders.get("discord") is self.sender:
+            del self.app.senders["discord"]
+        if self.client is not None and not self.client.is_closed():
+            await self.client.close()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def wait(self) -> None:
+        """Return when the gateway connection has ended."""
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

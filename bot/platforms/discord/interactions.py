@@ -1,0 +1,151 @@
+"""Running a command for a Discord interaction and answering it: translation only, no feature logic.
+
+Discord wants an answer within 3 seconds. A command declared ``slow`` is acknowledged (deferred) at once;
+any other is given ``defer_after`` seconds to answer and deferred if it has not, then answered with a
+followup. Anything raised by this translation code is logged and answered with a short apology.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.core.commands import Choice, Command, Option
+from bot.core.context import Actor, Place
+from bot.core.messages import Attachment, Form, Message, Reply
+from bot.platforms.discord.render import FormModal, render
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+log = logging.getLogger(__name__)
+APOLOGY = "⚠️ Sorry, something went wrong on my side. Please try again, and tell an organizer if it keeps happening."
+DEFER_AFTER = 2.0
+
+
+def actor_of(interaction: discord.Interaction) -> Actor:
+    """The core's view of who is asking (their server role names map to bot roles in the core)."""
+    user = interaction.user
+    roles = getattr(user, "roles", None) or []
+    names = tuple(r.name for r in roles if not r.is_default())
+    return Actor("discord", str(user.id), user.display_name, platform_roles=names)
+
+
+def place_of(interaction: discord.Interaction) -> Place:
+    """Where the interaction happened."""
+    channel = interaction.channel
+    return Place(
+        channel_id=str(interaction.channel_id) if interaction.channel_id else None,
+        channel_name=getattr(channel, "name", None),
+        is_dm=interaction.guild_id is None,
+    )
+
+
+class InteractionHandler:
+    """Dispatches commands, autocomplete and form submissions to the core and renders the replies."""
+
+    def __init__(self, app: CohortBot) -> None:
+        self.app = app
+        self.defer_after = DEFER_AFTER
+
+    # ---- entry points (called by discord.py) ------------------------------------------------------------------
+    async def invoke(self, interaction: discord.Interaction, command: Command, values: dict[str, Any]) -> None:
+        """A slash command was run."""
+
+        async def run() -> Reply:
+            options = {k: await self._option_value(v) for k, v in values.items() if v is not None}
+            return await self.app.dispatch(actor_of(interaction), command.name, options, place_of(interaction))
+
+        await self._run(interaction, run, private=command.private, slow=command.slow, name=command.name)
+
+    async def complete(
+        self, interaction: discord.Interaction, command: Command, option: Option, current: str
+    ) -> list[Choice]:
+        """Autocomplete suggestions from the core (never an error)."""
+        try:
+            return await self.app.dispatcher.complete(actor_of(interaction), command.name, option.name, current)
+        except Exception:
+            log.exception("autocomplete for /%s %s failed in the adapter", command.name, option.name)
+            return []
+
+    async def submit_form(self, interaction: discord.Interaction, form: Form, values: dict[str, str]) -> None:
+        """A modal was submitted: run ``form.command`` with the fixed values and the fields."""
+        command = self.app.registry.get(form.command)
+        private = command.private if command else True
+
+        async def run() -> Reply:
+            options = {**form.fixed, **values}
+            return await self.app.dispatch(actor_of(interaction), form.command, options, place_of(interaction))
+
+        await self._run(interaction, run, private=private, slow=bool(command and command.slow), name=form.command)
+
+    # ---- answering ----------------------------------------------------------------------------------------------
+    async def _run(
+        self,
+        interaction: discord.Interaction,
+        run: Callable[[], Awaitable[Reply]],
+        *,
+        private: bool,
+        slow: bool,
+        name: str,
+    ) -> None:
+        """Run ``run`` and answer, deferring when slow or late; apologise for anything raised here."""
+        deferred = False
+        try:
+            task = asyncio.ensure_future(run())
+            if not slow:
+                await asyncio.wait({task}, timeout=self.defer_after)
+            if not task.done():
+                await interaction.response.defer(ephemeral=private, thinking=True)
+                deferred = True
+            reply = await task
+            await self.answer(interaction, reply, deferred=deferred)
+        except Exception:
+            log.exception("the Discord adapter failed while answering /%s", name)
+            await self.apologise(interaction)
+
+    async def answer(self, interaction: discord.Interaction, reply: Reply, *, deferred: bool) -> None:
+        """Render ``reply`` as the interaction's response (or followups after a defer)."""
+        if reply.form is not None:
+            if not deferred and interaction.type is discord.InteractionType.application_command:
+                form = reply.form
+
+                async def submitted(modal_interaction: discord.Interaction, values: dict[str, str]) -> None:
+                    await self.submit_form(modal_interaction, form, values)
+
+                await interaction.response.send_modal(FormModal(form, submitted))
+                return
+            # A modal cannot be opened after a defer or from another modal: say what is missing instead.
+            fields = ", ".join(f.label for f in reply.form.fields)
+            intro = f"{reply.form.intro}\n" if reply.form.intro else ""
+            reply = Reply.text(f"{intro}Please run /{reply.form.command} again with: {fields}.", private=True)
+        message = reply.message or Message(text="Done.")
+        parts = render(message, self.app.cohort.zone)
+        for n, part in enumerate(parts):
+            kwargs: dict[str, Any] = {"embeds": part.embeds, "ephemeral": reply.private}
+            if part.files:
+                kwargs["files"] = part.files
+            if n == 0 and not deferred:
+                await interaction.response.send_message(**kwargs)
+            else:
+                await interaction.followup.send(**kwargs)
+
+    async def apologise(self, interaction: discord.Interaction) -> None:
+        """A short private apology; never raises."""
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(APOLOGY, ephemeral=True)
+            else:
+                await interaction.response.send_message(APOLOGY, ephemeral=True)
+        except Exception:
+            log.exception("could not even apologise for interaction %s", interaction.id)
+
+    async def _option_value(self, value: Any) -> Any:
+        """Discord's typed value as the core wants it (attachments downloaded into memory)."""
+        if isinstance(value, discord.Attachment):
+            return Attachment(filename=value.filename, content=await value.read(), description=value.description or "")
+        return value

@@ -1,0 +1,174 @@
+"""Neutral messages and forms as Discord embeds, files and modals, within Discord's size limits.
+
+The core's markup (``**bold**``, ``[title](url)``, ``<t:UNIX:STYLE>``) is native Discord and passes through.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import discord
+
+from bot.core.messages import TIMESTAMP_RE, Form, Message, Table, plain
+
+log = logging.getLogger(__name__)
+
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FIELDS_MAX = 25
+FOOTER_MAX = 2048
+EMBED_TOTAL_MAX = 6000
+EMBEDS_PER_MESSAGE = 10
+TABLE_INLINE_MAX = 1500  # a larger table goes out as a CSV file
+MODAL_TITLE_MAX = 45
+LABEL_MAX = 45
+
+
+@dataclass
+class Outgoing:
+    """One Discord message: up to 10 embeds and the files."""
+
+    embeds: list[discord.Embed] = field(default_factory=list)
+    files: list[discord.File] = field(default_factory=list)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut at line ends (or spaces) where possible."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit + 1)
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit + 1)
+        if cut <= 0:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n")
+    if rest.strip() or not pieces:
+        pieces.append(rest)
+    return pieces
+
+
+def table_csv(table: Table, zone: ZoneInfo) -> bytes:
+    """The table as CSV (markup removed, times in ``zone``)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(table.headers)
+    writer.writerows([plain(cell, zone) for cell in row] for row in table.rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _slug(text: str | None) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", (text or "").casefold()).strip("-")[:60] or "table"
+
+
+def _embed_size(embed: discord.Embed) -> int:
+    return len(embed)
+
+
+def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
+    """``message`` as one or more Discord messages (more only when it exceeds one message's limits).
+
+    Files (the message's own and a large table's CSV) go with the first message.
+    """
+    text = message.text
+    files = [
+        discord.File(io.BytesIO(a.content), filename=a.filename, description=a.description or None)
+        for a in message.files
+    ]
+    if message.table is not None:
+        block = message.table.as_text(zone)
+        if len(block) <= TABLE_INLINE_MAX and not TIMESTAMP_RE.search(block):
+            text = f"{text}\n```\n{block}\n```" if text else f"```\n{block}\n```"
+        else:
+            data = table_csv(message.table, zone)
+            files.append(discord.File(io.BytesIO(data), filename=f"{_slug(message.title)}.csv"))
+            note = f"The table ({len(message.table.rows)} rows) is attached as a CSV file."
+            text = f"{text}\n\n{note}" if text else note
+
+    embeds: list[discord.Embed] = []
+    title = clip(message.title, TITLE_MAX) if message.title else None
+    for n, piece in enumerate(split_text(text, DESCRIPTION_MAX) if text else [""]):
+        embeds.append(
+            discord.Embed(
+                title=title if n == 0 else None, description=piece or None, url=message.url if n == 0 else None
+            )
+        )
+    footer = clip(message.footer, FOOTER_MAX) if message.footer else None
+    reserve = len(footer or "")
+    for f in message.fields:
+        name = clip(f.name, FIELD_NAME_MAX) or "\u200b"
+        for n, value in enumerate(split_text(f.value, FIELD_VALUE_MAX)):
+            shown = name if n == 0 else clip(f"{f.name} (continued)", FIELD_NAME_MAX)
+            current = embeds[-1]
+            size = len(shown) + len(value or "\u200b")
+            if len(current.fields) >= FIELDS_MAX or _embed_size(current) + size + reserve > EMBED_TOTAL_MAX:
+                current = discord.Embed()
+                embeds.append(current)
+            current.add_field(name=shown, value=value or "\u200b", inline=f.inline)
+    if footer:
+        embeds[-1].set_footer(text=footer)
+    return _pack(embeds, files)
+
+
+def _pack(embeds: list[discord.Embed], files: list[discord.File]) -> list[Outgoing]:
+    """Embeds into messages: at most 10 per message and 6000 characters across them."""
+    out = [Outgoing(files=files)]
+    total = 0
+    for embed in embeds:
+        size = _embed_size(embed)
+        if out[-1].embeds and (len(out[-1].embeds) >= EMBEDS_PER_MESSAGE or total + size > EMBED_TOTAL_MAX):
+            out.append(Outgoing())
+            total = 0
+        out[-1].embeds.append(embed)
+        total += size
+    return out
+
+
+Submit = Callable[[discord.Interaction, dict[str, str]], Awaitable[None]]
+
+
+class FormModal(discord.ui.Modal):
+    """A core :class:`Form` as a Discord modal; ``submit`` receives the field values by name."""
+
+    def __init__(self, form: Form, submit: Submit) -> None:
+        super().__init__(title=clip(form.title, MODAL_TITLE_MAX) or "More input", timeout=900)
+        self.form = form
+        self._submit = submit
+        self.inputs: dict[str, discord.ui.TextInput] = {}
+        if form.intro:
+            self.add_item(discord.ui.TextDisplay(clip(form.intro, 4000)))
+        for f in form.fields[
+            : 5 - len(self.children)
+        ]:  # Discord allows five components in a modal  # Discord allows five components in a modal
+            text_input: discord.ui.TextInput = discord.ui.TextInput(
+                custom_id=f.name,
+                style=discord.TextStyle.paragraph if f.long else discord.TextStyle.short,
+                placeholder=clip(f.placeholder, 100) if f.placeholder else None,
+                default=f.default,
+                required=f.required,
+                max_length=min(f.max_length, 4000),
+            )
+            self.inputs[f.name] = text_input
+            self.add_item(discord.ui.Label(text=clip(f.label, LABEL_MAX), component=text_input))
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        """Hand the values to the adapter."""
+        await self._submit(interaction, {name: item.value for name, item in self.inputs.items()})
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        """Never let a raw error reach the user (the adapter's submit already answers)."""
+        log.exception("modal %r failed", self.form.command, exc_info=error)

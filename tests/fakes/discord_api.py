@@ -1,0 +1,561 @@
+"""A small fake Discord (REST + gateway websocket on one loopback port) that records every request.
+
+Use it from any test to run the real discord.py client against it::
+
+    from tests.fakes.discord_api import FakeDiscord, started_discord
+
+    async def test_something(app):  # the ``app`` fixture of tests/plugin.py
+        async with FakeDiscord() as fake:
+            platform = await started_discord(app, fake)  # logged in, ready, commands synced
+            try:
+                await fake.interact(fake.command("readings", {"week": 2}, user_id=ADA))
+                call = await fake.wait_for("POST", r"/interactions/\\d+/[^/]+/callback")
+                assert call.json["type"] == 4
+                # the outbox side: app.senders["discord"].send(ChannelTarget("intro-course"), msg, key="k")
+            finally:
+                await platform.stop()
+
+* ``fake.requests``: every REST request as a :class:`Recorded` (method, path below ``/api/v10``, query, json,
+  multipart ``files`` and ``form``); ``fake.find(method, path_regex)`` filters them, ``await fake.wait_for(...)``
+  waits (up to 2 s) for one to arrive.
+* ``fake.gateway_received``: every frame the bot sent on the gateway (IDENTIFY, heartbeats).
+* ``fake.command(...)``, ``fake.autocomplete(...)``, ``fake.modal_submit(...)`` build INTERACTION_CREATE payloads;
+  ``await fake.interact(payload)`` sends one down the gateway.
+* Failure knobs: ``fake.rate_limit(n, retry_after=0.05, path=None)`` answers the next ``n`` matching requests with
+  429 (JSON body and headers as Discord sends them); ``fake.fail(status, code=0, n=1, path=None)`` answers the next
+  ``n`` matching requests with any other error (403 + code 50007 is "cannot DM this user"; 503 is a server error
+  discord.py does not retry).
+* Ids: ``fake.guild_id``, ``fake.app_id``, ``fake.channels`` (name -> id: ``intro-course``, ``advanced-course``,
+  ``general``, plus the sections' channels), ``fake.dm_channels`` (user id -> created DM channel id).
+  Members are the example roster's Discord ids plus ``STRANGER`` (not on the roster); ``ALAN`` holds the
+  ``Facilitators`` role and ``GRACE`` the ``Organizers`` role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+from pydantic import SecretStr
+
+from bot.settings import DiscordSettings
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+    from bot.platforms.discord import DiscordPlatform
+
+GRACE = 100000000000000001  # organizer
+ALAN = 100000000000000002  # facilitator
+ADA = 100000000000000011  # scholar
+EMMY = 100000000000000014  # scholar, Europe/Berlin
+STRANGER = 100000000000000999  # a server member who is not on the roster
+TOKEN = "fake-discord-token"
+CHANNEL_NAMES = (
+    "general",
+    "intro-course",
+    "advanced-course",
+    "section-americas",
+    "section-europe",
+    "section-apac",
+)
+JSON = "application/json"  # discord.py only parses JSON when the Content-Type is exactly this
+
+
+@dataclass
+class Recorded:
+    """One REST request as the fake received it."""
+
+    method: str
+    path: str  # below the API base, e.g. "/channels/123/messages"
+    query: dict[str, str]
+    json: Any = None
+    form: dict[str, str] = field(default_factory=dict)
+    files: list[tuple[str, bytes]] = field(default_factory=list)  # (filename, content)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def payload(self) -> Any:
+        """The JSON body, also for multipart requests (their ``payload_json`` part)."""
+        if self.json is not None:
+            return self.json
+        if "payload_json" in self.form:
+            return json.loads(self.form["payload_json"])
+        return None
+
+
+@dataclass
+class _Failure:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    remaining: int
+    path: re.Pattern[str] | None
+
+
+def _respond(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    body = json.dumps(data).encode("utf-8")
+    return web.Response(body=body, status=status, headers={"Content-Type": JSON, **(headers or {})})
+
+
+class FakeDiscord:
+    """The fake server; ``async with FakeDiscord() as fake`` starts it on a free loopback port."""
+
+    def __init__(self, *, guild_id: int = 900000000000000001, app_id: int = 800000000000000001) -> None:
+        self.guild_id = guild_id
+        self.app_id = app_id
+        self.bot_user = {"id": str(app_id), "username": "cohortbot", "discriminator": "0", "avatar": None, "bot": True}
+        self.role_ids = {"Organizers": 700000000000000001, "Facilitators": 700000000000000002}
+        self.channels = {name: 600000000000000001 + n for n, name in enumerate(CHANNEL_NAMES)}
+        self.members: dict[int, tuple[str, list[str]]] = {
+            GRACE: ("Grace Hopper", ["Organizers"]),
+            ALAN: ("Alan Turing", ["Facilitators"]),
+            ADA: ("Ada Lovelace", []),
+            EMMY: ("Emmy Noether", []),
+            STRANGER: ("Someone New", []),
+        }
+        self.requests: list[Recorded] = []
+        self.gateway_received: list[dict[str, Any]] = []
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.dm_channels: dict[int, int] = {}
+        self._files: dict[str, bytes] = {}
+        self._ids = itertools.count(500000000000000001)
+        self._seq = itertools.count(1)
+        self._failures: list[_Failure] = []
+        self._sockets: list[web.WebSocketResponse] = []
+        self._arrived = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ---- life cycle -------------------------------------------------------------------------------------------
+    async def __aenter__(self) -> FakeDiscord:
+        web_app = web.Application()
+        web_app.router.add_get("/gateway", self._gateway)
+        web_app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        """The REST base (``DISCORD_API_URL``)."""
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        """The gateway websocket (``DISCORD_GATEWAY_URL``)."""
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    def settings(self, **overrides: Any) -> DiscordSettings:
+        """Discord settings pointing at this fake."""
+        values: dict[str, Any] = {
+            "token": SecretStr(TOKEN),
+            "guild_id": self.guild_id,
+            "api_url": self.api_url,
+            "gateway_url": self.gateway_url,
+        }
+        values.update(overrides)
+        return DiscordSettings(_env_file=None, **values)
+
+    def next_id(self) -> int:
+        """A fresh snowflake."""
+        return next(self._ids)
+
+    # ---- knobs ------------------------------------------------------------------------------------------------
+    def rate_limit(self, n: int = 1, *, retry_after: float = 0.05, path: str | None = None) -> None:
+        """Answer the next ``n`` requests (matching the ``path`` regex, if given) with 429 Too Many Requests."""
+        body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
+        headers = {
+            "Retry-After": str(retry_after),
+            "X-RateLimit-Limit": "5",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset-After": str(retry_after),
+            "X-RateLimit-Bucket": "fake-bucket",
+            "X-RateLimit-Scope": "user",
+        }
+        self._failures.append(_Failure(429, body, headers, n, re.compile(path) if path else None))
+
+    def fail(self, status: int, *, code: int = 0, message: str = "", n: int = 1, path: str | None = None) -> None:
+        """Answer the next ``n`` requests (matching ``path``) with ``status`` and Discord error ``code``."""
+        body = {"message": message or f"{status}: fake failure", "code": code}
+        self._failures.append(_Failure(status, body, {}, n, re.compile(path) if path else None))
+
+    # ---- looking at what happened ----------------------------------------------------------------------------
+    def find(self, method: str, path: str) -> list[Recorded]:
+        """Recorded requests with ``method`` whose path fully matches the regex ``path``."""
+        pattern = re.compile(path)
+        return [r for r in self.requests if r.method == method and pattern.fullmatch(r.path)]
+
+    async def wait_for(self, method: str, path: str, *, count: int = 1, within: float = 2.0) -> Recorded:
+        """Wait until ``count`` matching requests have arrived; return the last of them."""
+
+        async def arrived() -> list[Recorded]:
+            async with self._arrived:
+                await self._arrived.wait_for(lambda: len(self.find(method, path)) >= count)
+            return self.find(method, path)
+
+        try:
+            found = await asyncio.wait_for(arrived(), within)
+        except TimeoutError:
+            seen = [f"{r.method} {r.path}" for r in self.requests]
+            raise AssertionError(f"no {count}x {method} {path} within {within}s; saw {seen}") from None
+        return found[count - 1]
+
+    # ---- interactions ----------------------------------------------------------------------------------------
+    def _interaction(self, kind: int, data: dict[str, Any], user_id: int, channel: str | None) -> dict[str, Any]:
+        name, roles = self.members.get(user_id, ("Visitor", []))
+        user = {"id": str(user_id), "username": name.lower().replace(" ", ""), "discriminator": "0", "avatar": None}
+        user["global_name"] = name
+        payload: dict[str, Any] = {
+            "id": str(self.next_id()),
+            "application_id": str(self.app_id),
+            "type": kind,
+            "data": data,
+            "token": f"itoken{self.next_id()}",
+            "version": 1,
+            "locale": "en-US",
+            "app_permissions": "2248473465835073",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "attachment_size_limit": 10485760,
+        }
+        if channel is None:  # a DM with the bot
+            dm = self.dm_channels.setdefault(user_id, self.next_id())
+            payload.update(user=user, context=1, channel_id=str(dm))
+            payload["channel"] = {"id": str(dm), "type": 1, "recipients": [user]}
+        else:
+            channel_id = self.channels[channel]
+            payload.update(guild_id=str(self.guild_id), channel_id=str(channel_id), context=0, guild_locale="en-US")
+            payload["channel"] = {"id": str(channel_id), "type": 0, "name": channel, "guild_id": str(self.guild_id)}
+            payload["member"] = {
+                "user": user,
+                "nick": None,
+                "roles": [str(self.role_ids[r]) for r in roles],
+                "joined_at": "2026-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "permissions": "2248473465835073",
+            }
+        return payload
+
+    def _command_data(self, name: str, options: list[dict[str, Any]]) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": str(self.next_id()), "name": name, "type": 1, "guild_id": str(self.guild_id)}
+        words = name.split(" ")
+        if len(words) == 2:
+            data["name"] = words[0]
+            options = [{"type": 1, "name": words[1], "options": options}]
+        data["options"] = options
+        return data
+
+    def _option_type(self, command: str, option: str) -> int:
+        for top in self.commands.get(str(self.guild_id), []):
+            for entry in [top, *top.get("options", [])]:
+                full = entry["name"] if entry is top else f"{top['name']} {entry['name']}"
+                if full == command:
+                    for o in entry.get("options", []):
+                        if o["name"] == option:
+                            return o["type"]
+        raise KeyError(f"/{command} has no synced option {option!r}")
+
+    def command(
+        self,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        user_id: int = ADA,
+        channel: str | None = "general",
+        attachments: dict[str, tuple[str, bytes]] | None = None,
+    ) -> dict[str, Any]:
+        """A slash-command interaction (type 2) for ``/name`` with ``options`` (types taken from the sync).
+
+        ``attachments`` maps an option name to ``(filename, content)``; the fake serves the bytes.
+        ``channel=None`` makes it a DM.
+        """
+        opts = [{"name": k, "type": self._option_type(name, k), "value": v} for k, v in (options or {}).items()]
+        resolved: dict[str, Any] = {}
+        for option, (filename, content) in (attachments or {}).items():
+            attachment_id = str(self.next_id())
+            self._files[attachment_id] = content
+            resolved[attachment_id] = {
+                "id": attachment_id,
+                "filename": filename,
+                "size": len(content),
+                "url": f"http://127.0.0.1:{self.port}/api/v10/_files/{attachment_id}",
+                "proxy_url": f"http://127.0.0.1:{self.port}/api/v10/_files/{attachment_id}",
+                "content_type": "application/octet-stream",
+            }
+            opts.append({"name": option, "type": 11, "value": attachment_id})
+        data = self._command_data(name, opts)
+        if resolved:
+            data["resolved"] = {"attachments": resolved}
+        return self._interaction(2, data, user_id, channel)
+
+    def autocomplete(
+        self, name: str, option: str, current: str, *, user_id: int = ADA, channel: str | None = "general"
+    ) -> dict[str, Any]:
+        """An autocomplete interaction (type 4) for ``option`` of ``/name`` with ``current`` typed so far."""
+        focused = {"name": option, "type": self._option_type(name, option), "value": current, "focused": True}
+        return self._interaction(4, self._command_data(name, [focused]), user_id, channel)
+
+    def modal_submit(
+        self, custom_id: str, values: dict[str, str], *, user_id: int = ADA, channel: str | None = "general"
+    ) -> dict[str, Any]:
+        """A modal submission (type 5) for the modal ``custom_id`` with text-input ``values`` (by custom id)."""
+        components = [
+            {"type": 18, "id": n + 1, "component": {"type": 4, "id": n + 100, "custom_id": k, "value": v}}
+            for n, (k, v) in enumerate(values.items())
+        ]
+        return self._interaction(5, {"custom_id": custom_id, "components": components}, user_id, channel)
+
+    async def interact(self, payload: dict[str, Any]) -> None:
+        """Send an INTERACTION_CREATE down every connected gateway socket."""
+        await self.dispatch("INTERACTION_CREATE", payload)
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send any gateway dispatch event."""
+        if not self._sockets:
+            raise AssertionError("no bot is connected to the fake gateway")
+        for ws in self._sockets:
+            await ws.send_json({"op": 0, "t": event, "s": next(self._seq), "d": data})
+
+    # ---- gateway ----------------------------------------------------------------------------------------------
+    def guild_payload(self) -> dict[str, Any]:
+        """The GUILD_CREATE guild: channels, roles and members."""
+        gid = str(self.guild_id)
+        role = {"permissions": "0", "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
+        roles = [{"id": gid, "name": "@everyone", "position": 0, **role}]
+        roles += [
+            {"id": str(i), "name": n, "position": p + 1, **role} for p, (n, i) in enumerate(self.role_ids.items())
+        ]
+        channels = [
+            {"id": str(i), "type": 0, "name": n, "position": p, "permission_overwrites": [], "guild_id": gid}
+            for p, (n, i) in enumerate(self.channels.items())
+        ]
+        members = [
+            {
+                "user": {
+                    "id": str(uid),
+                    "username": name.lower().replace(" ", ""),
+                    "discriminator": "0",
+                    "avatar": None,
+                },
+                "nick": None,
+                "roles": [str(self.role_ids[r]) for r in roles_],
+                "joined_at": "2026-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+            }
+            for uid, (name, roles_) in self.members.items()
+        ]
+        members.append({"user": self.bot_user, "roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "flags": 0})
+        return {
+            "id": gid,
+            "name": "ML Safety Cohort",
+            "icon": None,
+            "owner_id": str(GRACE),
+            "unavailable": False,
+            "large": False,
+            "member_count": len(members),
+            "roles": roles,
+            "channels": channels,
+            "members": members,
+            "threads": [],
+            "voice_states": [],
+            "presences": [],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "preferred_locale": "en-US",
+        }
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 41250}})
+        try:
+            async for frame in ws:
+                if frame.type is not WSMsgType.TEXT:
+                    continue
+                message = json.loads(frame.data)
+                self.gateway_received.append(message)
+                op = message.get("op")
+                if op == 1:
+                    await ws.send_json({"op": 11})
+                elif op == 2:
+                    await ws.send_json(
+                        {"op": 0, "t": "READY", "s": next(self._seq), "d": self._ready()},
+                    )
+                    await ws.send_json(
+                        {"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": self.guild_payload()},
+                    )
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    def _ready(self) -> dict[str, Any]:
+        return {
+            "v": 10,
+            "user": self.bot_user,
+            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "session_id": "fake-session",
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": str(self.app_id), "flags": 0},
+            "private_channels": [],
+        }
+
+    # ---- REST -------------------------------------------------------------------------------------------------
+    async def _record(self, request: web.Request) -> Recorded:
+        path = "/" + request.match_info["tail"]
+        record = Recorded(request.method, path, dict(request.query), headers=dict(request.headers))
+        if request.content_type == "multipart/form-data":
+            reader = await request.multipart()
+            async for part in reader:
+                if part.filename:  # type: ignore[union-attr]
+                    record.files.append((part.filename, await part.read()))  # type: ignore[union-attr]
+                else:
+                    record.form[part.name or ""] = await part.text()  # type: ignore[union-attr]
+        elif request.can_read_body:
+            raw = await request.read()
+            record.json = json.loads(raw) if raw else None
+        return record
+
+    def _take_failure(self, path: str) -> _Failure | None:
+        for failure in self._failures:
+            if failure.remaining > 0 and (failure.path is None or failure.path.search(path)):
+                failure.remaining -= 1
+                return failure
+        return None
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        record = await self._record(request)
+        if record.path.startswith("/_files/"):
+            return web.Response(body=self._files.get(record.path.rsplit("/", 1)[-1], b""))
+        self.requests.append(record)
+        async with self._arrived:
+            self._arrived.notify_all()
+        failure = self._take_failure(record.path)
+        if failure is not None:
+            return _respond(failure.body, failure.status, failure.headers)
+        return self._route(record)
+
+    def _route(self, r: Recorded) -> web.Response:
+        m = r.method
+        p = r.path
+        if m == "GET" and p == "/users/@me":
+            return _respond(self.bot_user)
+        if m == "GET" and p == "/oauth2/applications/@me":
+            return _respond(self.application_payload())
+        if m == "GET" and p in ("/gateway", "/gateway/bot"):
+            return _respond({"url": self.gateway_url, "shards": 1})
+        if match := re.fullmatch(r"/applications/(\d+)/(?:guilds/(\d+)/)?commands", p):
+            scope = match.group(2) or "global"
+            if m == "PUT":
+                self.commands[scope] = [self._echo_command(c, match.group(2)) for c in r.json or []]
+            return _respond(self.commands.get(scope, []))
+        if m == "POST" and (match := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", p)):
+            return _respond(self._callback(r, int(match.group(1))))
+        if match := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(?:/messages/(@original|\d+))?", p):
+            return _respond(self._message(self.channels["general"], r.payload() or {}))
+        if m == "POST" and (match := re.fullmatch(r"/channels/(\d+)/messages", p)):
+            channel_id = int(match.group(1))
+            if channel_id not in set(self.channels.values()) | set(self.dm_channels.values()):
+                return _respond({"message": "Unknown Channel", "code": 10003}, 404)
+            return _respond(self._message(channel_id, r.payload() or {}))
+        if m == "POST" and p == "/users/@me/channels":
+            user_id = int(r.json["recipient_id"])
+            channel_id = self.dm_channels.setdefault(user_id, self.next_id())
+            name = self.members.get(user_id, ("someone", []))[0]
+            recipient = {"id": str(user_id), "username": name, "discriminator": "0", "avatar": None}
+            return _respond({"id": str(channel_id), "type": 1, "recipients": [recipient], "last_message_id": None})
+        return _respond({"message": "404: Not Found", "code": 0}, 404)
+
+    def application_payload(self) -> dict[str, Any]:
+        """The bot's application (fetched by discord.py at login)."""
+        owner = {"id": str(GRACE), "username": "gracehopper", "discriminator": "0", "avatar": None}
+        return {
+            "id": str(self.app_id),
+            "name": "cohortbot",
+            "icon": None,
+            "description": "A fake application",
+            "bot_public": False,
+            "bot_require_code_grant": False,
+            "owner": owner,
+            "verify_key": "00" * 32,
+            "flags": 0,
+            "team": None,
+            "summary": "",
+        }
+
+    def _echo_command(self, command: dict[str, Any], guild_id: str | None) -> dict[str, Any]:
+        out = {**command, "id": str(self.next_id()), "application_id": str(self.app_id), "version": "1"}
+        if guild_id:
+            out["guild_id"] = guild_id
+        out.setdefault("default_member_permissions", None)
+        return out
+
+    def _callback(self, r: Recorded, interaction_id: int) -> dict[str, Any]:
+        body = r.payload() or {}
+        kind = body.get("type")
+        data = body.get("data") or {}
+        ephemeral = bool((data.get("flags") or 0) & 64)
+        interaction = {
+            "id": str(interaction_id),
+            "type": 2,
+            "response_message_loading": kind == 5,
+            "response_message_ephemeral": ephemeral,
+        }
+        response: dict[str, Any] = {"interaction": interaction, "resource": {"type": kind}}
+        if kind in (4, 5, 7):
+            message = self._message(self.channels["general"], data)
+            interaction["response_message_id"] = message["id"]
+            response["resource"]["message"] = message
+        return response
+
+    def _message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": str(self.next_id()),
+            "channel_id": str(channel_id),
+            "type": 0,
+            "content": body.get("content") or "",
+            "author": self.bot_user,
+            "embeds": body.get("embeds") or [],
+            "attachments": [],
+            "components": [],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": "2026-01-05T08:00:00+00:00",
+            "edited_timestamp": None,
+            "flags": body.get("flags") or 0,
+            "nonce": body.get("nonce"),
+        }
+
+
+async def started_discord(app: CohortBot, fake: FakeDiscord, **settings: Any) -> DiscordPlatform:
+    """A :class:`DiscordPlatform` for ``app``, started against ``fake`` (remember ``await platform.stop()``)."""
+    from bot.platforms.discord import DiscordPlatform
+
+    platform = DiscordPlatform(app, fake.settings(**settings), guild_ready_timeout=0.05)
+    await platform.start()
+    return platform
