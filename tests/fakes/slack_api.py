@@ -352,14 +352,20 @@ def signed_headers(
 
 
 async def post_signed(
-    platform: SlackPlatform, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+    platform: SlackPlatform,
+    body: str,
+    *,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    content_type: str | None = None,
 ) -> tuple[int, str]:
-    """POST ``body`` signed to the platform's ``/slack/events``; the HTTP status and response text."""
+    """POST ``body`` signed to the platform's ``/slack/events``; the HTTP status and response text.
+
+    ``content_type`` defaults to a form body; use ``application/json`` for Events API callbacks.
+    """
     url = f"http://127.0.0.1:{platform.port}/slack/events"
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, data=body.encode(), headers=signed_headers(body, secret, timestamp)) as resp,
-    ):
+    headers = signed_headers(body, secret, timestamp, content_type)
+    async with aiohttp.ClientSession() as session, session.post(url, data=body.encode(), headers=headers) as resp:
         return resp.status, await resp.text()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ import aiohttp
 import pytest
 
 from bot.app import CohortBot
-from bot.core.commands import Command, Option
+from bot.core.commands import Command, Option, OptionType
 from bot.core.errors import UserError
 from bot.core.messages import Form, FormField, Message, Reply, Table
 from bot.core.roles import Role
@@ -51,7 +52,9 @@ async def _note(ctx) -> Reply:
     return Reply.ask(form)
 
 
-async def _note_save(ctx, week: str, text: str, mood: str | None = None) -> Reply:
+async def _note_save(ctx, week: int, text: str, mood: str | None = None) -> Reply:
+    if text == "slow":
+        await asyncio.sleep(0.5)
     if text == "bad":
         raise UserError("That note is too short.", field="text")
     return Reply.text(f"Saved week {week}: {text} ({mood or 'no mood'})")
@@ -73,7 +76,7 @@ async def slack(app: CohortBot, slack_api: FakeSlackAPI) -> AsyncIterator[SlackP
     app.registry.add(Command("zz-boom", "Always fails.", _boom))
     app.registry.add(Command("zz-purge", "Organizers only.", _purge, min_role=Role.ORGANIZER))
     app.registry.add(Command("zz-note", "Opens a form.", _note))
-    options = (Option("week", "w"), Option("text", "t"), Option("mood", "m"))
+    options = (Option("week", "w", OptionType.WEEK), Option("text", "t"), Option("mood", "m"))
     app.registry.add(Command("zz-note-save", "Saves a note.", _note_save, options=options))
     app.registry.add(Command("zz-big", "A large table.", _big))
     async with running_slack(app, slack_api) as platform:
@@ -263,3 +266,46 @@ def test_missing_credentials_fail_loudly(app):
     with pytest.raises(SlackConfigError, match="SLACK_SIGNING_SECRET") as err:
         SlackPlatform(app, SlackSettings(_env_file=None, bot_token="xoxb-very-secret", signing_secret=None), settings)
     assert "xoxb-very-secret" not in str(err.value)
+
+
+async def _open_note_form(slack, slack_api) -> dict:
+    await slash(slack, slack_api, "/zz-note", user=ADA, wait=False)
+    return (await slack_api.wait_for("views.open"))[0].json("view")
+
+
+async def test_modal_error_on_a_fixed_option_is_posted_not_shown_in_the_modal(slack, slack_api):
+    view = await _open_note_form(slack, slack_api)
+    meta = json.loads(view["private_metadata"])
+    view["private_metadata"] = json.dumps({**meta, "fixed": {"week": "99"}})
+    status, answer = await interact(slack, _submission(view, {"text": "fine"}))
+    assert status == 200 and answer == {}
+    posted = (await slack_api.wait_for("chat.postEphemeral"))[0]
+    assert "There is no week 99" in posted.body["text"]
+
+
+async def test_slow_modal_submission_closes_the_modal_first(slack, slack_api, monkeypatch):
+    import bot.platforms.slack.app as slack_app
+
+    monkeypatch.setattr(slack_app, "ACK_SECONDS", 0.05)
+    view = await _open_note_form(slack, slack_api)
+    status, answer = await interact(slack, _submission(view, {"text": "slow"}))
+    assert status == 200 and answer == {}
+    assert not slack_api.calls_to("chat.postEphemeral")  # the answer comes after the modal closed
+    posted = (await slack_api.wait_for("chat.postEphemeral"))[0]
+    assert "Saved week 2: slow" in posted.body["text"]
+
+
+async def test_mention_points_to_help(slack, slack_api):
+    event = {
+        "token": "legacy",
+        "team_id": "T0FAKE",
+        "api_app_id": "A0FAKE",
+        "type": "event_callback",
+        "event_id": "Ev01",
+        "event_time": int(time.time()),
+        "event": {"type": "app_mention", "user": ADA, "text": "<@U0BOT> hi", "channel": "C0INTRO0001", "ts": "1.2"},
+    }
+    status, _ = await post_signed(slack, json.dumps(event), content_type="application/json")
+    assert status == 200
+    posted = (await slack_api.wait_for("chat.postEphemeral"))[0]
+    assert posted.body["user"] == ADA and "/help" in posted.body["text"]
