@@ -184,6 +184,7 @@ class FakeDiscord:
             "X-RateLimit-Reset-After": str(retry_after),
             "X-RateLimit-Bucket": "fake-bucket",
             "X-RateLimit-Scope": "user",
+            "Via": "1.1 google",  # without it discord.py takes a 429 for a Cloudflare ban and does not retry
         }
         self._failures.append(_Failure(429, body, headers, n, re.compile(path) if path else None))
 
