@@ -8,9 +8,11 @@ followup. Anything raised by this translation code is logged and answered with a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import discord
 
@@ -124,7 +126,7 @@ class InteractionHandler:
             intro = f"{reply.form.intro}\n" if reply.form.intro else ""
             reply = Reply.text(f"{intro}Please run /{reply.form.command} again with: {fields}.", private=True)
         message = reply.message or Message(text="Done.")
-        parts = render(message, self.app.cohort.zone)
+        parts = render(message, await self.zone_of(interaction))
         for n, part in enumerate(parts):
             kwargs: dict[str, Any] = {"embeds": part.embeds, "ephemeral": reply.private}
             if part.files:
@@ -133,6 +135,14 @@ class InteractionHandler:
                 await interaction.response.send_message(**kwargs)
             else:
                 await interaction.followup.send(**kwargs)
+
+    async def zone_of(self, interaction: discord.Interaction) -> ZoneInfo:
+        """The asker's zone (for times written out in tables), else the cohort's."""
+        person = await self.app.people.by_platform("discord", str(interaction.user.id))
+        if person is not None and person.timezone:
+            with contextlib.suppress(Exception):
+                return ZoneInfo(person.timezone)
+        return self.app.cohort.zone
 
     async def apologise(self, interaction: discord.Interaction) -> None:
         """A short private apology; never raises."""

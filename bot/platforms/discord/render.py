@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
-from bot.core.messages import TIMESTAMP_RE, Form, Message, Table, plain
+from bot.core.messages import Form, Message, Table, plain
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
     ]
     if message.table is not None:
         block = message.table.as_text(zone)
-        if len(block) <= TABLE_INLINE_MAX and not TIMESTAMP_RE.search(block):
+        if len(block) <= TABLE_INLINE_MAX:  # times inside are written out in the cohort's zone
             text = f"{text}\n```\n{block}\n```" if text else f"```\n{block}\n```"
         else:
             data = table_csv(message.table, zone)

@@ -181,17 +181,13 @@ async def test_a_form_opens_a_modal_and_its_submission_is_dispatched(app, fake, 
         label = modal["components"][0]
         assert label["type"] == 18 and label["label"] == "Note"
         text_input = label["component"]
-        assert text_input == {
+        assert {k: text_input[k] for k in ("type", "custom_id", "style", "placeholder", "required", "max_length")} == {
             "type": 4,
             "custom_id": "text",
-            "style": 2,
+            "style": 2,  # paragraph, as the field is long
             "placeholder": "Say it",
             "required": True,
             "max_length": 500,
-        } | {
-            k: v
-            for k, v in text_input.items()
-            if k not in {"type", "custom_id", "style", "placeholder", "required", "max_length"}
         }
 
         await fake.interact(fake.modal_submit(modal["custom_id"], {"text": "hello there"}))
@@ -223,7 +219,7 @@ async def test_slow_commands_are_deferred_then_answered_by_followup(app, fake, d
     platform.handler.defer_after = 0.05
     try:
         deferred = await run(fake, "waits")
-        assert deferred.payload() == {"type": 5, "data": {"flags": 0}} or deferred.payload()["type"] == 5
+        assert deferred.payload() == {"type": 5}  # public, as the command is not private
         assert not fake.find("POST", FOLLOWUP)
         release.set()
         followup = await fake.wait_for("POST", FOLLOWUP)
@@ -232,7 +228,7 @@ async def test_slow_commands_are_deferred_then_answered_by_followup(app, fake, d
 
         platform.handler.defer_after = 10.0  # a slow command does not wait for the timeout
         call = await run(fake, "crunch")
-        assert call.payload()["type"] == 5 and call.payload()["data"]["flags"] == EPHEMERAL
+        assert call.payload() == {"type": 5, "data": {"flags": EPHEMERAL}}
         followup = await fake.wait_for("POST", FOLLOWUP, count=2)
         assert followup.payload()["embeds"][0]["description"] == "slow but sure"
     finally:
@@ -319,3 +315,42 @@ async def test_a_refused_sync_is_logged_with_what_to_fix(app, fake, caplog):
         assert "fake-discord-token" not in caplog.text
     finally:
         await platform.stop()
+
+
+async def test_file_options_are_downloaded_and_tables_use_the_askers_zone(app, fake, discord_platform):
+    from bot.core.messages import Message, Table
+
+    got: list = []
+
+    async def upload(ctx, file=None, note: str | None = None):
+        got.append(file)
+        table = Table(headers=["file", "when"], rows=[[file.filename, "<t:1769403540:F>"]])
+        return Reply.of(Message(text=f"{len(file.content)} bytes", table=table))
+
+    declared = Command(
+        "upload",
+        "Upload a file.",
+        upload,
+        options=(Option("note", "A note"), Option("file", "The file", OptionType.FILE, required=True)),
+    )
+    platform = await restart_with(app, fake, discord_platform, declared)
+    try:
+        synced = {c["name"]: c for c in fake.find("PUT", r"/applications/\d+/guilds/\d+/commands")[-1].json}
+        assert [(o["name"], o["type"], o["required"]) for o in synced["upload"]["options"]] == [
+            ("file", 11, True),  # required options first, as Discord demands
+            ("note", 3, False),
+        ]
+        call = await run(fake, "upload", user_id=EMMY, attachments={"file": ("work.ipynb", b"{notebook}")})
+        assert got[0].filename == "work.ipynb" and got[0].content == b"{notebook}"
+        description = embed(call)["description"]
+        assert description.startswith("10 bytes") and "Mon 26 Jan 2026, 05:59 CET" in description  # Emmy: Berlin
+    finally:
+        await platform.stop()
+
+
+async def test_an_interaction_for_a_command_the_bot_no_longer_has_gets_an_apology(fake, discord_platform):
+    await fake.interact(fake.command("ghost"))
+    call = await fake.wait_for("POST", CALLBACK)
+    assert call.payload()["data"]["flags"] == EPHEMERAL
+    assert call.payload()["data"]["content"].startswith("⚠️ Sorry")
+    assert "CommandNotFound" not in wire_text(fake)
