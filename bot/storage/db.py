@@ -59,7 +59,11 @@ class Database:
         await self._conn.execute("PRAGMA foreign_keys=ON")
         await self._conn.execute("PRAGMA busy_timeout=5000")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
-        await self.migrate()
+        try:
+            await self.migrate()
+        except BaseException:
+            await self.close()  # an open aiosqlite thread would keep the process alive
+            raise
         return self
 
     async def close(self) -> None:
