@@ -69,7 +69,11 @@ class CohortBot:
             cohort = load_cohort(cohort)
         db = await Database(db_path).open()
         app = cls(cohort, db, clock=clock, settings=settings, platform=platform, cohort_path=path)
-        app.features = load_cogs(app)
+        try:
+            app.features = load_cogs(app)
+        except BaseException:
+            await db.close()
+            raise
         return app
 
     async def close(self) -> None:
