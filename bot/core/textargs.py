@@ -1,77 +1,165 @@
-"""Options typed as text (Slack and the console): ``name:value`` pairs, quotes for spaces, a bare first word."""
+"""Reading a command's text on Slack and the console (``/readings week:2``, ``text:"two words"``) into raw options.
+
+Rules (the core parses and validates the values; this only splits the text):
+
+* options are ``name:value``; a value with spaces is quoted with ``"``, ``'`` or the curly quotes Slack clients
+  type (``text:"two words"``). Apostrophes inside words (``don't``) do not start a quote;
+* a bare first word fills the command's first option (``/readings 2``);
+* bare words after an unquoted value continue that value (``/topic text:we disagree`` means ``we disagree``);
+* for a group (``/pair start``) the first bare word picks the subcommand;
+* an unknown or repeated option, ``name:`` without a value, an unterminated quote or stray text is a
+  :class:`TextParseError`, shown privately with the command's usage.
+
+FILE options cannot be set from text, so they are left out of the usage shown on text platforms.
+"""
 
 from __future__ import annotations
 
-from bot.core.commands import Command, CommandRegistry
+import re
+from dataclasses import dataclass
+
+from bot.core.commands import Command, CommandRegistry, Option, OptionType
 from bot.core.errors import OptionError
 
-OPENING = {'"': '"', "'": "'", "“": "”", "‘": "’"}
+QUOTES = {'"': '"', "'": "'", "“": "”", "”": "”", "‘": "’", "’": "’", "„": "“"}
+OPTION_RE = re.compile(r"^([A-Za-z][\w-]*):(?!//)(.*)$", re.DOTALL)
 
 
-def split_words(text: str) -> list[str]:
-    """Split on spaces, keeping "double" or 'single' quoted runs together (quotes may follow ``name:``).
+class TextParseError(OptionError):
+    """The text could not be read; ``str(error)`` says why, and ``usage`` how it should look."""
 
-    An apostrophe inside a word (``don't``) is kept as text; an unterminated quote is an error.
+    def __init__(self, message: str, usage: str = "") -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+@dataclass(frozen=True)
+class Token:
+    """One word of the text: its ``text`` and, for ``name:value`` words, the option ``name``."""
+
+    text: str
+    name: str | None = None
+    quoted: bool = False
+
+
+def text_options(command: Command) -> list[Option]:
+    """The options that can be written as text (all but FILE)."""
+    return [o for o in command.options if o.type is not OptionType.FILE]
+
+
+def text_usage(command: Command) -> str:
+    """``/name opt:<type> [opt:<type>]`` without the options text cannot set."""
+    return " ".join([f"/{command.name}", *(o.usage() for o in text_options(command))])
+
+
+def group_usage(commands: list[Command]) -> str:
+    """The usage of every subcommand of a group, one per line."""
+    return "\n".join(text_usage(c) for c in commands)
+
+
+def _read_quoted(text: str, start: int) -> tuple[str, int]:
+    """The text inside the quote opening at ``start`` and the index after the closing quote.
+
+    A closing quote must end the word, so ``'don't stop'`` keeps its apostrophe.
     """
-    words: list[str] = []
-    current: list[str] = []
-    quote: str | None = None
-    in_word = False
-    for ch in text:
-        if quote:
-            if ch == quote:
-                quote = None
-            else:
-                current.append(ch)
-        elif ch.isspace():
-            if in_word:
-                words.append("".join(current))
-                current, in_word = [], False
-        elif ch in OPENING and (not in_word or current[-1:] == [":"]):
-            quote, in_word = OPENING[ch], True
+    close = QUOTES[text[start]]
+    closers = {close, '"'} if text[start] in "“”„" else {close}
+    end = start + 1
+    while end < len(text) and not (text[end] in closers and (end + 1 == len(text) or text[end + 1].isspace())):
+        end += 1
+    if end >= len(text):
+        raise TextParseError(f"A quote opened with {text[start]} is never closed.")
+    return text[start + 1 : end], end + 1
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into words; quotes only count at the start of a word or of a ``name:`` value."""
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        if text[i] in QUOTES:
+            value, i = _read_quoted(text, i)
+            tokens.append(Token(value, quoted=True))
+            continue
+        end = i
+        while end < n and not text[end].isspace():
+            end += 1
+        word = text[i:end]
+        match = OPTION_RE.match(word)
+        if match and match.group(2)[:1] in QUOTES:
+            value_start = i + len(match.group(1)) + 1
+            value, end = _read_quoted(text, value_start)
+            tokens.append(Token(value, name=match.group(1).casefold(), quoted=True))
+        elif match:
+            tokens.append(Token(match.group(2), name=match.group(1).casefold()))
         else:
-            current.append(ch)
-            in_word = True
-    if quote:
-        raise OptionError("a quote is not closed; put values with spaces in matching quotes.")
-    if in_word:
-        words.append("".join(current))
-    return words
+            tokens.append(Token(word))
+        i = end
+    return tokens
 
 
-def parse_options(command: Command, words: list[str]) -> dict[str, str]:
-    """``["2", "link:https://x"]`` -> ``{"week": "2", "link": "https://x"}``; errors name the problem."""
-    options: dict[str, str] = {}
-    settable = [o for o in command.options if o.type.value != "file"]
-    for n, word in enumerate(words):
-        name, sep, value = word.partition(":")
-        option = command.option(name) if sep else None
-        if option is None:
-            if n == 0 and settable and not (sep and name.isidentifier() and not value.startswith("//")):
-                options[settable[0].name] = word
-                continue
-            if sep and name.isidentifier() and not value.startswith("//"):
-                known = ", ".join(o.name for o in settable) or "none"
-                raise OptionError(f"/{command.name} has no option {name!r} (options: {known}).", field=name)
-            raise OptionError(f"I don't understand {word!r}; write options as name:value.")
-        if name in options:
-            raise OptionError(f"{name} is given twice.", field=name)
-        if value == "":
-            raise OptionError(f"{name} needs a value after the colon.", field=name)
-        options[name] = value
-    return options
+def parse_options(command: Command, text: str) -> dict[str, str]:
+    """Raw option strings for ``command`` from ``text``; raises :class:`TextParseError`."""
+    usage = text_usage(command)
+    try:
+        return _parse(command, tokenize(text))
+    except TextParseError as exc:
+        raise TextParseError(exc.message, usage) from None
 
 
-def parse_command_line(registry: CommandRegistry, line: str) -> tuple[Command | None, str, dict[str, str]]:
-    """``"/pair start rounds:3"`` -> (command, name, options). ``command`` is ``None`` if unknown."""
-    words = split_words(line.strip().lstrip("/"))
-    if not words:
-        return None, "", {}
-    name = words[0].casefold()
-    rest = words[1:]
-    if rest and registry.get(f"{name} {rest[0].casefold()}"):
-        name, rest = f"{name} {rest[0].casefold()}", rest[1:]
+def _parse(command: Command, tokens: list[Token]) -> dict[str, str]:
+    options = {o.name.casefold(): o for o in text_options(command)}
+    out: dict[str, str] = {}
+    last: str | None = None  # the option an unquoted value may continue
+    for n, token in enumerate(tokens):
+        if token.name is not None:
+            option = options.get(token.name)
+            if option is None:
+                known = ", ".join(options) or "none"
+                raise TextParseError(
+                    f"/{command.name} has no option {token.name!r} (options: {known}). "
+                    'If that was part of a value, put the value in quotes: name:"..."'
+                )
+            if option.name in out:
+                raise TextParseError(f"{option.name} is given twice.")
+            if token.text == "" and not token.quoted:
+                raise TextParseError(f"{option.name}: needs a value after the colon.")
+            out[option.name] = token.text
+            last = None if token.quoted else option.name
+        elif n == 0:
+            if not options:
+                raise TextParseError(f"/{command.name} takes no options.")
+            first = next(iter(options.values()))
+            out[first.name] = token.text
+            last = None if token.quoted else first.name
+        elif last is not None and not token.quoted:
+            out[last] = f"{out[last]} {token.text}"
+        else:
+            raise TextParseError(f"I don't know what to do with {token.text!r}; write options as name:value.")
+    return out
+
+
+def resolve(registry: CommandRegistry, slash: str, text: str) -> tuple[str, dict[str, str]]:
+    """The core command name and raw options for ``/slash text``.
+
+    A group's first word picks the subcommand. A name the registry does not know is passed on unchanged,
+    so the core answers it ("unknown command, try /help").
+    """
+    name = slash.lstrip("/").strip().casefold()
+    groups = registry.groups()
+    if name in groups:
+        subs = groups[name]
+        word, _, rest = text.strip().partition(" ")
+        chosen = registry.get(f"{name} {word.casefold()}") if word else None
+        if chosen is None:
+            names = ", ".join(c.leaf for c in subs)
+            what = f"/{name} has no subcommand {word!r}" if word else f"/{name} needs a subcommand"
+            raise TextParseError(f"{what} (one of: {names}).", group_usage(subs))
+        return chosen.name, parse_options(chosen, rest)
     command = registry.get(name)
     if command is None:
-        return None, name, {}
-    return command, name, parse_options(command, rest)
+        return name, {}
+    return command.name, parse_options(command, text)

@@ -17,10 +17,9 @@ from zoneinfo import ZoneInfo
 from bot.app import CohortBot
 from bot.core.clock import ManualClock
 from bot.core.context import Actor, Place
-from bot.core.errors import UserError
 from bot.core.messages import Message, Reply, format_local
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target
-from bot.core.textargs import parse_command_line
+from bot.core.textargs import TextParseError, resolve
 from schedules.runtime import Runtime
 
 DELTA_RE = re.compile(r"^\+(\d+(?:\.\d+)?)\s*([wdhm])$")
@@ -157,15 +156,14 @@ class ConsolePlatform:
         if word == "clock":
             await self.move_clock(rest.strip())
             return
+        slash, _, text = line.partition(" ")
         try:
-            command, name, options = parse_command_line(self.app.registry, line)
-        except UserError as exc:
-            self.write(f"⚠️ {exc.message}")
+            name, options = resolve(self.app.registry, slash, text)
+        except TextParseError as exc:
+            usage = f"\nUsage: `{exc.usage}`" if exc.usage else ""
+            self.write(f"⚠️ {exc.message}{usage}")
             return
-        if command is None:
-            self.write(f"⚠️ I don't know the command /{name}. Try /help.")
-            return
-        reply = await self.app.dispatch(self.actor(), command.name, options, Place(channel_name="console"))
+        reply = await self.app.dispatch(self.actor(), name, options, Place(channel_name="console"))
         await self.show(reply)
 
     def actor(self) -> Actor:

@@ -1,7 +1,7 @@
 """The Slack adapter: slack-bolt's ``AsyncApp`` wired to the core, over HTTP or Socket Mode.
 
 No feature logic lives here. A slash command is acknowledged at once (Slack wants an answer within 3 s),
-then its text is split into raw options (``parse.py``), the core runs it, and the :class:`Reply` is rendered
+then its text is split into raw options (``bot/core/textargs.py``), the core runs it, and the :class:`Reply` is rendered
 (``render.py``) and sent through the command's ``response_url`` (ephemeral when private). A reply with a form
 opens a modal (``forms.py``); its submission runs ``form.command``.
 
@@ -37,8 +37,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.context import Actor, Place
 from bot.core.messages import Reply
+from bot.core.textargs import TextParseError, resolve
 from bot.platforms.slack.forms import CALLBACK_ID, form_view, read_submission
-from bot.platforms.slack.parse import SlackParseError, resolve
 from bot.platforms.slack.render import Rendered, render, text_blocks
 from bot.platforms.slack.sender import SlackSender, upload_files
 from bot.settings import Settings, SlackSettings
@@ -169,7 +169,7 @@ class SlackPlatform:
         place = _place(body.get("channel_id"), body.get("channel_name"))
         try:
             name, options = resolve(self.app.registry, body.get("command", ""), body.get("text") or "")
-        except SlackParseError as exc:
+        except TextParseError as exc:
             usage = f"\nUsage: `{exc.usage}`" if "\n" not in exc.usage else f"\nUsage:\n```{exc.usage}```"
             await self._respond_text(respond, f"⚠️ {exc.message}{usage if exc.usage else ''}")
             return

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from bot.core.commands import Command, CommandRegistry
-from bot.platforms.slack.parse import slack_options
+from bot.core.textargs import text_options
 
 # What the features need: slash commands, posting (also in channels the bot was not invited to), DMs, files,
 # looking up channels by name (public and private) and people.
@@ -29,7 +29,7 @@ USAGE_LIMIT = 1000
 
 def _hint(command: Command) -> str:
     """The usage after the slash name, without FILE options (``[week:<week>]``)."""
-    return " ".join(o.usage() for o in slack_options(command))
+    return " ".join(o.usage() for o in text_options(command))
 
 
 def slash_command(name: str, commands: list[Command], request_url: str) -> dict:

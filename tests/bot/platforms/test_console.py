@@ -65,7 +65,7 @@ def test_a_whole_session() -> None:
     assert "Nobody matches 'Nobody At All'" in out
     assert "I don't know the command /frobnicate" in out
     assert "Commands start with a slash" in out
-    assert "quote is not closed" in out
+    assert "is never closed" in out and "Usage: `/readings [week:<week>]`" in out
     assert "It is now Tue 13 Jan 2026, 08:00 EST" in out
     assert out.count("what you can do") == 1
 

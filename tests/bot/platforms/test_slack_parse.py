@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.commands import Command, CommandRegistry, Option, OptionType
 from bot.core.messages import Message, MessageField, Table, timestamp
-from bot.platforms.slack.parse import SlackParseError, parse_options, resolve, slack_usage, tokenize
+from bot.core.textargs import TextParseError, parse_options, resolve, text_usage, tokenize
 from bot.platforms.slack.render import MAX_BLOCKS, SECTION_LIMIT, mrkdwn, render
 
 
@@ -64,14 +64,14 @@ def test_parse_options(text, expected):
     ],
 )
 def test_parse_errors_carry_usage(text, message):
-    with pytest.raises(SlackParseError) as err:
+    with pytest.raises(TextParseError) as err:
         parse_options(SUBMIT, text)
     assert message in err.value.message
     assert err.value.usage == "/submit week:<week> [link:<url>] [text:<string>]"
 
 
 def test_usage_skips_file_options():
-    assert "file" not in slack_usage(SUBMIT)
+    assert "file" not in text_usage(SUBMIT)
     assert "file" in SUBMIT.usage()
 
 
@@ -89,13 +89,13 @@ def test_resolve_groups_and_unknown_commands():
     assert resolve(registry, "/zz", "stop") == ("zz stop", {})
     assert resolve(registry, "/submit", "2") == ("submit", {"week": "2"})
     assert resolve(registry, "/nope", "x") == ("nope", {})  # the core answers "unknown command"
-    with pytest.raises(SlackParseError) as err:
+    with pytest.raises(TextParseError) as err:
         resolve(registry, "/zz", "")
     assert "needs a subcommand (one of: start, stop)" in err.value.message
     assert err.value.usage == "/zz start [rounds:<integer>]\n/zz stop"
-    with pytest.raises(SlackParseError, match="no subcommand 'jump'"):
+    with pytest.raises(TextParseError, match="no subcommand 'jump'"):
         resolve(registry, "/zz", "jump")
-    with pytest.raises(SlackParseError, match="takes no options"):
+    with pytest.raises(TextParseError, match="takes no options"):
         resolve(registry, "/zz", "stop now")
 
 
