@@ -75,10 +75,6 @@ def _slug(text: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", "-", (text or "").casefold()).strip("-")[:60] or "table"
 
 
-def _embed_size(embed: discord.Embed) -> int:
-    return len(embed)
-
-
 def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
     """``message`` as one or more Discord messages (more only when it exceeds one message's limits).
 
@@ -115,12 +111,17 @@ def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
             shown = name if n == 0 else clip(f"{f.name} (continued)", FIELD_NAME_MAX)
             current = embeds[-1]
             size = len(shown) + len(value or "\u200b")
-            if len(current.fields) >= FIELDS_MAX or _embed_size(current) + size + reserve > EMBED_TOTAL_MAX:
+            if len(current.fields) >= FIELDS_MAX or len(current) + size + reserve > EMBED_TOTAL_MAX:
                 current = discord.Embed()
                 embeds.append(current)
             current.add_field(name=shown, value=value or "\u200b", inline=f.inline)
     if footer:
         embeds[-1].set_footer(text=footer)
+    if len(embeds) == 1 and not len(embeds[0]):  # nothing to show: Discord refuses an empty embed
+        if files:
+            embeds = []
+        else:
+            embeds[0].description = "(no content)"
     return _pack(embeds, files)
 
 
@@ -129,7 +130,7 @@ def _pack(embeds: list[discord.Embed], files: list[discord.File]) -> list[Outgoi
     out = [Outgoing(files=files)]
     total = 0
     for embed in embeds:
-        size = _embed_size(embed)
+        size = len(embed)
         if out[-1].embeds and (len(out[-1].embeds) >= EMBEDS_PER_MESSAGE or total + size > EMBED_TOTAL_MAX):
             out.append(Outgoing())
             total = 0
@@ -151,14 +152,15 @@ class FormModal(discord.ui.Modal):
         self.inputs: dict[str, discord.ui.TextInput] = {}
         if form.intro:
             self.add_item(discord.ui.TextDisplay(clip(form.intro, 4000)))
-        for f in form.fields[
-            : 5 - len(self.children)
-        ]:  # Discord allows five components in a modal  # Discord allows five components in a modal
+        room = 5 - len(self.children)  # Discord allows five components in a modal
+        if len(form.fields) > room:
+            log.warning("form %r has %d fields; Discord shows the first %d", form.title, len(form.fields), room)
+        for f in form.fields[:room]:
             text_input: discord.ui.TextInput = discord.ui.TextInput(
                 custom_id=f.name,
                 style=discord.TextStyle.paragraph if f.long else discord.TextStyle.short,
                 placeholder=clip(f.placeholder, 100) if f.placeholder else None,
-                default=f.default,
+                default=clip(f.default, 4000) if f.default else None,
                 required=f.required,
                 max_length=min(f.max_length, 4000),
             )

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 NONCE_MAX = 25
 CANNOT_DM = 50007
+UNKNOWN_CHANNEL = 10003
 
 
 def nonce_for(key: str, part: int = 0) -> str:
@@ -87,6 +88,9 @@ class DiscordSender:
             raise
         except Exception as exc:
             error = classify(exc)
+            if isinstance(target, DMTarget) and getattr(exc, "code", None) == UNKNOWN_CHANNEL:
+                await self.forget_dm_channel(target.person_id)  # deleted: open a new one on the retry
+                error = TransientSendError(f"the DM channel was gone; a new one is opened next time ({error.reason})")
             log.warning("sending %s to %s failed: %s", key, target.describe(), error.reason)
             raise error from exc
 
@@ -132,3 +136,10 @@ class DiscordSender:
         marks = ", ".join("?" * len(values))
         await db.execute(f"INSERT OR REPLACE INTO dm_channels ({names}) VALUES ({marks})", tuple(values.values()))
         return int(data["id"])
+
+    async def forget_dm_channel(self, person_id: int) -> None:
+        """Drop a remembered DM channel (Discord said it no longer exists)."""
+        person = await self.app.people.get(person_id)
+        if person is not None and person.discord_id:
+            sql = "DELETE FROM dm_channels WHERE platform = 'discord' AND user_id = ?"
+            await self.app.db.execute(sql, (person.discord_id,))

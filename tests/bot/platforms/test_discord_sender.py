@@ -109,3 +109,18 @@ async def test_network_errors_are_transient(fake, sender):
     await fake.__aexit__(None, None, None)  # the server goes away
     with pytest.raises(TransientSendError, match="network error"):
         await sender.send(ChannelTarget("general"), Message(text="hi"), key="net")
+
+
+async def test_a_vanished_dm_channel_is_forgotten_and_reopened(app, fake, sender):
+    ada = await person_id(app, ADA)
+    await sender.send(DMTarget(ada), Message(text="one"), key="a")
+    fake.fail(404, code=10003, message="Unknown Channel", path=MESSAGES)
+    with pytest.raises(TransientSendError, match="DM channel was gone"):
+        await sender.send(DMTarget(ada), Message(text="two"), key="b")
+    await sender.send(DMTarget(ada), Message(text="two"), key="b")
+    assert len(fake.find("POST", "/users/@me/channels")) == 2
+
+
+async def test_an_empty_message_still_sends_something(fake, sender):
+    await sender.send(ChannelTarget("general"), Message(), key="empty")
+    assert fake.find("POST", MESSAGES)[0].payload()["embeds"][0]["description"] == "(no content)"
