@@ -88,9 +88,14 @@ class Command:
     slow: bool = False
     feature: str = ""
 
-    def usage(self) -> str:
-        """The usage line shown by ``/help`` and on a parse error."""
-        return " ".join([f"/{self.name}", *(o.usage() for o in self.options)])
+    def usage(self, *, files: bool = True) -> str:
+        """The usage line shown by ``/help`` and on a parse error (``files=False`` for text-only platforms)."""
+        shown = [o for o in self.options if files or o.type is not OptionType.FILE]
+        return " ".join([f"/{self.name}", *(o.usage() for o in shown)])
+
+    def usage_on(self, platform: str) -> str:
+        """The usage line for ``platform``: only Discord can attach files to a command."""
+        return self.usage(files=platform == "discord")
 
     def option(self, name: str) -> Option | None:
         """The option called ``name``, if any."""

@@ -82,7 +82,7 @@ class Dispatcher:
             parsed = await self.parse(ctx, command, options or {})
             result = await command.handler(ctx, **parsed)
         except OptionError as exc:
-            usage = command.usage() if command else ""
+            usage = command.usage_on(actor.platform) if command else ""
             return error_reply(f"{exc.message}\nUsage: `{usage}`", exc.field)
         except UserError as exc:
             return error_reply(exc.message, exc.field)

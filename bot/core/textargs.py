@@ -49,7 +49,7 @@ def text_options(command: Command) -> list[Option]:
 
 def text_usage(command: Command) -> str:
     """``/name opt:<type> [opt:<type>]`` without the options text cannot set."""
-    return " ".join([f"/{command.name}", *(o.usage() for o in text_options(command))])
+    return command.usage(files=False)
 
 
 def group_usage(commands: list[Command]) -> str:
