@@ -1,0 +1,379 @@
+"""/submit, /submissions and /extend.
+
+Every handler checks everything first and writes last, so a refusal (a :class:`UserError`) changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.core.clock import utc
+from bot.core.commands import Option, OptionType, command
+from bot.core.context import Context
+from bot.core.errors import PermissionDenied, UserError
+from bot.core.messages import Attachment, Form, FormField, Message, MessageField, Reply, Table, timestamp
+from bot.core.options import MAX_URL
+from bot.core.platform import DMTarget
+from bot.core.roles import Role
+from bot.storage.homework import NewSubmission, Submission, human_size
+from bot.storage.people import Person
+from cogs.homework._common import (
+    INLINE_ROWS,
+    MAX_FILE_BYTES,
+    MAX_TEXT,
+    Status,
+    deadline,
+    default_week,
+    homework_weeks,
+    is_late,
+    repo,
+    require_homework,
+    scholars,
+    statuses,
+)
+from cogs.reports import csv_attachment
+
+MAX_FILE_NAME = 200
+
+
+def human_delta(delta: timedelta) -> str:
+    """``2 d 3 h``, ``5 h 10 min``, ``42 min``, ``30 s``."""
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"
+
+
+def ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+# ---- /submit --------------------------------------------------------------------------------------------
+def submit_form(ctx: Context, week: int) -> Form:
+    """The modal asking for a link or a text, with the week's instructions."""
+    homework, due = require_homework(ctx.cohort, week)
+    intro = f"Week {week}: {homework.title}, due {timestamp(due, 'F')}."
+    if homework.instructions:
+        intro += f"\n{homework.instructions.strip()}"
+    intro += (
+        "\nGive a link, a text, or both. To hand in a file on Slack, share it (Google Drive, GitHub, a Slack file "
+        "link) and paste the link; on Discord you can also attach it: /submit week:N file:<upload>."
+    )
+    return Form(
+        title=f"Week {week} homework"[:45],
+        command="submit",
+        fixed={"week": str(week)},
+        intro=intro,
+        fields=[
+            FormField(
+                name="link",
+                label="Link (http:// or https://)",
+                required=False,
+                max_length=MAX_URL,
+                placeholder="https://…",
+            ),
+            FormField(
+                name="text",
+                label="Your answer, or a note",
+                long=True,
+                required=False,
+                max_length=MAX_TEXT,
+            ),
+        ],
+    )
+
+
+def check_file(file: Attachment) -> tuple[str, bytes]:
+    """The file's name and bytes, or a :class:`UserError` if it is empty or too big."""
+    name = (file.filename or "").strip().replace("/", "_").replace("\\", "_")[:MAX_FILE_NAME] or "file"
+    size = len(file.content)
+    if size == 0:
+        raise UserError(f"The file {name} is empty.", field="file")
+    if size > MAX_FILE_BYTES:
+        raise UserError(
+            f"The file {name} is {human_size(size)}; the limit is {human_size(MAX_FILE_BYTES)}. "
+            "Upload it somewhere (Google Drive, GitHub) and submit the link instead.",
+            field="file",
+        )
+    return name, file.content
+
+
+@command(
+    "submit",
+    "Hand in a week's homework: a link, a text, or a file (on Slack: share the file and give its link).",
+    Option("week", "Week number", OptionType.WEEK, required=True),
+    Option("link", "A link to your work (http/https)", OptionType.URL),
+    Option("text", f"Your answer or a note (up to {MAX_TEXT} characters)", OptionType.STRING, max_length=MAX_TEXT),
+    Option("file", f"A file (up to {MAX_FILE_BYTES // (1024 * 1024)} MB)", OptionType.FILE),
+)
+async def submit(
+    ctx: Context, week: int, link: str | None = None, text: str | None = None, file: Attachment | None = None
+) -> Reply:
+    """Record a submission; without link, text or file, open the form."""
+    if ctx.role > Role.SCHOLAR:
+        raise PermissionDenied(f"Only scholars hand in homework; you are a {ctx.role.label}.")
+    homework, due = require_homework(ctx.cohort, week)
+    if link is None and text is None and file is None:
+        return Reply.ask(submit_form(ctx, week))
+    if text is not None:
+        text = text.strip()
+        if len(text) > MAX_TEXT:
+            raise UserError(f"The text is too long ({len(text)} characters; the limit is {MAX_TEXT}).", field="text")
+    file_name, content = check_file(file) if file is not None else (None, None)
+
+    homework_repo = repo(ctx.app)
+    extension = await homework_repo.extension(ctx.person.id, week)
+    limit = deadline(due, extension)
+    late = is_late(ctx.now, limit)
+    earlier = await homework_repo.history(ctx.person.id, week)
+    saved = await homework_repo.add_submission(
+        NewSubmission(
+            person_id=ctx.person.id,
+            week=week,
+            submitted_at=ctx.now,
+            late=late,
+            platform=ctx.actor.platform,
+            link=link,
+            text=text or None,
+            file_name=file_name,
+            file_content=content,
+        )
+    )
+    return Reply.of(receipt(saved, homework.title, due, limit, extension is not None, len(earlier)))
+
+
+def receipt(saved: Submission, title: str, due: datetime, limit: datetime, extended: bool, earlier: int) -> Message:
+    """The private confirmation: what was recorded, when, and whether it was late."""
+    whose = f"your extension until {timestamp(limit)}" if extended else f"due {timestamp(due)}"
+    if saved.late:
+        status = f"⏰ **Late**: {human_delta(saved.submitted_at - limit)} after the deadline ({whose})."
+    else:
+        status = f"✅ **On time** ({whose})."
+    fields = [MessageField(name="What I recorded", value=saved.summary(text_chars=300))]
+    if earlier:
+        fields.append(
+            MessageField(
+                name="Resubmission",
+                value=f"This is your {ordinal(earlier + 1)} submission for week {saved.week}. The latest counts; "
+                "the earlier ones are kept in your history (/submissions).",
+            )
+        )
+    return Message(
+        title=f"Week {saved.week} homework received: {title}",
+        text=f"Recorded at {timestamp(saved.submitted_at)}. {status}",
+        fields=fields,
+    )
+
+
+# ---- /submissions ---------------------------------------------------------------------------------------
+def status_label(s: Status, now: datetime) -> str:
+    """``on time``, ``late``, ``missing`` (deadline passed) or ``not yet``."""
+    if s.latest is not None:
+        return "late" if s.latest.late else "on time"
+    return "missing" if now > s.deadline else "not yet"
+
+
+def extension_text(s: Status) -> str:
+    """``until <time>`` or empty."""
+    return f"until {timestamp(s.extension.until)}" if s.extension else ""
+
+
+def iso(dt: datetime | None) -> str:
+    """UTC ISO 8601 for files (empty for ``None``)."""
+    return utc(dt).replace(microsecond=0).isoformat() if dt else ""
+
+
+@command(
+    "submissions",
+    "Homework handed in: scholars see their own; facilitators their sections (and who is missing); organizers all.",
+    Option("week", "Week number (default: this week)", OptionType.WEEK),
+    Option("section", "Only this section", OptionType.SECTION, own_sections=True),
+)
+async def submissions(ctx: Context, week: int | None = None, section: str | None = None) -> Reply:
+    """A scholar's own history, or a week's submissions for the sections one may see."""
+    if week is not None:
+        require_homework(ctx.cohort, week)
+    if ctx.role < Role.FACILITATOR:
+        return await own_history(ctx, week)
+    return await section_view(ctx, week or default_week(ctx.cohort, ctx.now), section)
+
+
+async def own_history(ctx: Context, week: int | None) -> Reply:
+    """Every week with homework so far (or one week in full): submitted when, late or not, extension."""
+    homework_repo = repo(ctx.app)
+    if week is not None:
+        homework, due = require_homework(ctx.cohort, week)
+        versions = await homework_repo.history(ctx.person.id, week)
+        extension = await homework_repo.extension(ctx.person.id, week)
+        lines = [
+            f"{n}. {timestamp(v.submitted_at)} — {'late' if v.late else 'on time'} — {v.summary()}"
+            for n, v in enumerate(versions, 1)
+        ]
+        text = f"Due {timestamp(due)}."
+        if extension:
+            text += f" Your extension: until {timestamp(extension.until)}."
+        if versions:
+            text += f"\nYou submitted {len(versions)} time(s); the latest (number {len(versions)}) counts."
+        else:
+            text += "\nYou have not submitted this week's homework yet: /submit week:" + str(week)
+        fields = [MessageField(name="History", value="\n".join(lines))] if lines else []
+        return Reply.of(Message(title=f"Week {week}: {homework.title}", text=text, fields=fields))
+
+    current = ctx.cohort.current_week(ctx.now)
+    rows = await statuses(ctx.app, homework_weeks(ctx.cohort), [ctx.person])
+    rows = [s for s in rows if s.week <= current or s.submitted]
+    table = Table(
+        headers=["Week", "Status", "Submitted", "Deadline", "Versions", "What"],
+        rows=[
+            [
+                str(s.week),
+                status_label(s, ctx.now),
+                timestamp(s.latest.submitted_at) if s.latest else "",
+                timestamp(s.deadline) + (" (extension)" if s.extension else ""),
+                str(s.count),
+                s.latest.summary(30) if s.latest else "",
+            ]
+            for s in rows
+        ],
+    )
+    done = sum(1 for s in rows if s.submitted)
+    return Reply.of(
+        Message(
+            title="Your homework",
+            text=f"You have handed in {done} of {len(rows)} homework(s) so far. "
+            "For one week's full history: /submissions week:N",
+            table=table,
+        )
+    )
+
+
+async def people_for(ctx: Context, section: str | None) -> tuple[list[Person], str]:
+    """The scholars this facilitator or organizer sees, and a label for them."""
+    everyone = await scholars(ctx.app)
+    if section is not None:
+        return [p for p in everyone if p.in_section(section)], section
+    if ctx.role >= Role.ORGANIZER:
+        return everyone, "all sections"
+    mine = ctx.own_sections
+    if not mine:
+        raise UserError("You don't run any section, so there are no submissions to show you.")
+    return [p for p in everyone if any(p.in_section(s) for s in mine)], ", ".join(mine)
+
+
+async def section_view(ctx: Context, week: int, section: str | None) -> Reply:
+    """Who submitted (when, late or not) and who has not, for one week."""
+    homework, due = require_homework(ctx.cohort, week)
+    people, label = await people_for(ctx, section)
+    rows = await statuses(ctx.app, [week], people)
+    handed = [s for s in rows if s.submitted]
+    late = [s for s in handed if s.latest and s.latest.late]
+    missing = [s for s in rows if not s.submitted]
+
+    text = f"Due {timestamp(due)}. **{len(handed)} of {len(rows)}** submitted ({len(late)} late)."
+    if missing:
+        names = [f"{s.person.name} (extension {extension_text(s)})" if s.extension else s.person.name for s in missing]
+        text += "\n**Not submitted:** " + ", ".join(names)
+    elif rows:
+        text += "\nEveryone has submitted."
+    headers = ["Name", "Section", "Status", "Submitted", "Extension", "Versions", "What"]
+    table = Table(
+        headers=headers,
+        rows=[
+            [
+                s.person.name,
+                s.section,
+                status_label(s, ctx.now),
+                timestamp(s.latest.submitted_at) if s.latest else "",
+                extension_text(s),
+                str(s.count),
+                s.latest.summary(30) if s.latest else "",
+            ]
+            for s in rows
+        ],
+    )
+    message = Message(title=f"Week {week} homework ({label}): {homework.title}", text=text)
+    if len(rows) > INLINE_ROWS:
+        csv_table = Table(
+            headers=[
+                "name",
+                "email",
+                "section",
+                "status",
+                "submitted_at_utc",
+                "extension_until_utc",
+                "versions",
+                "link",
+            ],
+            rows=[
+                [
+                    s.person.name,
+                    s.person.email,
+                    s.section,
+                    status_label(s, ctx.now),
+                    iso(s.latest.submitted_at if s.latest else None),
+                    iso(s.extension.until if s.extension else None),
+                    str(s.count),
+                    (s.latest.link or "") if s.latest else "",
+                ]
+                for s in rows
+            ],
+        )
+        message.files.append(csv_attachment(csv_table, f"week-{week}-submissions.csv"))
+        message.footer = f"{len(rows)} rows: the full list is in the attached file."
+    else:
+        message.table = table
+    return Reply.of(message)
+
+
+# ---- /extend --------------------------------------------------------------------------------------------
+@command(
+    "extend",
+    "Give a scholar more time for a week's homework (facilitators: people in their own sections).",
+    Option("user", "Who", OptionType.PERSON, required=True, own_sections=True),
+    Option("week", "Week number", OptionType.WEEK, required=True),
+    Option("until", "The new deadline, your time (YYYY-MM-DD HH:MM)", OptionType.DATETIME, required=True),
+    min_role=Role.FACILITATOR,
+)
+async def extend(ctx: Context, user: Person, week: int, until: datetime) -> Reply:
+    """Grant (or replace) an extension; the person is told by DM."""
+    ctx.require_person(user)
+    if user.role != Role.SCHOLAR:
+        raise UserError(f"{user.name} is a {user.role.label}; only scholars hand in homework.", field="user")
+    homework, due = require_homework(ctx.cohort, week)
+    if until <= ctx.now:
+        raise UserError(f"{timestamp(until)} is in the past; give a time after now.", field="until")
+    if until <= due:
+        raise UserError(
+            f"{timestamp(until)} is not after the due time ({timestamp(due)}), so it would not be an extension.",
+            field="until",
+        )
+    homework_repo = repo(ctx.app)
+    earlier = await homework_repo.extension(user.id, week)
+    dm = Message(
+        title=f"Extension for week {week}",
+        text=(
+            f"{ctx.person.name} gave you until {timestamp(until, 'F')} ({timestamp(until, 'R')}) for week {week}'s "
+            f"homework **{homework.title}** (due {timestamp(due)}). Hand it in with /submit week:{week}."
+        ),
+    )
+    key = f"extension:week-{week}:person-{user.id}:{iso(until)}"
+    async with ctx.app.db.transaction():
+        changed = await homework_repo.set_extension(user.id, week, until, ctx.person.id, ctx.now)
+        await ctx.app.outbox.enqueue(key, DMTarget(user.id), dm)
+
+    text = f"{user.name} now has until {timestamp(until)} for week {week} (due {timestamp(due)})."
+    if earlier:
+        text += f" This replaces the earlier extension until {timestamp(earlier.until)}."
+    if changed:
+        text += f" {changed} of their submissions for that week were re-judged against the new deadline."
+    text += " I've told them by DM."
+    return Reply.text(text, title="Extension granted")

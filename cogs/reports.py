@@ -1,0 +1,70 @@
+"""Reports: ``/report kind:<attendance|submissions|stipends>`` sends an exporter's table as a CSV file, privately.
+
+Each feature registers its exporter in ``app.exporters`` (the same ones ``cohortbot export NAME`` uses); a kind
+whose feature is not installed is answered with a clear message instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import TYPE_CHECKING
+
+from bot.core.commands import Choice, Option, OptionType, command, declared
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.core.messages import Attachment, Message, Reply, Table, timestamp
+from bot.core.roles import Role
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+KINDS = ("attendance", "submissions", "stipends")
+
+
+def table_csv(table: Table) -> bytes:
+    """The table as UTF-8 CSV (header row first), as ``cohortbot export`` writes it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(table.headers)
+    writer.writerows(table.rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def csv_attachment(table: Table, filename: str, description: str = "") -> Attachment:
+    """The table as a CSV file to attach to a message."""
+    return Attachment(filename=filename, content=table_csv(table), description=description)
+
+
+@command(
+    "report",
+    "Organizers: a CSV report (attendance, submissions or stipends), sent to you privately.",
+    Option("kind", "Which report", OptionType.STRING, required=True, choices=[Choice(k, k) for k in KINDS]),
+    min_role=Role.ORGANIZER,
+    slow=True,
+)
+async def report(ctx: Context, kind: str) -> Reply:
+    """Run the exporter called ``kind`` and attach its CSV."""
+    exporter = ctx.app.exporters.get(kind)
+    if exporter is None:
+        available = ", ".join(sorted(k for k in ctx.app.exporters if k in KINDS)) or "none yet"
+        raise UserError(
+            f"There is no {kind} report yet: that feature is not installed in this bot (available: {available}).",
+            field="kind",
+        )
+    table = await exporter(ctx.app)
+    stamp = ctx.now.astimezone(ctx.cohort.zone).strftime("%Y-%m-%d-%H%M")
+    filename = f"{kind}-{stamp}.csv"
+    return Reply.of(
+        Message(
+            title=f"{kind.capitalize()} report",
+            text=f"{len(table.rows)} rows, as of {timestamp(ctx.now)}. Times in the file are UTC.",
+            files=[csv_attachment(table, filename, f"{kind} report")],
+        )
+    )
+
+
+def setup(app: CohortBot) -> None:
+    """Register this feature's commands."""
+    for c in declared(globals()):
+        app.registry.add(c)

@@ -1,0 +1,395 @@
+"""Homework on the console platform: submit, resubmit, late, extensions, views, refusals, reminders, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.app import CohortBot
+from bot.cohort import parse_cohort
+from bot.core.context import Actor, Place
+from bot.core.messages import Attachment
+from bot.core.platform import DMTarget
+from bot.core.roles import Role
+from bot.roster import import_roster_file
+from bot.storage.people import PersonInput
+from cogs.homework._common import MAX_FILE_BYTES, MAX_TEXT, repo
+from cogs.homework._reminders import digest_week, plan_homework, remind_extension, remind_week
+from tests.plugin import EXAMPLE_COHORT, EXAMPLE_ROSTER
+
+NY = ZoneInfo("America/New_York")
+DUE_1 = datetime(2026, 1, 18, 23, 59, tzinfo=NY).astimezone(UTC)
+SCHOLARS = [
+    "Ada Lovelace",
+    "Emmy Noether",
+    "Hedy Lamarr",
+    "John von Neumann",
+    "Marie Curie",
+    "Rosalind Franklin",
+    "Srinivasa Ramanujan",
+    "Tu Youyou",
+]
+
+
+async def person(app, name):
+    found = await app.people.by_platform("console", name)
+    assert found is not None
+    return found
+
+
+async def snapshot(app):
+    subs = await app.db.fetchall("SELECT * FROM submissions ORDER BY id")
+    exts = await app.db.fetchall("SELECT * FROM extensions ORDER BY person_id, week")
+    out = await app.db.fetchall("SELECT key FROM outbox ORDER BY id")
+    return [tuple(r) for r in subs], [tuple(r) for r in exts], [tuple(r) for r in out]
+
+
+def text_of(reply, zone=NY):
+    assert reply.message is not None, reply
+    return reply.message.as_plain_text(zone)
+
+
+# ---- submit ---------------------------------------------------------------------------------------------
+async def test_submit_records_and_confirms_privately(app, as_, clock):
+    reply = await as_("Ada Lovelace", "submit", week="1", link="https://example.com/hw1")
+    assert reply.error is None and reply.private
+    text = text_of(reply)
+    assert "Week 1 homework received" in text
+    assert "On time" in text and "https://example.com/hw1" in text
+    assert "<t:" in reply.message.text  # times as markup: every platform shows local time
+    ada = await person(app, "Ada Lovelace")
+    [sub] = await repo(app).history(ada.id, 1)
+    assert sub.link == "https://example.com/hw1" and not sub.late
+    assert sub.submitted_at == clock.now() and sub.platform == "console"
+
+
+async def test_resubmission_keeps_history_and_latest_counts(app, as_, clock):
+    await as_("Ada Lovelace", "submit", week="1", link="https://example.com/v1")
+    clock.advance(timedelta(hours=2))
+    reply = await as_("Ada Lovelace", "submit", week="1", text="second version")
+    assert "2nd submission" in text_of(reply) and "latest counts" in text_of(reply)
+    ada = await person(app, "Ada Lovelace")
+    history = await repo(app).history(ada.id, 1)
+    assert [h.link for h in history] == ["https://example.com/v1", None]
+    latest = (await repo(app).latest(1))[(ada.id, 1)]
+    assert latest.text == "second version"
+    own = await as_("Ada Lovelace", "submissions", week="1")
+    assert "submitted 2 time(s)" in text_of(own)
+
+
+async def test_late_submission_is_marked_late(app, as_, clock):
+    clock.set(DUE_1 + timedelta(minutes=90))
+    reply = await as_("Ada Lovelace", "submit", week="1", link="https://example.com/late")
+    assert "Late" in text_of(reply) and "1 h 30 min after the deadline" in text_of(reply)
+    ada = await person(app, "Ada Lovelace")
+    assert (await repo(app).latest(1))[(ada.id, 1)].late
+
+
+async def test_exactly_at_the_due_minute_is_on_time(app, as_, clock):
+    clock.set(DUE_1 + timedelta(seconds=0.5))
+    reply = await as_("Ada Lovelace", "submit", week="1", text="just in time")
+    assert "On time" in text_of(reply)
+
+
+async def test_discord_style_file_attachment_is_stored(app, clock):
+    ada = await person(app, "Ada Lovelace")
+    upload = Attachment(filename="answer.pdf", content=b"%PDF-1.4 hello")
+    reply = await app.dispatch(Actor("discord", ada.discord_id), "submit", {"week": 1, "file": upload}, Place())
+    assert reply.error is None
+    assert "answer.pdf" in text_of(reply)
+    [sub] = await repo(app).history(ada.id, 1)
+    assert sub.file_name == "answer.pdf" and sub.file_size == len(upload.content) and sub.platform == "discord"
+    assert await repo(app).file(sub.id) == ("answer.pdf", upload.content)
+
+
+async def test_no_link_text_or_file_opens_the_form_and_the_form_submits(app, as_):
+    reply = await as_("Ada Lovelace", "submit", week="1")
+    assert reply.form is not None and reply.message is None
+    form = reply.form
+    assert form.command == "submit" and form.fixed == {"week": "1"}
+    assert "Decompose its risk" in form.intro  # the week's instructions
+    assert "Slack" in form.intro and "link" in form.intro
+    assert {f.name for f in form.fields} == {"link", "text"} and not any(f.required for f in form.fields)
+    assert len(form.title) <= 45 and all(len(f.label) <= 45 for f in form.fields)
+    done = await as_("Ada Lovelace", form.command, **{**form.fixed, "text": "from the modal"})
+    assert done.error is None and "from the modal" in text_of(done)
+
+
+# ---- refusals -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("who", "options", "expect", "field"),
+    [
+        ("Ada Lovelace", {"week": "9"}, "There is no week 9", "week"),
+        ("Ada Lovelace", {"week": "two"}, "week must be a week number", "week"),
+        ("Ada Lovelace", {"week": "1", "link": "ftp://x.org/a"}, "must be a web link", "link"),
+        ("Ada Lovelace", {"week": "1", "link": "https://x.org/" + "a" * 2000}, "too long", "link"),
+        ("Ada Lovelace", {"week": "1", "text": "x" * (MAX_TEXT + 1)}, "too long", "text"),
+        ("Ada Lovelace", {"link": "https://x.org"}, "needs week", "week"),
+        ("Nobody Atall", {"week": "1", "link": "https://x.org"}, "not on the roster", None),
+        ("Alan Turing", {"week": "1", "link": "https://x.org"}, "Only scholars hand in homework", None),
+    ],
+)
+async def test_submit_refusals_are_private_and_change_nothing(app, as_, who, options, expect, field):
+    before = await snapshot(app)
+    reply = await as_(who, "submit", **options)
+    assert reply.error is not None and reply.private
+    assert expect in reply.error
+    assert reply.error_field == field
+    assert await snapshot(app) == before
+
+
+async def test_too_big_or_empty_file_is_refused(app, as_):
+    before = await snapshot(app)
+    big = Attachment(filename="huge.zip", content=b"0" * (MAX_FILE_BYTES + 1))
+    reply = await as_("Ada Lovelace", "submit", week="1", file=big)
+    assert "the limit is 8.0 MB" in reply.error and reply.error_field == "file"
+    empty = await as_("Ada Lovelace", "submit", week="1", file=Attachment(filename="e.txt", content=b""))
+    assert "is empty" in empty.error
+    assert await snapshot(app) == before
+
+
+async def test_week_without_homework_is_refused(tmp_path, clock):
+    import yaml
+
+    data = yaml.safe_load(EXAMPLE_COHORT.read_text())
+    del data["weeks"][7]["homework"]
+    data["stipend"]["homeworks_submitted"] = 6
+    cohort = parse_cohort(data)
+    app = await CohortBot.open(cohort, tmp_path / "nohw.db", clock=clock)
+    try:
+        await import_roster_file(app.people, EXAMPLE_ROSTER, cohort, clock.now())
+        for command, options in [
+            ("submit", {"week": "8", "link": "https://x.org"}),
+            ("submissions", {"week": "8"}),
+        ]:
+            reply = await app.dispatch(Actor("console", "Ada Lovelace"), command, options, Place())
+            assert reply.error is not None and "Week 8 has no homework" in reply.error
+        reply = await app.dispatch(
+            Actor("console", "Alan Turing"), "extend", {"user": "Ada", "week": "8", "until": "2026-03-20"}, Place()
+        )
+        assert "Week 8 has no homework" in reply.error
+        assert await app.db.fetchval("SELECT COUNT(*) FROM extensions") == 0
+        jobs = await plan_homework(app)
+        assert not any("week-8" in j.id for j in jobs)
+    finally:
+        await app.close()
+
+
+# ---- extensions -----------------------------------------------------------------------------------------
+async def test_extension_makes_a_late_submission_on_time_and_tells_the_person(app, as_, clock):
+    reply = await as_("Alan Turing", "extend", user="Ada Lovelace", week="1", until="2026-01-20 12:00")
+    assert reply.error is None and reply.private
+    assert "Ada Lovelace now has until" in text_of(reply) and "told them by DM" in text_of(reply)
+    ada = await person(app, "Ada Lovelace")
+    until = datetime(2026, 1, 20, 12, 0, tzinfo=NY).astimezone(UTC)  # Alan's zone
+    ext = await repo(app).extension(ada.id, 1)
+    assert ext is not None and ext.until == until
+    [dm] = [i for i in await app.outbox.items() if i.key.startswith("extension:")]
+    assert dm.key == f"extension:week-1:person-{ada.id}:{until.isoformat()}"
+    assert dm.target == DMTarget(ada.id) and "Alan Turing gave you until" in dm.message.text
+
+    clock.set(DUE_1 + timedelta(hours=5))  # after the due time, before the extension
+    on_time = await as_("Ada Lovelace", "submit", week="1", link="https://example.com/a")
+    assert "On time" in text_of(on_time) and "your extension" in text_of(on_time)
+    clock.set(until + timedelta(minutes=1))
+    late = await as_("Ada Lovelace", "submit", week="1", link="https://example.com/b")
+    assert "Late" in text_of(late)
+
+
+async def test_extension_granted_afterwards_rejudges_a_late_submission(app, as_, clock):
+    clock.set(DUE_1 + timedelta(hours=3))
+    await as_("Hedy Lamarr", "submit", week="1", link="https://example.com/h")
+    hedy = await person(app, "Hedy Lamarr")
+    assert (await repo(app).latest(1))[(hedy.id, 1)].late
+    reply = await as_("Grace Hopper", "extend", user="Hedy", week="1", until="2026-01-21 09:00")
+    assert "re-judged" in text_of(reply)
+    assert not (await repo(app).latest(1))[(hedy.id, 1)].late
+
+
+async def test_a_new_extension_replaces_the_earlier_one(app, as_):
+    await as_("Alan Turing", "extend", user="Ada Lovelace", week="2", until="2026-01-27 12:00")
+    reply = await as_("Alan Turing", "extend", user="Ada Lovelace", week="2", until="2026-01-28 12:00")
+    assert "replaces the earlier extension" in text_of(reply)
+    assert await app.db.fetchval("SELECT COUNT(*) FROM extensions") == 1
+    assert len([i for i in await app.outbox.items() if i.key.startswith("extension:")]) == 2
+
+
+@pytest.mark.parametrize(
+    ("who", "options", "expect"),
+    [
+        ("Alan Turing", {"user": "Emmy Noether", "week": "1", "until": "2026-01-20 12:00"}, "not in one of your"),
+        ("Katherine Johnson", {"user": "Ada Lovelace", "week": "1", "until": "2026-01-20 12:00"}, "not in one of"),
+        ("Alan Turing", {"user": "Ada Lovelace", "week": "1", "until": "2026-01-10 12:00"}, "in the past"),
+        ("Alan Turing", {"user": "Ada Lovelace", "week": "1", "until": "2026-01-17 12:00"}, "not after the due"),
+        ("Alan Turing", {"user": "Ada Lovelace", "week": "12", "until": "2026-01-20 12:00"}, "There is no week 12"),
+        ("Alan Turing", {"user": "Ada Lovelace", "week": "1", "until": "tomorrow"}, "must look like"),
+        ("Alan Turing", {"user": "Nobody", "week": "1", "until": "2026-01-20 12:00"}, "Nobody called"),
+        ("Grace Hopper", {"user": "Alan Turing", "week": "1", "until": "2026-01-20 12:00"}, "only scholars"),
+        ("Ada Lovelace", {"user": "Ada Lovelace", "week": "1", "until": "2026-01-20 12:00"}, "only for facilitators"),
+    ],
+)
+async def test_extend_refusals_change_nothing(app, as_, who, options, expect):
+    before = await snapshot(app)
+    reply = await as_(who, "extend", **options)
+    assert reply.error is not None and reply.private
+    assert expect in reply.error
+    assert await snapshot(app) == before
+
+
+# ---- /submissions ---------------------------------------------------------------------------------------
+async def test_facilitator_sees_own_sections_with_the_missing_list(app, as_, clock):
+    await as_("Ada Lovelace", "submit", week="1", link="https://example.com/ada")
+    await as_("Emmy Noether", "submit", week="1", link="https://example.com/emmy")
+    clock.set(DUE_1 + timedelta(hours=1))
+    await as_("Rosalind Franklin", "submit", week="1", text="sorry, late")
+    reply = await as_("Alan Turing", "submissions", week="1")
+    assert reply.error is None and reply.private
+    message = reply.message
+    assert "2 of 3" in message.text and "(1 late)" in message.text
+    assert "Not submitted:** Hedy Lamarr" in message.text
+    rows = {r[0]: r for r in message.table.rows}
+    assert set(rows) == {"Ada Lovelace", "Hedy Lamarr", "Rosalind Franklin"}  # not Emmy: another section
+    assert rows["Ada Lovelace"][2] == "on time" and rows["Rosalind Franklin"][2] == "late"
+    assert rows["Hedy Lamarr"][2] == "missing"
+    assert "https://example.com/ada" in rows["Ada Lovelace"][6]
+
+
+async def test_facilitator_cannot_ask_for_another_section(app, as_):
+    reply = await as_("Alan Turing", "submissions", week="1", section="europe-wed")
+    assert reply.error is not None and "own sections" in reply.error
+
+
+async def test_organizer_sees_everyone_or_one_section(app, as_):
+    await as_("Ada Lovelace", "submit", week="1", link="https://example.com/ada")
+    everyone = await as_("Grace Hopper", "submissions", week="1")
+    assert sorted(r[0] for r in everyone.message.table.rows) == SCHOLARS
+    assert "1 of 8" in everyone.message.text
+    one = await as_("Grace Hopper", "submissions", week="1", section="apac-thu")
+    assert sorted(r[0] for r in one.message.table.rows) == ["John von Neumann", "Srinivasa Ramanujan", "Tu Youyou"]
+
+
+async def test_scholar_sees_only_own_history(app, as_, clock):
+    await as_("Ada Lovelace", "submit", week="1", link="https://example.com/ada")
+    await as_("Hedy Lamarr", "submit", week="1", link="https://example.com/hedy")
+    clock.set(datetime(2026, 1, 20, 9, 0, tzinfo=NY))  # week 2
+    reply = await as_("Ada Lovelace", "submissions")
+    rows = reply.message.table.rows
+    assert [r[0] for r in rows] == ["1", "2"]
+    assert rows[0][1] == "on time" and rows[1][1] == "not yet"
+    assert "hedy" not in str(reply.message).lower()
+    refused = await as_("Ada Lovelace", "submissions", section="americas-tue")
+    assert refused.error is not None
+
+
+async def test_long_lists_come_as_a_csv_file(app, as_, clock):
+    for n in range(30):
+        await app.people.upsert(
+            PersonInput(f"Extra Scholar {n:02}", f"extra{n}@example.com", Role.SCHOLAR, "intro", ("americas-tue",)),
+            clock.now(),
+        )
+    await as_("Extra Scholar 00", "submit", week="1", link="https://example.com/x0")
+    reply = await as_("Alan Turing", "submissions", week="1")
+    message = reply.message
+    assert message.table is None and len(message.files) == 1
+    rows = list(csv.DictReader(io.StringIO(message.files[0].content.decode())))
+    assert len(rows) == 33
+    extra = next(r for r in rows if r["name"] == "Extra Scholar 00")
+    assert extra["status"] == "on time" and extra["link"] == "https://example.com/x0"
+    assert "1 of 33" in message.text
+
+
+# ---- reminders and digest -------------------------------------------------------------------------------
+async def test_planner_makes_one_reminder_and_one_digest_per_week(app, as_):
+    jobs = {j.id: j for j in await plan_homework(app)}
+    reminder = jobs["homework-reminder:week-3"]
+    assert reminder.description == "homework reminder week 3"
+    assert reminder.when == app.cohort.due(3) - timedelta(hours=24)
+    digest = jobs["homework-digest:week-3"]
+    assert digest.description == "facilitator digest week 3"
+    assert digest.when == app.cohort.due(3) + timedelta(hours=1)
+    assert len(jobs) == 16
+    await as_("Alan Turing", "extend", user="Ada Lovelace", week="3", until="2026-02-03 12:00")
+    jobs = {j.id: j for j in await plan_homework(app)}
+    ada = await person(app, "Ada Lovelace")
+    ext_job = jobs[f"homework-reminder:week-3:person-{ada.id}"]
+    assert ext_job.when == datetime(2026, 2, 2, 12, 0, tzinfo=NY).astimezone(UTC)
+
+
+async def test_reminder_reaches_exactly_the_non_submitters_once(app, as_, clock):
+    await as_("Ada Lovelace", "submit", week="1", link="https://example.com/ada")
+    await as_("Tu Youyou", "submit", week="1", text="done")
+    await as_("Alan Turing", "extend", user="Hedy Lamarr", week="1", until="2026-01-21 12:00")
+    job = {j.id: j for j in await plan_homework(app)}["homework-reminder:week-1"]
+    clock.set(job.when)
+    await job.run(app)
+    reminders = [i for i in await app.outbox.items() if i.key.startswith("hw-reminder:")]
+    got = {(await app.people.get(i.target.person_id)).name for i in reminders}
+    assert got == set(SCHOLARS) - {"Ada Lovelace", "Tu Youyou", "Hedy Lamarr"}
+    assert all("/submit week:1" in i.message.text for i in reminders)
+    emmy = await person(app, "Emmy Noether")
+    assert f"hw-reminder:week-1:person-{emmy.id}" in {i.key for i in reminders}
+    await job.run(app)  # a re-run doubles nothing
+    assert len([i for i in await app.outbox.items() if i.key.startswith("hw-reminder:")]) == len(reminders)
+    assert await remind_week(app, 1) == 0
+
+
+async def test_extension_reminder_respects_the_new_deadline(app, as_, clock):
+    await as_("Alan Turing", "extend", user="Hedy Lamarr", week="1", until="2026-01-21 12:00")
+    await as_("Alan Turing", "extend", user="Ada Lovelace", week="1", until="2026-01-21 12:00")
+    hedy, ada = await person(app, "Hedy Lamarr"), await person(app, "Ada Lovelace")
+    jobs = {j.id: j for j in await plan_homework(app)}
+    clock.set(jobs[f"homework-reminder:week-1:person-{hedy.id}"].when)
+    await as_("Ada Lovelace", "submit", week="1", link="https://example.com/ada")
+    await jobs[f"homework-reminder:week-1:person-{hedy.id}"].run(app)
+    await jobs[f"homework-reminder:week-1:person-{ada.id}"].run(app)
+    await jobs[f"homework-reminder:week-1:person-{hedy.id}"].run(app)
+    reminders = [i for i in await app.outbox.items() if i.key.startswith("hw-reminder:")]
+    assert [i.target for i in reminders] == [DMTarget(hedy.id)]
+    assert "extended deadline" in reminders[0].message.text
+    assert await remind_extension(app, 1, hedy.id) == 0
+
+
+async def test_no_reminder_after_the_deadline(app, clock):
+    clock.set(DUE_1 + timedelta(minutes=1))
+    assert await remind_week(app, 1) == 0
+
+
+async def test_facilitators_get_a_digest_of_who_has_not_submitted(app, as_, clock):
+    await as_("Ada Lovelace", "submit", week="1", link="https://example.com/ada")
+    await as_("Alan Turing", "extend", user="Hedy Lamarr", week="1", until="2026-01-21 12:00")
+    job = {j.id: j for j in await plan_homework(app)}["homework-digest:week-1"]
+    clock.set(job.when)
+    await job.run(app)
+    digests = {i.target.person_id: i for i in await app.outbox.items() if i.key.startswith("hw-digest:")}
+    alan, katherine = await person(app, "Alan Turing"), await person(app, "Katherine Johnson")
+    claude, grace = await person(app, "Claude Shannon"), await person(app, "Grace Hopper")
+    assert set(digests) == {alan.id, katherine.id, claude.id}
+    assert grace.id not in digests
+    alan_text = digests[alan.id].message.text
+    assert "**Not submitted:** Rosalind Franklin (americas-tue)" in alan_text
+    assert "With an extension:** Hedy Lamarr" in alan_text
+    assert "Ada" not in alan_text
+    assert "Emmy Noether" in digests[katherine.id].message.text
+    assert await digest_week(app, 1) == 0
+
+
+# ---- export and /report ---------------------------------------------------------------------------------
+async def test_export_has_one_row_per_person_per_week(app, as_, clock):
+    await as_("Ada Lovelace", "submit", week="1", link="https://example.com/v1")
+    await as_("Alan Turing", "extend", user="Hedy Lamarr", week="1", until="2026-01-21 12:00")
+    clock.set(DUE_1 + timedelta(hours=2))
+    await as_("Ada Lovelace", "submit", week="1", link="https://example.com/v2")
+    table = await app.exporters["submissions"](app)
+    assert len(table.rows) == 8 * 8
+    rows = [dict(zip(table.headers, r, strict=True)) for r in table.rows]
+    ada = next(r for r in rows if r["name"] == "Ada Lovelace" and r["week"] == "1")
+    assert ada["submitted"] == "yes" and ada["late"] == "yes" and ada["versions"] == "2"
+    assert ada["link"] == "https://example.com/v2"
+    assert ada["submitted_at_utc"] == (DUE_1 + timedelta(hours=2)).isoformat()
+    hedy = next(r for r in rows if r["name"] == "Hedy Lamarr" and r["week"] == "1")
+    assert hedy["submitted"] == "no" and hedy["late"] == "" and hedy["extension_until_utc"].startswith("2026-01-21T17")
+    assert [r["week"] for r in rows[:8]] == ["1"] * 8
