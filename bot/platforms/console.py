@@ -104,9 +104,13 @@ class ConsolePlatform:
 
     async def readline(self) -> str | None:
         """The next line of input, or ``None`` at end of input (without blocking the event loop)."""
-        if self.interactive:
-            self.out.write(f"{self.user or '?'}> ")
-            self.out.flush()
+        if self.interactive and self.stdin is sys.stdin:
+            import readline  # noqa: F401 - line editing and history for input()
+
+            try:
+                return await asyncio.to_thread(input, f"{self.user or '?'}> ")
+            except EOFError:
+                return None
         line = await asyncio.to_thread(self.stdin.readline)
         return None if line == "" else line.rstrip("\n")
 
