@@ -1,6 +1,17 @@
 """A small fake Discord (REST + gateway websocket on one loopback port) that records every request.
 
-Use it from any test to run the real discord.py client against it::
+Fixtures (import them into a test module or a conftest.py to use them anywhere)::
+
+    from tests.fakes.discord_api import discord_platform, fake_discord  # noqa: F401
+
+    async def test_weekly_post(app, fake_discord, discord_platform):
+        await app.senders["discord"].send(ChannelTarget("intro-course"), message, key="weekly:1:intro")
+        [post] = fake_discord.find("POST", r"/channels/\\d+/messages")
+
+* ``fake_discord``: a running :class:`FakeDiscord`; ``discord_platform``: the real :class:`DiscordPlatform` for the
+  ``app`` fixture (tests/plugin.py), logged in, ready, commands synced, ``app.senders["discord"]`` set.
+
+Or by hand::
 
     from tests.fakes.discord_api import FakeDiscord, started_discord
 
@@ -24,7 +35,9 @@ Use it from any test to run the real discord.py client against it::
 * Failure knobs: ``fake.rate_limit(n, retry_after=0.05, path=None)`` answers the next ``n`` matching requests with
   429 (JSON body and headers as Discord sends them); ``fake.fail(status, code=0, n=1, path=None)`` answers the next
   ``n`` matching requests with any other error (403 + code 50007 is "cannot DM this user"; 503 is a server error
-  discord.py does not retry).
+  discord.py does not retry; 500/502/504 it retries after 1, 3, 5... real seconds, so avoid them in tests).
+  Note that discord.py itself retries a 429 up to 5 times (sleeping ``retry_after``): fewer than 5 are absorbed
+  and the send succeeds; 5 in a row reach the sender, which raises ``TransientSendError(retry_after=...)``.
 * Ids: ``fake.guild_id``, ``fake.app_id``, ``fake.channels`` (name -> id: ``intro-course``, ``advanced-course``,
   ``general``, plus the sections' channels), ``fake.dm_channels`` (user id -> created DM channel id).
   Members are the example roster's Discord ids plus ``STRANGER`` (not on the roster); ``ALAN`` holds the
@@ -37,9 +50,11 @@ import asyncio
 import itertools
 import json
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from aiohttp import WSMsgType, web
 from pydantic import SecretStr
 
@@ -551,6 +566,21 @@ class FakeDiscord:
             "flags": body.get("flags") or 0,
             "nonce": body.get("nonce"),
         }
+
+
+@pytest.fixture
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    """A fresh fake Discord on a free loopback port."""
+    async with FakeDiscord() as server:
+        yield server
+
+
+@pytest.fixture
+async def discord_platform(app: CohortBot, fake_discord: FakeDiscord) -> AsyncIterator[DiscordPlatform]:
+    """The real adapter for the ``app`` fixture, started against ``fake_discord`` (stopped afterwards)."""
+    platform = await started_discord(app, fake_discord)
+    yield platform
+    await platform.stop()
 
 
 async def started_discord(app: CohortBot, fake: FakeDiscord, **settings: Any) -> DiscordPlatform:

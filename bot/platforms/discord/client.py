@@ -7,6 +7,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -75,21 +76,29 @@ class DiscordPlatform:
         for built in build_commands(self.app.registry, self.handler.invoke, self.handler.complete):
             client.tree.add_command(built, guild=guild)
         try:
+            await self._connect(client, token)
+        except BaseException:
+            await self.stop()
+            raise
+        await self.sync()
+        self.sender = DiscordSender(self.app, client, self.settings.guild_id)
+        self.app.senders["discord"] = self.sender
+        log.info("Discord: connected as %s, %d commands", client.user, len(self.app.registry))
+
+    async def _connect(self, client: CohortClient, token: str) -> None:
+        """Log in and connect to the gateway; return when the server's data has arrived."""
+        try:
             await client.login(token)
         except discord.LoginFailure:
-            await client.close()
             raise RuntimeError("Discord refused DISCORD_TOKEN: it is wrong or was reset; copy a fresh one") from None
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            raise RuntimeError(f"could not reach Discord at {self.settings.api_url}: {exc}") from exc
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
         ready = asyncio.create_task(client.wait_until_ready())
         done, _ = await asyncio.wait({ready, self._task}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
             ready.cancel()
-            await self.stop()
-            raise RuntimeError("could not connect to the Discord gateway (see the log above)")
-        await self.sync()
-        self.sender = DiscordSender(self.app, client, self.settings.guild_id)
-        self.app.senders["discord"] = self.sender
-        log.info("Discord: connected as %s, %d commands", client.user, len(self.app.registry))
+            raise RuntimeError(f"could not connect to the Discord gateway at {self.settings.gateway_url}")
 
     async def sync(self) -> bool:
         """Sync the declared commands to the guild; a failure is logged with what to fix."""

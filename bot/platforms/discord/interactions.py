@@ -80,7 +80,8 @@ class InteractionHandler:
         private = command.private if command else True
 
         async def run() -> Reply:
-            options = {**form.fixed, **values}
+            filled = {k: v for k, v in values.items() if v.strip()}  # an empty optional field was not given
+            options = {**form.fixed, **filled}
             return await self.app.dispatch(actor_of(interaction), form.command, options, place_of(interaction))
 
         await self._run(interaction, run, private=private, slow=bool(command and command.slow), name=form.command)

@@ -158,7 +158,10 @@ async def test_a_form_opens_a_modal_and_its_submission_is_dispatched(app, fake, 
             form = Form(
                 title="Your note",
                 command="note",
-                fields=[FormField(name="text", label="Note", long=True, max_length=500, placeholder="Say it")],
+                fields=[
+                    FormField(name="text", label="Note", long=True, max_length=500, placeholder="Say it"),
+                    FormField(name="week", label="Week (default 3)", required=False, max_length=2),
+                ],
                 fixed={"week": "3"},
             )
             return Reply.ask(form)
@@ -190,7 +193,8 @@ async def test_a_form_opens_a_modal_and_its_submission_is_dispatched(app, fake, 
             "max_length": 500,
         }
 
-        await fake.interact(fake.modal_submit(modal["custom_id"], {"text": "hello there"}))
+        assert modal["components"][1]["component"]["style"] == 1  # short
+        await fake.interact(fake.modal_submit(modal["custom_id"], {"text": "hello there", "week": ""}))
         answer = await fake.wait_for("POST", CALLBACK, count=2)
         assert answer.payload()["type"] == 4
         assert embed(answer)["description"] == "Noted for week 3: hello there"
@@ -354,3 +358,16 @@ async def test_an_interaction_for_a_command_the_bot_no_longer_has_gets_an_apolog
     assert call.payload()["data"]["flags"] == EPHEMERAL
     assert call.payload()["data"]["content"].startswith("⚠️ Sorry")
     assert "CommandNotFound" not in wire_text(fake)
+
+
+async def test_a_wrong_token_or_unreachable_discord_fails_start_clearly(app, fake):
+    fake.fail(401, message="401: Unauthorized", path="/users/@me")
+    platform = DiscordPlatform(app, fake.settings(), guild_ready_timeout=0.05)
+    with pytest.raises(RuntimeError, match="Discord refused DISCORD_TOKEN") as caught:
+        await platform.start()
+    assert "fake-discord-token" not in str(caught.value)
+    assert "discord" not in app.senders
+
+    unreachable = fake.settings(api_url="http://127.0.0.1:9/api/v10")
+    with pytest.raises(RuntimeError, match="could not reach Discord"):
+        await DiscordPlatform(app, unreachable, guild_ready_timeout=0.05).start()
