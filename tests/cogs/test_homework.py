@@ -393,3 +393,35 @@ async def test_export_has_one_row_per_person_per_week(app, as_, clock):
     hedy = next(r for r in rows if r["name"] == "Hedy Lamarr" and r["week"] == "1")
     assert hedy["submitted"] == "no" and hedy["late"] == "" and hedy["extension_until_utc"].startswith("2026-01-21T17")
     assert [r["week"] for r in rows[:8]] == ["1"] * 8
+
+
+async def test_cli_export_writes_the_submissions_csv(app, as_, tmp_path):
+    import asyncio
+    import os
+    import sys
+
+    await as_("Ada Lovelace", "submit", week="1", link="https://example.com/ada")
+    out = tmp_path / "submissions.csv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COHORTBOT_", "DISCORD_", "SLACK_"))}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "export",
+        "submissions",
+        "--db",
+        app.db.path,
+        "--cohort",
+        str(EXAMPLE_COHORT),
+        "-o",
+        str(out),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _stdout, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, stderr.decode()
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert len(rows) == 64
+    ada = next(r for r in rows if r["name"] == "Ada Lovelace" and r["week"] == "1")
+    assert ada["submitted"] == "yes" and ada["late"] == "no" and ada["link"] == "https://example.com/ada"
