@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -63,6 +63,8 @@ class Outbox:
 
     def __init__(self, app: CohortBot) -> None:
         self.app = app
+        # Called (without arguments) after new items were enqueued; the runtime uses it to wake its worker.
+        self.listeners: list[Callable[[], None]] = []
 
     async def enqueue(self, key: str, target: Target, message: Message, *, not_before: datetime | None = None) -> bool:
         """Add one message; return ``False`` if ``key`` was already enqueued (it is then left alone)."""
@@ -89,7 +91,11 @@ class Outbox:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            return conn.total_changes - before
+            added = conn.total_changes - before
+        if added:
+            for listener in list(self.listeners):
+                listener()
+        return added
 
     async def get(self, key: str) -> OutboxItem | None:
         """The item with ``key``."""
@@ -110,6 +116,15 @@ class Outbox:
         """How many items are in each state."""
         rows = await self.app.db.fetchall("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
         return {r["state"]: r["n"] for r in rows}
+
+    async def latest_failures(self, limit: int = 10) -> list[OutboxItem]:
+        """The most recently failed items, with their reasons in ``last_error``."""
+        return await self.items("failed", limit)
+
+
+def row_to_item(row) -> OutboxItem:  # noqa: ANN001 - aiosqlite.Row
+    """An :class:`OutboxItem` from a database row."""
+    return _item(row)
 
 
 def _item(row) -> OutboxItem:  # noqa: ANN001 - aiosqlite.Row

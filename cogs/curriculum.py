@@ -1,4 +1,8 @@
-"""Curriculum: /readings, and the weekly message used by both /readings and the scheduled weekly post."""
+"""Curriculum: /readings, and each week's post (readings, lecture, homework) to each track's channel.
+
+The weekly post is one planned job per week (``post:week-N`` at ``cohort.post_time(N)``), never one per
+recipient; when it runs it enqueues one outbox item per track, keyed ``post:week-N:TRACK`` so it is sent once.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,9 @@ from bot.cohort import Cohort
 from bot.core.commands import Option, OptionType, command, declared
 from bot.core.context import Context
 from bot.core.messages import Message, MessageField, Reply, timestamp
+from bot.core.platform import ChannelTarget
+from bot.outbox import NewItem
+from schedules.jobs import PlannedJob
 
 
 def week_message(cohort: Cohort, number: int, track: str | None) -> Message:
@@ -56,7 +63,46 @@ async def readings(ctx: Context, week: int | None = None) -> Reply:
     return Reply.of(week_message(ctx.cohort, number, ctx.person.track))
 
 
+def post_key(number: int, track: str) -> str:
+    """The outbox idempotency key of week ``number``'s post for ``track``."""
+    return f"post:week-{number}:{track}"
+
+
+def post_items(cohort: Cohort, number: int) -> list[NewItem]:
+    """Week ``number``'s post for every track that has a channel."""
+    items = []
+    for track in cohort.track_names:
+        channel = cohort.channel_for(track)
+        if channel:
+            items.append(NewItem(post_key(number, track), ChannelTarget(channel), week_message(cohort, number, track)))
+    return items
+
+
+async def post_week(app: CohortBot, number: int) -> None:
+    """Enqueue week ``number``'s post for each track (idempotent: keys are fixed)."""
+    await app.outbox.enqueue_many(post_items(app.cohort, number))
+
+
+async def plan_weekly_posts(app: CohortBot) -> list[PlannedJob]:
+    """One job per week: post its material to each track's channel at the configured time."""
+    cohort = app.cohort
+    jobs = []
+    for week in cohort.weeks:
+        channels = ", ".join(f"#{c}" for t in cohort.track_names if (c := cohort.channel_for(t)))
+        jobs.append(
+            PlannedJob(
+                id=f"post:week-{week.number}",
+                when=cohort.post_time(week.number),
+                kind="weekly-post",
+                description=f"week {week.number} posts ({week.title}) to {channels}",
+                run=lambda app, n=week.number: post_week(app, n),
+            )
+        )
+    return jobs
+
+
 def setup(app: CohortBot) -> None:
-    """Register this feature's commands."""
+    """Register this feature's commands and the weekly posts."""
     for c in declared(globals()):
         app.registry.add(c)
+    app.planners.append(plan_weekly_posts)

@@ -1,42 +1,137 @@
-"""The runtime that runs scheduled work and delivers the outbox.
+"""The runtime: scheduled jobs (derived from the planners) plus the outbox worker, on the app's clock.
 
-Interface used by the CLI and the console demo (the scheduler issue fills in the behaviour):
-
-* ``Runtime(app)``; ``await start()`` rebuilds the plan from ``app.planners`` and starts delivery;
-* ``await stop()``;
+* ``Runtime(app)``; ``await start()`` recovers the outbox after a crash, catches up on jobs that fell due
+  while the bot was down (run once within the misfire grace, recorded as skipped beyond it), installs the
+  future jobs (APScheduler, wall clock only) and starts the outbox worker;
+* ``await reload()`` (SIGHUP) re-reads the cohort file and rebuilds the jobs from the planners;
 * ``await run_until_idle()`` runs every job due by ``app.clock.now()`` and delivers every due outbox item,
-  then returns (the console demo calls it after moving its virtual clock).
+  then returns (the console demo calls it after moving its virtual clock; tests call it after moving theirs);
+* ``await stop()``.
+
+See docs/scheduling.md.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.cohort import CohortError, load_cohort
+from bot.core.clock import ManualClock
+from bot.outbox_worker import OutboxWorker
 from schedules.jobs import PlannedJob
+from schedules.scheduler import JobRunner, build_scheduler, install_jobs, plan
 
 if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     from bot.app import CohortBot
 
-
-async def plan(app: CohortBot) -> list[PlannedJob]:
-    """Every job the planners derive from the cohort file and the database, by time."""
-    jobs: list[PlannedJob] = []
-    for planner in app.planners:
-        jobs.extend(await planner(app))
-    return sorted(jobs, key=lambda j: (j.when, j.id))
+__all__ = ["Runtime", "plan"]
+log = logging.getLogger(__name__)
+REPLAN_MINUTES = 5
+STOP_TIMEOUT = 10.0
 
 
 class Runtime:
-    """Placeholder runtime: plans, but does not run jobs or deliver yet (see the scheduler issue)."""
+    """Runs planned jobs exactly once and keeps the outbox moving."""
 
-    def __init__(self, app: CohortBot) -> None:
+    def __init__(
+        self,
+        app: CohortBot,
+        *,
+        grace_hours: float | None = None,
+        use_scheduler: bool | None = None,
+        worker: OutboxWorker | None = None,
+    ) -> None:
         self.app = app
+        hours = app.settings.misfire_grace_hours if grace_hours is None else grace_hours
+        self.grace = timedelta(hours=hours)
+        virtual = isinstance(app.clock, ManualClock)
+        # APScheduler follows the wall clock, so it only runs with a real clock; a virtual clock (the demo,
+        # tests) is driven by run_until_idle() after each move.
+        self.use_scheduler = (not virtual) if use_scheduler is None else use_scheduler
+        self.jobs = JobRunner(app, self.grace, lenient=virtual)
+        self.worker = worker or OutboxWorker(app)
+        self.scheduler: AsyncIOScheduler | None = None
+        self._worker_task: asyncio.Task[None] | None = None
+        self._started = False
 
+    # ---- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Start scheduled work (not yet implemented)."""
+        """Recover, catch up, schedule, and start delivering."""
+        if self._started:
+            return
+        self._started = True
+        await self.worker.recover()
+        jobs = await plan(self.app)
+        await self.jobs.run_due(jobs)
+        if self.use_scheduler:
+            self.scheduler = build_scheduler(self.grace)
+            install_jobs(self.scheduler, jobs, self.app.clock.now(), self._fire)
+            self.scheduler.add_job(
+                self._replan, "interval", minutes=REPLAN_MINUTES, id="runtime:replan", replace_existing=True
+            )
+            self.scheduler.start()
+        self.app.outbox.listeners.append(self.worker.wake)
+        self.worker.resume()
+        self._worker_task = asyncio.create_task(self.worker.run(), name="outbox-worker")
 
     async def stop(self) -> None:
-        """Stop scheduled work."""
+        """Stop the scheduler and the worker (rows mid-delivery are retried at the next start)."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        if self._worker_task is not None:
+            # Gracefully: sends in flight finish and are recorded; if that takes too long, cancel (rows left
+            # in 'sending' are retried at the next start).
+            self.worker.request_stop()
+            try:
+                async with asyncio.timeout(STOP_TIMEOUT):
+                    await asyncio.shield(self._worker_task)
+            except TimeoutError:
+                self._worker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._worker_task
+            self._worker_task = None
+        with contextlib.suppress(ValueError):
+            self.app.outbox.listeners.remove(self.worker.wake)
+        self._started = False
 
+    async def reload(self) -> list[PlannedJob]:
+        """Re-read the cohort file (if it came from one) and rebuild the jobs from the planners."""
+        if self.app.cohort_path is not None:
+            try:
+                self.app.cohort = load_cohort(self.app.cohort_path)
+            except CohortError as exc:
+                log.error("reload: the cohort file is invalid; keeping the previous one\n%s", exc.report())
+        jobs = await self._replan()
+        log.info("reload: %d planned job(s), %d still to come", len(jobs), self._future(jobs))
+        return jobs
+
+    # ---- work -----------------------------------------------------------------------------------------
     async def run_until_idle(self) -> None:
-        """Run what is due now (not yet implemented)."""
+        """Run every job due now, then deliver every outbox item due now, and return."""
+        await self.jobs.run_due()
+        await self.worker.deliver_due()
+
+    async def _replan(self) -> list[PlannedJob]:
+        jobs = await plan(self.app)
+        await self.jobs.run_due(jobs)
+        if self.scheduler is not None:
+            install_jobs(self.scheduler, jobs, self.app.clock.now(), self._fire)
+        self.worker.wake()
+        return jobs
+
+    async def _fire(self, job_id: str) -> None:
+        """APScheduler calls this at a job's time: run what is due (idempotent), then deliver."""
+        log.debug("scheduler fired %s", job_id)
+        await self.jobs.run_due()
+        self.worker.wake()
+
+    def _future(self, jobs: list[PlannedJob]) -> int:
+        now = self.app.clock.now()
+        return sum(1 for j in jobs if j.when > now)

@@ -1,0 +1,275 @@
+"""The outbox worker: deliver due outbox rows through ``app.senders``, paced, retried, and resumable.
+
+* Claims due rows in batches (``pending`` -> ``sending``, ``attempts + 1``) in one transaction.
+* Sends each through ``app.senders[row.platform]`` after taking a token from that platform's bucket.
+* Records each outcome at once (one autocommit ``UPDATE``): ``sent`` (with the platform's message id),
+  ``failed`` (permanent, with the reason), or back to ``pending`` (transient; with ``retry_after`` honoured
+  by pausing the platform's bucket, otherwise exponential backoff in clock time via ``not_before``).
+* At start, rows left in ``sending`` by a crash go back to ``pending``: they may be sent again, which the
+  platform makes harmless where it can (Discord ``enforce_nonce`` with the key as the nonce).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.core.clock import to_db
+from bot.core.platform import PermanentSendError, Sender, TransientSendError
+from bot.outbox import OutboxItem, row_to_item
+from schedules.pacing import TokenBucket
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+log = logging.getLogger(__name__)
+
+
+def default_rate(platform: str, sender: Sender | None = None) -> float | None:
+    """Requests per second for ``platform``: the sender's ``rate_per_second`` or the platform's settings."""
+    rate = getattr(sender, "rate_per_second", None)
+    if rate:
+        return float(rate)
+    if platform == "discord":
+        from bot.settings import DiscordSettings
+
+        return DiscordSettings().rate_per_second
+    if platform == "slack":
+        from bot.settings import SlackSettings
+
+        return SlackSettings().rate_per_second
+    return None
+
+
+class OutboxWorker:
+    """Delivers the outbox; :meth:`deliver_due` for one pass, :meth:`run` to keep going."""
+
+    def __init__(
+        self,
+        app: CohortBot,
+        *,
+        rates: dict[str, float | None] | None = None,
+        batch_size: int = 200,
+        concurrency: dict[str, int] | None = None,
+        max_attempts: int = 8,
+        base_backoff: float = 30.0,
+        max_backoff: float = 3600.0,
+        inline_retry_limit: float = 60.0,
+        poll_seconds: float = 30.0,
+    ) -> None:
+        self.app = app
+        self.rates = dict(rates or {})
+        self.batch_size = batch_size
+        self.concurrency = {"console": 1, **(concurrency or {})}
+        self.max_attempts = max_attempts
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self.inline_retry_limit = inline_retry_limit
+        self.poll_seconds = poll_seconds
+        self.pacers: dict[str, TokenBucket] = {}
+        self._pass_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.delivered = 0
+
+    # ---- pacing ---------------------------------------------------------------------------------------
+    def pacer(self, platform: str) -> TokenBucket:
+        """The token bucket for ``platform`` (created on first use)."""
+        if platform not in self.pacers:
+            rate = (
+                self.rates[platform]
+                if platform in self.rates
+                else default_rate(platform, self.app.senders.get(platform))
+            )
+            self.pacers[platform] = TokenBucket(rate)
+        return self.pacers[platform]
+
+    def wake(self) -> None:
+        """Something was enqueued: look again now."""
+        self._wake.set()
+
+    def resume(self) -> None:
+        """Undo :meth:`request_stop` (before running again)."""
+        self._stopping = False
+
+    def request_stop(self) -> None:
+        """Finish the sends in flight, release the rest of the claimed batch, and leave :meth:`run`."""
+        self._stopping = True
+        self._wake.set()
+
+    # ---- crash recovery -------------------------------------------------------------------------------
+    async def recover(self) -> int:
+        """Put rows a crashed worker left in ``sending`` back to ``pending``; return how many."""
+        async with self.app.db.transaction() as conn:
+            cur = await conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
+            count = cur.rowcount
+        if count:
+            log.warning("outbox: %d item(s) were mid-delivery at a crash; retrying them", count)
+        return count
+
+    # ---- one pass -------------------------------------------------------------------------------------
+    async def claim(self, platforms: Iterable[str], limit: int) -> list[OutboxItem]:
+        """Mark up to ``limit`` due rows for ``platforms`` as ``sending`` and return them, oldest first."""
+        names = sorted(set(platforms))
+        if not names:
+            return []
+        marks = ", ".join("?" for _ in names)
+        now = to_db(self.app.clock.now())
+        async with self.app.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id IN ("
+                f" SELECT id FROM outbox WHERE state = 'pending' AND not_before <= ? AND platform IN ({marks})"
+                " ORDER BY not_before, id LIMIT ?) RETURNING *",
+                (now, *names, limit),
+            )
+            rows = list(await cursor.fetchall())
+            await cursor.close()
+        items = [row_to_item(r) for r in rows]
+        items.sort(key=lambda i: (i.not_before, i.id))
+        return items
+
+    async def deliver_due(self) -> int:
+        """Deliver every row due by ``app.clock.now()`` (as retries allow); return how many were handled."""
+        handled = 0
+        async with self._pass_lock:
+            while not self._stopping:
+                batch = await self.claim(self.app.senders.keys(), self.batch_size)
+                if not batch:
+                    break
+                handled += await self._deliver_batch(batch)
+        return handled
+
+    async def _deliver_batch(self, batch: list[OutboxItem]) -> int:
+        by_platform: dict[str, list[OutboxItem]] = {}
+        for item in batch:
+            by_platform.setdefault(item.platform, []).append(item)
+        lanes = []
+        queues = []
+        for platform, items in by_platform.items():
+            queue: asyncio.Queue[OutboxItem] = asyncio.Queue()
+            queues.append(queue)
+            for item in items:
+                queue.put_nowait(item)
+            lanes += [self._lane(queue) for _ in range(min(len(items), self.concurrency.get(platform, 8)))]
+        done = sum(await asyncio.gather(*lanes))
+        if done < len(batch):  # stopping: hand back what was claimed but not tried
+            left = [i for q in queues for i in _drain(q)]
+            await self.release(left)
+        return done
+
+    async def release(self, items: list[OutboxItem]) -> None:
+        """Put claimed but untried rows back to ``pending`` (the claim's attempt does not count)."""
+        if items:
+            await self.app.db.executemany(
+                "UPDATE outbox SET state = 'pending', attempts = attempts - 1 WHERE id = ? AND state = 'sending'",
+                [(i.id,) for i in items],
+            )
+
+    async def _lane(self, queue: asyncio.Queue[OutboxItem]) -> int:
+        done = 0
+        while not queue.empty() and not self._stopping:
+            item = queue.get_nowait()
+            await self.deliver_one(item)
+            done += 1
+            await asyncio.sleep(0)  # never hog the loop, even with an instant sender
+        return done
+
+    async def deliver_one(self, item: OutboxItem) -> str:
+        """Send one claimed row and record the outcome; return the new state."""
+        sender = self.app.senders.get(item.platform)
+        if sender is None:  # the platform went away between claim and send
+            await self._record_retry(item, "no sender for this platform", None, count=False)
+            return "pending"
+        pacer = self.pacer(item.platform)
+        await pacer.acquire()
+        try:
+            message_id = await sender.send(item.target, item.message, key=item.key)
+        except PermanentSendError as exc:
+            await self._record_failed(item, exc.reason)
+            return "failed"
+        except TransientSendError as exc:
+            if exc.retry_after is not None:
+                pacer.pause(exc.retry_after)
+            return await self._record_retry(item, exc.reason, exc.retry_after, count=exc.retry_after is None)
+        except Exception as exc:  # a bug or an unexpected client error: retry with backoff, keep the reason
+            log.exception("outbox: sending %s failed unexpectedly", item.key)
+            return await self._record_retry(item, f"{type(exc).__name__}: {exc}", None, count=True)
+        await self.app.db.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, platform_message_id = ?, last_error = NULL WHERE id = ?",
+            (to_db(self.app.clock.now()), message_id, item.id),
+        )
+        self.delivered += 1
+        return "sent"
+
+    async def _record_failed(self, item: OutboxItem, reason: str) -> None:
+        log.warning("outbox: %s to %s failed permanently: %s", item.key, item.target.describe(), reason)
+        await self.app.db.execute(
+            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?", (reason[:1000], item.id)
+        )
+
+    async def _record_retry(self, item: OutboxItem, reason: str, retry_after: float | None, *, count: bool) -> str:
+        """Back to ``pending``. Rate limits (``retry_after``) do not use up attempts; other errors do."""
+        if count and item.attempts >= self.max_attempts:
+            await self._record_failed(item, f"gave up after {item.attempts} attempts: {reason}")
+            return "failed"
+        attempts = item.attempts if count else item.attempts - 1
+        if retry_after is not None and retry_after <= self.inline_retry_limit:
+            delay = 0.0  # the paused bucket makes every send on this platform wait `retry_after` (real time)
+        elif retry_after is not None:
+            delay = retry_after
+        else:
+            delay = min(self.max_backoff, self.base_backoff * 2 ** max(0, item.attempts - 1))
+        not_before = max(item.not_before, self.app.clock.now() + timedelta(seconds=delay))
+        await self.app.db.execute(
+            "UPDATE outbox SET state = 'pending', attempts = ?, not_before = ?, last_error = ? WHERE id = ?",
+            (attempts, to_db(not_before), reason[:1000], item.id),
+        )
+        return "pending"
+
+    # ---- forever --------------------------------------------------------------------------------------
+    async def next_due_in(self) -> float | None:
+        """Seconds (clock time) until the earliest pending row is due, if any."""
+        names = sorted(self.app.senders)
+        if not names:
+            return None
+        marks = ", ".join("?" for _ in names)
+        value = await self.app.db.fetchval(
+            f"SELECT MIN(not_before) FROM outbox WHERE state = 'pending' AND platform IN ({marks})", names
+        )
+        if value is None:
+            return None
+        from bot.core.clock import from_db
+
+        return max(0.0, (from_db(value) - self.app.clock.now()).total_seconds())
+
+    async def run(self) -> None:
+        """Deliver as rows fall due, until :meth:`request_stop` (wakes on :meth:`wake` and at the next due row)."""
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self.deliver_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox: delivery pass failed; retrying shortly")
+                await asyncio.sleep(1.0)
+                continue
+            due_in = await self.next_due_in()
+            timeout = self.poll_seconds if due_in is None else min(self.poll_seconds, max(0.05, due_in))
+            if self._stopping:
+                break
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+
+
+def _drain(queue: asyncio.Queue[OutboxItem]) -> list[OutboxItem]:
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
