@@ -81,6 +81,8 @@ class Dispatcher:
             self.check_role(ctx, command)
             parsed = await self.parse(ctx, command, options or {})
             result = await command.handler(ctx, **parsed)
+            if result is not None and not isinstance(result, str | Reply):
+                raise TypeError(f"/{command.name} returned {type(result).__name__}, not a Reply, str or None")
         except OptionError as exc:
             usage = command.usage_on(actor.platform) if command else ""
             return error_reply(f"{exc.message}\nUsage: `{usage}`", exc.field)

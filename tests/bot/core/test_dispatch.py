@@ -96,6 +96,16 @@ async def test_unexpected_error_gives_apology_not_traceback(
     assert "RuntimeError" in caplog.text and "database on fire" in caplog.text
 
 
+async def test_a_handler_returning_nonsense_is_an_unexpected_error(app: CohortBot, as_: RunAs) -> None:
+    @command("nonsense", "Test: returns a number")
+    async def nonsense(ctx: Context) -> int:
+        return 42
+
+    app.registry.add(nonsense)
+    reply = await as_("Ada Lovelace", "nonsense")
+    assert reply.private and "Sorry" in reply.error
+
+
 async def test_user_error_from_handler_is_shown_privately(app: CohortBot, as_: RunAs) -> None:
     @command("refuse", "Test: refuses", private=False)
     async def refuse(ctx: Context) -> str:
