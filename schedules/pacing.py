@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 
 class TokenBucket:
@@ -25,6 +25,7 @@ class TokenBucket:
         *,
         burst: int = 1,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         if rate is not None and rate <= 0:
             raise ValueError("rate must be positive (or None for unlimited)")
@@ -33,6 +34,7 @@ class TokenBucket:
         self.rate = rate
         self.burst = burst
         self._monotonic = monotonic
+        self._sleep = sleep or asyncio.sleep
         self._tokens = float(burst)
         self._updated = monotonic()
         self._paused_until = 0.0
@@ -55,7 +57,7 @@ class TokenBucket:
         now = self._monotonic()
         self._refill(now)
         wait = max(0.0, self._paused_until - now)
-        if self.rate is not None and self._tokens < 1.0:
+        if self.rate is not None and self._tokens < 1.0 - 1e-9:  # tolerate float rounding
             wait = max(wait, (1.0 - self._tokens) / self.rate)
         return wait
 
@@ -64,8 +66,8 @@ class TokenBucket:
         async with self._lock:
             while True:
                 wait = self.delay()
-                if wait <= 0:
+                if wait <= 1e-9:
                     if self.rate is not None:
                         self._tokens -= 1.0
                     return
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
