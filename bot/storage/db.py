@@ -108,14 +108,16 @@ class Database:
             return
         async with self._write_lock:
             token = _IN_TRANSACTION.set(True)
-            await self.conn.execute("BEGIN IMMEDIATE")
             try:
+                await self.conn.execute("BEGIN IMMEDIATE")
                 yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
                 await self.conn.execute("COMMIT")
+            except BaseException:
+                # Also when cancelled during BEGIN or COMMIT: never leave a transaction open on the shared
+                # connection. The rollback is shielded so a second cancellation cannot interrupt it.
+                if self.conn.in_transaction:
+                    await asyncio.shield(self.conn.execute("ROLLBACK"))
+                raise
             finally:
                 _IN_TRANSACTION.reset(token)
 

@@ -45,3 +45,31 @@ async def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         await db.execute("INSERT INTO person_sections (person_id, section) VALUES (42, 'nowhere')")
     await db.close()
+
+
+async def test_cancelled_transaction_leaves_nothing_open(tmp_path: Path) -> None:
+    import asyncio
+
+    db = await Database(tmp_path / "c.db").open()
+    now = "2026-01-12T00:00:00+00:00"
+    entered = asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO people (name, email, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                ("Y", "y@example.com", "scholar", now, now),
+            )
+            entered.set()
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(writer())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not db.conn.in_transaction
+    assert await db.fetchval("SELECT COUNT(*) FROM people") == 0
+    async with db.transaction():  # the lock and the connection are usable again
+        pass
+    await db.close()
