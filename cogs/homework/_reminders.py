@@ -4,8 +4,8 @@
   submitted week N and has no extension (key ``hw-reminder:week-N:person-ID``, so a re-run sends nothing twice).
 * ``homework-reminder:week-N:person-ID`` at the extension's end − the same hours, for each scholar with an
   extension: the same reminder against their own deadline (key ``hw-reminder:week-N:person-ID:until-ISO``),
-  unless they have submitted by then. Planners are rebuilt at start-up and on reload, so an extension granted
-  later gets its own job from the next rebuild.
+  unless they have submitted by then. The runtime rebuilds the plan at start-up, on reload and every few
+  minutes, so an extension granted later gets its own job from the next rebuild.
 * ``homework-digest:week-N`` at due + ``reminders.facilitator_digest_hours_after``: one DM per facilitator
   listing who in their sections has not submitted (extensions shown as such); key ``hw-digest:week-N:person-ID``.
 """
@@ -38,11 +38,11 @@ def iso(dt: datetime) -> str:
 def reminder_message(app: CohortBot, week: int, limit: datetime, extended: bool) -> Message:
     """'Week N homework is due in ...'."""
     homework, _due = require_homework(app.cohort, week)
-    whose = "your extended deadline" if extended else "the deadline"
+    whose = ", your extended deadline," if extended else ""
     return Message(
         title=f"Reminder: week {week} homework",
         text=(
-            f"**{homework.title}** is due {timestamp(limit, 'F')} ({timestamp(limit, 'R')}, {whose}) and I have "
+            f"**{homework.title}** is due {timestamp(limit, 'F')} ({timestamp(limit, 'R')}){whose} and I have "
             f"nothing from you yet. Hand it in with /submit week:{week} (a link, a text, or a file on Discord)."
         ),
     )

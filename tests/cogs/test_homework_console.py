@@ -18,7 +18,8 @@ def test_homework_session_in_the_console_demo() -> None:
             "/as Alan",
             '/extend user:Hedy week:1 until:"2026-01-21 12:00"',
             '/extend user:Emmy week:1 until:"2026-01-21 12:00"',
-            "/clock 2026-01-19 02:00",
+            "/clock 2026-01-18 01:00",  # past the reminder (due - 24 h)
+            "/clock 2026-01-19 02:00",  # past the due time and the digest (due + 1 h)
             "/as Rosalind",
             "/submit week:1 link:https://example.com/ros",
             "/as Hedy",
@@ -46,3 +47,17 @@ def test_homework_session_in_the_console_demo() -> None:
     assert "3 of 3 submitted (1 late)" in out  # Ada; Rosalind late; Hedy on time by her extension
     assert "[file: submissions-" in out
     assert "no attendance report yet" in out
+    # DMs through the outbox as the clock passed the reminder and the digest
+    dms = [block.split("\n\n")[0] for block in out.split("[DM to ")[1:]]
+    reminded = sorted(d.split("]")[0] for d in dms if "Reminder: week 1 homework" in d)
+    assert reminded == [
+        "Emmy Noether",
+        "John von Neumann",
+        "Marie Curie",
+        "Rosalind Franklin",
+        "Srinivasa Ramanujan",
+        "Tu Youyou",
+    ]
+    assert any(d.startswith("Hedy Lamarr]") and "Extension for week 1" in d for d in dms)
+    digests = sorted(d.split("]")[0] for d in dms if "Week 1 homework digest" in d)
+    assert digests == ["Alan Turing", "Claude Shannon", "Katherine Johnson"]
