@@ -11,9 +11,8 @@ import pytest
 
 from bot.platforms.discord import DiscordPlatform
 from cogs.homework._common import repo
-from tests.bot.platforms.test_slack_app import _submission as view_submission  # the signed view_submission payload
 from tests.fakes.discord_api import ADA, ALAN, FakeDiscord, Recorded, started_discord
-from tests.fakes.slack_api import FakeSlackAPI, interact, running_slack, slash
+from tests.fakes.slack_api import FakeSlackAPI, interact, running_slack, slash, view_submission
 
 NY = ZoneInfo("America/New_York")
 DUE_1 = datetime(2026, 1, 18, 23, 59, tzinfo=NY).astimezone(UTC)

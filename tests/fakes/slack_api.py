@@ -450,3 +450,17 @@ async def interact(platform: SlackPlatform, payload: dict) -> tuple[int, dict | 
         return status, json.loads(text) if text else {}
     except ValueError:
         return status, text
+
+
+def view_submission(view: dict, values: dict[str, str | None], user: str) -> dict:
+    """The ``view_submission`` payload Slack sends when ``user`` submits ``view`` (as opened) with ``values``."""
+    state = {name: {"value": {"type": "plain_text_input", "value": v}} for name, v in values.items()}
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0FAKE", "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0FAKE"},
+        "api_app_id": "A0FAKE",
+        "token": "legacy",
+        "trigger_id": "trigger-submit",
+        "view": {**view, "id": "V0001", "team_id": "T0FAKE", "state": {"values": state}},
+    }

@@ -25,6 +25,7 @@ from tests.fakes.slack_api import (
     running_slack,
     slash,
     slash_body,
+    view_submission,
 )
 
 ADA, EMMY, ALAN, GRACE = "U0SCH000001", "U0SCH000004", "U0FAC000001", "U0ORG000001"
@@ -205,19 +206,6 @@ async def test_sender_is_registered(app, slack):
     assert app.senders["slack"] is slack.sender
 
 
-def _submission(view: dict, values: dict[str, str | None], user: str = ADA) -> dict:
-    state = {name: {"value": {"type": "plain_text_input", "value": v}} for name, v in values.items()}
-    return {
-        "type": "view_submission",
-        "team": {"id": "T0FAKE", "domain": "fake"},
-        "user": {"id": user, "username": "ada", "name": "ada", "team_id": "T0FAKE"},
-        "api_app_id": "A0FAKE",
-        "token": "legacy",
-        "trigger_id": "trigger-submit",
-        "view": {**view, "id": "V0001", "team_id": "T0FAKE", "state": {"values": state}},
-    }
-
-
 async def test_modal_round_trip_and_field_error(slack, slack_api):
     await slash(slack, slack_api, "/zz-note", user=ADA, wait=False)
     opened = await slack_api.wait_for("views.open")
@@ -235,12 +223,12 @@ async def test_modal_round_trip_and_field_error(slack, slack_api):
         "fields": ["text", "mood"],
     }
 
-    status, answer = await interact(slack, _submission(view, {"text": "bad", "mood": None}))
+    status, answer = await interact(slack, view_submission(view, {"text": "bad", "mood": None}, ADA))
     assert status == 200
     assert answer == {"response_action": "errors", "errors": {"text": "That note is too short."}}
     assert not slack_api.calls_to("chat.postEphemeral")
 
-    status, answer = await interact(slack, _submission(view, {"text": "loved it", "mood": None}))
+    status, answer = await interact(slack, view_submission(view, {"text": "loved it", "mood": None}, ADA))
     assert status == 200 and answer == {}  # the modal closes
     posted = (await slack_api.wait_for("chat.postEphemeral"))[0]
     assert posted.body["channel"] == "C0INTRO0001" and posted.body["user"] == ADA
@@ -277,7 +265,7 @@ async def test_modal_error_on_a_fixed_option_is_posted_not_shown_in_the_modal(sl
     view = await _open_note_form(slack, slack_api)
     meta = json.loads(view["private_metadata"])
     view["private_metadata"] = json.dumps({**meta, "fixed": {"week": "99"}})
-    status, answer = await interact(slack, _submission(view, {"text": "fine"}))
+    status, answer = await interact(slack, view_submission(view, {"text": "fine"}, ADA))
     assert status == 200 and answer == {}
     posted = (await slack_api.wait_for("chat.postEphemeral"))[0]
     assert "There is no week 99" in posted.body["text"]
@@ -288,7 +276,7 @@ async def test_slow_modal_submission_closes_the_modal_first(slack, slack_api, mo
 
     monkeypatch.setattr(slack_app, "ACK_SECONDS", 0.05)
     view = await _open_note_form(slack, slack_api)
-    status, answer = await interact(slack, _submission(view, {"text": "slow"}))
+    status, answer = await interact(slack, view_submission(view, {"text": "slow"}, ADA))
     assert status == 200 and answer == {}
     assert not slack_api.calls_to("chat.postEphemeral")  # the answer comes after the modal closed
     posted = (await slack_api.wait_for("chat.postEphemeral"))[0]
