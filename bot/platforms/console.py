@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.app import CohortBot
 from bot.core.clock import ManualClock
 from bot.core.context import Actor, Place
-from bot.core.messages import Message, Reply, format_local
+from bot.core.messages import Message, Reply, format_local, plain
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target
 from bot.core.textargs import TextParseError, resolve
 from schedules.runtime import Runtime
@@ -179,7 +179,7 @@ class ConsolePlatform:
             form = reply.form
             self.write(f"[form] {form.title}")
             if form.intro:
-                self.write(_indent(form.intro))
+                self.write(_indent(plain(form.intro, await self.zone(), self.app.clock.now())))
             values = dict(form.fixed)
             for f in form.fields:
                 if not self.interactive:
@@ -194,12 +194,16 @@ class ConsolePlatform:
                 if answer.strip():
                     values[f.name] = answer.rstrip("\n")
             reply = await self.app.dispatch(self.actor(), form.command, values, Place(channel_name="console"))
-        if reply.message is None:
-            return
+        if reply.message is not None:
+            prefix = "(only you can see this)\n" if reply.private else ""
+            self.write(_indent(prefix + reply.message.as_plain_text(await self.zone(), self.app.clock.now())))
+        if self.runtime is not None:
+            await self.runtime.run_until_idle()  # what the command queued (a DM, say) is delivered at once
+
+    async def zone(self) -> ZoneInfo:
+        """The current person's zone, else the cohort's."""
         person = await self.app.people.by_platform("console", self.user or "")
-        zone = ZoneInfo(person.timezone) if person and person.timezone else self.app.cohort.zone
-        prefix = "(only you can see this)\n" if reply.private else ""
-        self.write(_indent(prefix + reply.message.as_plain_text(zone, self.app.clock.now())))
+        return ZoneInfo(person.timezone) if person and person.timezone else self.app.cohort.zone
 
     async def switch_user(self, name: str) -> None:
         """``/as NAME``: exact name, or a unique first-name/prefix match."""

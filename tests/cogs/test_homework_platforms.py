@@ -127,6 +127,7 @@ async def test_submit_modal_over_slack(app, slack):
     view = (await fake.wait_for("views.open"))[0].json("view")
     assert "Compute the expected calibration error" in json.dumps(view)
     assert "share it" in json.dumps(view)  # files on Slack: share and give the link
+    assert "<!date^" in json.dumps(view) and "<t:" not in json.dumps(view)  # the due time in Slack's markup
 
     status, answer = await interact(platform, view_submission(view, {"link": "not a link", "text": None}, ADA_SLACK))
     assert status == 200 and answer["response_action"] == "errors" and "link" in answer["errors"]

@@ -176,7 +176,9 @@ class SlackPlatform:
         reply = await self.app.dispatch(actor, name, options, place)
         if reply.form is not None:
             try:
-                await self.client.views_open(trigger_id=body.get("trigger_id"), view=form_view(reply.form, place))
+                await self.client.views_open(
+                    trigger_id=body.get("trigger_id"), view=form_view(reply.form, place, self.app.cohort.zone)
+                )
             except Exception:
                 log.exception("views.open for /%s failed", name)
                 await self._respond_text(respond, FORM_EXPIRED)
@@ -237,7 +239,7 @@ class SlackPlatform:
                 await ack(response_action="errors", errors={reply.error_field: reply.error or "Please check this."})
                 return
             if not acked and reply.form is not None:
-                await ack(response_action="update", view=form_view(reply.form, submission.place))
+                await ack(response_action="update", view=form_view(reply.form, submission.place, self.app.cohort.zone))
                 return
             if not acked:
                 await ack()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from bot.core.context import Place
 from bot.core.messages import Form
+from bot.platforms.slack.render import mrkdwn
 
 CALLBACK_ID = "cohortbot_form"
 ACTION_ID = "value"
@@ -34,11 +36,11 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def form_view(form: Form, place: Place) -> dict:
-    """The ``views.open`` payload for ``form`` asked in ``place``."""
+def form_view(form: Form, place: Place, zone: ZoneInfo) -> dict:
+    """The ``views.open`` payload for ``form`` asked in ``place`` (``zone``: fallback for times in the intro)."""
     blocks: list[dict] = []
     if form.intro:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(form.intro, 3000)}})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(mrkdwn(form.intro, zone), 3000)}})
     for f in form.fields:
         element: dict = {"type": "plain_text_input", "action_id": ACTION_ID, "multiline": f.long}
         element["max_length"] = min(f.max_length, 3000)

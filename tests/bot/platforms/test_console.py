@@ -73,3 +73,13 @@ def test_a_whole_session() -> None:
 def test_default_person_and_start_time() -> None:
     out = demo("/help\n").stdout
     assert "You are Ada Lovelace (scholar). It is Mon 12 Jan 2026, 08:00 EST." in out
+
+
+def test_forms_and_messages_a_command_queues_show_at_once() -> None:
+    script = '/as Alan\n/extend user:Hedy week:1 until:"2026-01-20 12:00"\n/as Ada\n/submit week:1\n\nmy answer\n'
+    out = demo(script).stdout
+    granted, switched = out.index("Extension granted"), out.index("Ada Lovelace> /submit")
+    assert granted < out.index("[DM to Hedy Lamarr]") < switched  # the DM is delivered right after /extend
+    assert "Week 1: Risk decomposition, due Sun 18 Jan 2026, 23:59 EST." in out  # the form's intro, rendered
+    assert "<t:" not in out and "**" not in out
+    assert 'What I recorded\n  "my answer"' in out

@@ -214,6 +214,7 @@ async def test_modal_round_trip_and_field_error(slack, slack_api):
     assert view["type"] == "modal"
     assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["text", "mood"]
     assert view["blocks"][1]["element"]["multiline"] is True
+    assert view["blocks"][0]["text"]["text"] == "Tell us *anything*."  # the core's markup, in Slack's
     meta = json.loads(view["private_metadata"])
     assert meta == {
         "command": "zz-note-save",
