@@ -133,33 +133,15 @@ class OutboxWorker:
         return items
 
     async def deliver_due(self) -> int:
-        """Deliver every row due by ``app.clock.now()`` (as retries allow); return how many were handled."""
-        handled = 0
-        async with self._pass_lock:
-            while not self._stopping:
-                batch = await self.claim(self.app.senders.keys(), self.batch_size)
-                if not batch:
-                    break
-                handled += await self._deliver_batch(batch)
-        return handled
+        """Deliver every row due by ``app.clock.now()`` (as retries allow); return how many were handled.
 
-    async def _deliver_batch(self, batch: list[OutboxItem]) -> int:
-        by_platform: dict[str, list[OutboxItem]] = {}
-        for item in batch:
-            by_platform.setdefault(item.platform, []).append(item)
-        lanes = []
-        queues = []
-        for platform, items in by_platform.items():
-            queue: asyncio.Queue[OutboxItem] = asyncio.Queue()
-            queues.append(queue)
-            for item in items:
-                queue.put_nowait(item)
-            lanes += [self._lane(queue) for _ in range(min(len(items), self.concurrency.get(platform, 8)))]
-        done = sum(await asyncio.gather(*lanes))
-        if done < len(batch):  # stopping: hand back what was claimed but not tried
-            left = [i for q in queues for i in _drain(q)]
-            await self.release(left)
-        return done
+        One claimer keeps per-platform queues topped up (the next batch is claimed while the current one
+        is being sent, so the lanes, and the platform's bucket, never wait for a claim); each platform's
+        lanes take rows from its queue. The pass ends when a claim finds nothing due and nothing is in flight
+        (a row a 429 put back to ``pending`` is claimed again in the same pass).
+        """
+        async with self._pass_lock:
+            return await _Pass(self).run()
 
     async def release(self, items: list[OutboxItem]) -> None:
         """Put claimed but untried rows back to ``pending`` (the claim's attempt does not count)."""
@@ -168,15 +150,6 @@ class OutboxWorker:
                 "UPDATE outbox SET state = 'pending', attempts = attempts - 1 WHERE id = ? AND state = 'sending'",
                 [(i.id,) for i in items],
             )
-
-    async def _lane(self, queue: asyncio.Queue[OutboxItem]) -> int:
-        done = 0
-        while not queue.empty() and not self._stopping:
-            item = queue.get_nowait()
-            await self.deliver_one(item)
-            done += 1
-            await asyncio.sleep(0)  # never hog the loop, even with an instant sender
-        return done
 
     async def deliver_one(self, item: OutboxItem) -> str:
         """Send one claimed row and record the outcome; return the new state."""
@@ -268,7 +241,102 @@ class OutboxWorker:
                     await self._wake.wait()
 
 
-def _drain(queue: asyncio.Queue[OutboxItem]) -> list[OutboxItem]:
+class _Pass:
+    """One :meth:`OutboxWorker.deliver_due` pass: a claimer feeding per-platform queues, and the lanes."""
+
+    def __init__(self, worker: OutboxWorker) -> None:
+        self.worker = worker
+        self.queues: dict[str, asyncio.Queue[OutboxItem | None]] = {}
+        self.lanes: dict[str, list[asyncio.Task[int]]] = {}
+        self.queued = 0  # claimed, not yet taken by a lane
+        self.busy = 0  # taken by a lane, outcome not yet recorded
+        self.progress = asyncio.Event()
+        self.error: BaseException | None = None  # a lane died (e.g. the database failed): end the pass
+        # Claim the next batch once fewer than this many rows are waiting: a claim (a few ms) then always
+        # finishes long before the lanes run dry, even unpaced.
+        self.low_water = max(1, worker.batch_size // 2)
+
+    async def run(self) -> int:
+        claimer = asyncio.create_task(self.claim_loop())
+        try:
+            await claimer
+            lanes = [t for ts in self.lanes.values() for t in ts]
+            for platform, tasks in self.lanes.items():
+                for _ in tasks:
+                    self.queues[platform].put_nowait(None)  # one "no more" per lane
+            done = sum(await asyncio.gather(*lanes))
+        except BaseException as exc:
+            claimer.cancel()
+            for task in (t for ts in self.lanes.values() for t in ts):
+                task.cancel()
+            if isinstance(exc, Exception):  # not a crash or a cancellation: hand back the untried rows
+                with contextlib.suppress(Exception):
+                    await self.worker.release([i for q in self.queues.values() for i in _drain(q) if i])
+            raise
+        left = [i for q in self.queues.values() for i in _drain(q) if i is not None]
+        await self.worker.release(left)  # stopping: hand back what was claimed but not tried
+        return done
+
+    async def claim_loop(self) -> None:
+        worker = self.worker
+        while not worker._stopping:
+            if self.error is not None:
+                raise self.error
+            if self.queued >= self.low_water:
+                await self.wait_progress()
+                continue
+            batch = await worker.claim(worker.app.senders.keys(), worker.batch_size)
+            if batch:
+                self.feed(batch)
+                continue
+            if self.queued == 0 and self.busy == 0:
+                return  # nothing due, nothing in flight that could come back to pending
+            await self.wait_progress()
+
+    async def wait_progress(self) -> None:
+        self.progress.clear()
+        await self.progress.wait()
+
+    def feed(self, batch: list[OutboxItem]) -> None:
+        for item in batch:
+            platform = item.platform
+            if platform not in self.queues:
+                self.queues[platform] = asyncio.Queue()
+                self.lanes[platform] = []
+            self.queues[platform].put_nowait(item)
+            self.queued += 1
+            lanes = self.lanes[platform]
+            if len(lanes) < self.worker.concurrency.get(platform, 8):
+                task = asyncio.create_task(self.lane(self.queues[platform]))
+                task.add_done_callback(self.lane_done)
+                lanes.append(task)
+
+    def lane_done(self, task: asyncio.Task[int]) -> None:
+        if not task.cancelled() and task.exception() is not None and self.error is None:
+            self.error = task.exception()
+            self.progress.set()
+
+    async def lane(self, queue: asyncio.Queue[OutboxItem | None]) -> int:
+        done = 0
+        while not self.worker._stopping:
+            item = await queue.get()
+            if item is None:
+                break
+            self.queued -= 1
+            self.busy += 1
+            if self.queued < self.low_water:
+                self.progress.set()
+            try:
+                await self.worker.deliver_one(item)
+            finally:
+                self.busy -= 1
+                self.progress.set()
+            done += 1
+            await asyncio.sleep(0)  # never hog the loop, even with an instant sender
+        return done
+
+
+def _drain(queue: asyncio.Queue[OutboxItem | None]) -> list[OutboxItem | None]:
     items = []
     while not queue.empty():
         items.append(queue.get_nowait())

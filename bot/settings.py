@@ -28,7 +28,7 @@ class DiscordSettings(BaseSettings):
     guild_id: int | None = None
     api_url: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg"
-    rate_per_second: float = 45.0
+    rate_per_second: float = 49.0
 
 
 class SlackSettings(BaseSettings):

@@ -1,4 +1,4 @@
-"""A token bucket: pace requests to a platform's rate limit, and pause everything after a 429.
+"""A pacer: space requests to a platform's rate limit, and pause everything after a 429.
 
 Pacing is always in real (monotonic) time, even when the schedule runs on a virtual clock: rate limits are
 enforced by the platform in real time.
@@ -12,11 +12,22 @@ from collections.abc import Awaitable, Callable
 
 
 class TokenBucket:
-    """At most ``rate`` acquisitions per second on average, and at most ``burst`` at once.
+    """At most ``rate`` acquisitions per second, on a fixed grid of slots ``1/rate`` apart.
 
-    ``burst`` defaults to 1: requests are spaced ``1/rate`` apart, so no one-second window ever holds more
-    than ``rate + 1`` of them (a bucket with a large burst could send ``burst + rate`` in a second and trip a
-    "50 per second" limit even at a lower average). ``rate=None`` means unlimited.
+    Each acquisition takes the next slot of a schedule (the "virtual scheduling" form of a token bucket,
+    GCRA). Under saturation the slots stay exactly ``1/rate`` apart however late the event loop wakes a
+    waiter (a late wake-up does not push the later slots back, so the average rate is ``rate``, not
+    ``1/(1/rate + wake-up latency)``), and any one-second window holds at most ``ceil(rate)`` slots.
+
+    * ``burst`` (default 1): how many acquisitions an idle bucket allows back to back. With 1, an idle
+      bucket restarts its grid at "now": no window ever holds more than ``rate + 1`` acquisitions.
+    * ``tolerance`` (seconds, default a tenth of a slot, at most 2 ms): how far a waiter woken late may
+      still count as on time. It keeps the grid under saturation; it also bounds how much closer than
+      ``1/rate`` two acquisitions can ever be.
+    * ``spin`` (seconds): sleep until that long before the slot, then yield to the loop until the slot is
+      reached, so the slot is taken on time rather than up to a millisecond late (epoll's timeout is in
+      whole milliseconds). Only with the real clock (the default ``sleep``); 0 disables it.
+    * ``rate=None`` means unlimited; :meth:`pause` holds every acquisition (a platform said ``retry_after``).
     """
 
     def __init__(
@@ -24,6 +35,8 @@ class TokenBucket:
         rate: float | None,
         *,
         burst: int = 1,
+        tolerance: float | None = None,
+        spin: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
@@ -33,41 +46,47 @@ class TokenBucket:
             raise ValueError("burst must be at least 1")
         self.rate = rate
         self.burst = burst
+        self.interval = 0.0 if rate is None else 1.0 / rate
+        self.tolerance = min(0.002, self.interval / 10) if tolerance is None else max(0.0, tolerance)
+        if self.tolerance >= self.interval > 0:
+            raise ValueError("tolerance must be shorter than a slot (1/rate)")
+        self.spin = (0.002 if sleep is None else 0.0) if spin is None else max(0.0, spin)
         self._monotonic = monotonic
         self._sleep = sleep or asyncio.sleep
-        self._tokens = float(burst)
-        self._updated = monotonic()
+        self._next = monotonic() - (burst - 1) * self.interval  # the earliest time the next slot may be taken
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
+        self.acquired = 0
 
     def pause(self, seconds: float) -> None:
-        """Hold every acquisition for ``seconds`` (a platform said ``retry_after``)."""
+        """Hold every acquisition for ``seconds`` (a platform said ``retry_after``); then restart the grid."""
         self._paused_until = max(self._paused_until, self._monotonic() + max(0.0, seconds))
-        self._tokens = min(self._tokens, 1.0)
+        self._next = max(self._next, self._paused_until)
 
-    def _refill(self, now: float) -> None:
-        if self.rate is None:
-            self._tokens = float(self.burst)
-        else:
-            self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * self.rate)
-        self._updated = now
+    def _due(self) -> float:
+        return max(self._next, self._paused_until)
 
     def delay(self) -> float:
         """Seconds until the next acquisition could succeed (0 if now)."""
-        now = self._monotonic()
-        self._refill(now)
-        wait = max(0.0, self._paused_until - now)
-        if self.rate is not None and self._tokens < 1.0 - 1e-9:  # tolerate float rounding
-            wait = max(wait, (1.0 - self._tokens) / self.rate)
-        return wait
+        return max(0.0, self._due() - self._monotonic())
 
     async def acquire(self) -> None:
-        """Wait for a token (callers are served in arrival order)."""
+        """Wait for the next slot (callers are served in arrival order)."""
         async with self._lock:
             while True:
-                wait = self.delay()
+                due = self._due()
+                wait = due - self._monotonic()
                 if wait <= 1e-9:
-                    if self.rate is not None:
-                        self._tokens -= 1.0
-                    return
-                await self._sleep(wait)
+                    break
+                if wait > self.spin:
+                    await self._sleep(wait - self.spin if self.spin else wait)
+                else:
+                    await asyncio.sleep(0)  # the last moments: yield to the loop, wake on time
+            self.acquired += 1
+            if self.rate is None:
+                return
+            now = self._monotonic()
+            # The slot taken: the one waited for if the wake-up was at most `tolerance` late (saturated: the
+            # grid holds); otherwise "now", less the burst an idle bucket may spend.
+            slot = max(due, now - self.tolerance - (self.burst - 1) * self.interval)
+            self._next = slot + self.interval
