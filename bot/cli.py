@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -165,9 +166,15 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def pid_file(db_path: str | Path) -> Path:
+    """Where a running bot writes its process id: beside its database (``cohortbot.db`` -> ``cohortbot.pid``)."""
+    return Path(db_path).with_suffix(".pid")
+
+
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     cohort_path = args.cohort or settings.cohort
-    app = await CohortBot.open(cohort_path, args.db or settings.db, settings=settings, platform=args.platform)
+    db_path = args.db or settings.db
+    app = await CohortBot.open(cohort_path, db_path, settings=settings, platform=args.platform)
     runtime = Runtime(app)
     if args.platform == "discord":
         from bot.platforms.discord import DiscordPlatform
@@ -182,7 +189,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         from bot.platforms.console import ConsolePlatform
 
-        platform = ConsolePlatform(app)
+        platform = ConsolePlatform(app, runtime=runtime)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -190,22 +197,41 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
     with contextlib.suppress(NotImplementedError, AttributeError):  # SIGHUP: re-read the cohort, rebuild the jobs
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload()))
+    pid = pid_file(db_path)
     try:
         await platform.start()
         await runtime.start()
-        log.info("cohortbot is running on %s for %s", args.platform, app.cohort.program)
-        if args.platform == "console":
-            await platform.run()  # type: ignore[attr-defined]
-        else:
-            waiter = asyncio.ensure_future(platform.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (waiter, stopper):
-                task.cancel()
+        pid.write_text(f"{os.getpid()}\n")
+        log.info("cohortbot is running on %s for %s (pid %d)", args.platform, app.cohort.program, os.getpid())
+        main = platform.run() if args.platform == "console" else platform.wait()  # type: ignore[attr-defined]
+        waiter = asyncio.ensure_future(main)
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (waiter, stopper):
+            task.cancel()
     finally:
+        with contextlib.suppress(OSError):
+            if pid.read_text().strip() == str(os.getpid()):
+                pid.unlink()
         await runtime.stop()
         await platform.stop()
         await app.close()
+    return 0
+
+
+def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
+    """Ask the bot running on this database to re-read its cohort file and rebuild its schedule (SIGHUP)."""
+    pid = pid_file(args.db or settings.db)
+    try:
+        number = int(pid.read_text().strip())
+        os.kill(number, signal.SIGHUP)
+    except FileNotFoundError:
+        raise CliError(f"no running bot found: {pid} does not exist (is `cohortbot run` using this --db?)") from None
+    except ValueError:
+        raise CliError(f"{pid} does not hold a process id") from None
+    except ProcessLookupError:
+        raise CliError(f"the bot that wrote {pid} (pid {number}) is not running any more") from None
+    print(f"asked the bot (pid {number}) to reload its cohort file and schedule")
     return 0
 
 
@@ -227,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--platform", choices=["discord", "slack", "console"], required=True)
     p.add_argument("--cohort", help="cohort file (default: COHORTBOT_COHORT)")
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
+
+    p = sub.add_parser("reload", help="make the running bot re-read its cohort file and rebuild its schedule")
+    p.add_argument("--db", help="the database of the running bot (default: COHORTBOT_DB or ./cohortbot.db)")
 
     p = sub.add_parser("demo", help="try the bot in this terminal on the example cohort")
     p.add_argument("--user", help="start as this roster member (default: the first scholar)")
@@ -260,6 +289,8 @@ async def _main(args: argparse.Namespace) -> int:
         return await cmd_export(args, settings)
     if args.command == "run":
         return await cmd_run(args, settings)
+    if args.command == "reload":
+        return cmd_reload(args, settings)
     raise CliError(f"unknown command {args.command}")
 
 

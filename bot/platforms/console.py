@@ -8,8 +8,10 @@ It reads standard input, so it works in a pipe as well as in a terminal.
 from __future__ import annotations
 
 import asyncio
+import queue
 import re
 import sys
+import threading
 from datetime import datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -59,6 +61,49 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line if line else "" for line in text.splitlines())
 
 
+class LineReader:
+    """Reads lines on a daemon thread, one per request, so a blocked read never keeps the process alive.
+
+    (``asyncio.to_thread`` would: the default executor's threads are joined when the loop shuts down, so a
+    console bot waiting for input could not be stopped by SIGTERM.)
+    """
+
+    def __init__(self, stream: TextIO, *, use_input: bool) -> None:
+        self.stream = stream
+        self.use_input = use_input
+        self._requests: queue.SimpleQueue[tuple[str, asyncio.AbstractEventLoop, asyncio.Future[str | None]]]
+        self._requests = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    async def read(self, prompt: str = "") -> str | None:
+        """The next line without its newline, or ``None`` at end of input."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="console-input", daemon=True)
+            self._thread.start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[str | None] = loop.create_future()
+        self._requests.put((prompt, loop, future))
+        return await future
+
+    def _serve(self) -> None:
+        while True:
+            prompt, loop, future = self._requests.get()
+            try:
+                if self.use_input:
+                    line: str | None = input(prompt)
+                else:
+                    raw = self.stream.readline()
+                    line = None if raw == "" else raw.rstrip("\n")
+            except EOFError:
+                line = None
+            loop.call_soon_threadsafe(_resolve, future, line)
+
+
+def _resolve(future: asyncio.Future[str | None], line: str | None) -> None:
+    if not future.done():
+        future.set_result(line)
+
+
 class ConsolePlatform:
     """A read-eval-print loop over standard input."""
 
@@ -81,6 +126,10 @@ class ConsolePlatform:
         self.sender = ConsoleSender(app, self.out)
         self._done = asyncio.Event()
         self.interactive = bool(getattr(self.stdin, "isatty", lambda: False)())
+        use_input = self.interactive and self.stdin is sys.stdin
+        if use_input:
+            import readline  # noqa: F401 - line editing and history for input()
+        self.reader = LineReader(self.stdin, use_input=use_input)
 
     async def start(self) -> None:
         """Register the sender and pick the starting person."""
@@ -104,15 +153,11 @@ class ConsolePlatform:
 
     async def readline(self) -> str | None:
         """The next line of input, or ``None`` at end of input (without blocking the event loop)."""
-        if self.interactive and self.stdin is sys.stdin:
-            import readline  # noqa: F401 - line editing and history for input()
-
-            try:
-                return await asyncio.to_thread(input, f"{self.user or '?'}> ")
-            except EOFError:
-                return None
-        line = await asyncio.to_thread(self.stdin.readline)
-        return None if line == "" else line.rstrip("\n")
+        prompt = f"{self.user or '?'}> " if self.interactive else ""
+        if prompt and not self.reader.use_input:
+            self.out.write(prompt)
+            self.out.flush()
+        return await self.reader.read(prompt if self.reader.use_input else "")
 
     async def run(self) -> None:
         """Greet, then answer lines until end of input or ``/quit``."""
@@ -182,17 +227,16 @@ class ConsolePlatform:
                 self.write(_indent(plain(form.intro, await self.zone(), self.app.clock.now())))
             values = dict(form.fixed)
             for f in form.fields:
-                if not self.interactive:
-                    self.write(f"  {f.label}:")
-                else:
-                    self.out.write(f"  {f.label}: ")
+                label = f"  {f.label}: "
+                if not self.reader.use_input:
+                    self.out.write(label if self.interactive else label.rstrip() + "\n")
                     self.out.flush()
-                answer = await asyncio.to_thread(self.stdin.readline)
-                if answer == "":
+                answer = await self.reader.read(label if self.reader.use_input else "")
+                if answer is None:
                     self.write("(form cancelled at end of input)")
                     return
                 if answer.strip():
-                    values[f.name] = answer.rstrip("\n")
+                    values[f.name] = answer
             reply = await self.app.dispatch(self.actor(), form.command, values, Place(channel_name="console"))
         if reply.message is not None:
             prefix = "(only you can see this)\n" if reply.private else ""
