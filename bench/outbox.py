@@ -3,13 +3,13 @@
     .venv/bin/python bench/outbox.py [--n 2000] [--platform discord|slack|both] [--runs 3]
                                      [--discord-rate 49] [--slack-rate 49] [--slack-limit 50]
 
-Discord: the real discord.py client (``discord.Client`` logged in, ``PartialMessageable.send`` with a stable
+Discord: the production ``DiscordSender`` on the real discord.py client (``discord.Client`` logged in; a stable
 nonce, so ``enforce_nonce`` is set) against a small local fake enforcing Discord's global 50 requests/s
 (a sliding one-second window; beyond it, 429 with ``retry_after`` and ``X-RateLimit-Global``). DM channel ids
-are taken as already cached (so a DM costs one request, as with the ``dm_channels`` table).
+are already in the ``dm_channels`` table, as after each person's first DM, so a DM costs one request.
 Slack: the real ``SlackSender`` (slack_sdk ``AsyncWebClient``) against ``tests/fakes/slack_api.FakeSlackAPI``
-limiting ``chat.postMessage`` to ``--slack-limit`` per second (429 + Retry-After beyond it); DMs use the user
-id as the channel.
+limiting ``chat.postMessage`` to ``--slack-limit`` calls in any rolling second (429 + Retry-After beyond it);
+DMs use the user id as the channel.
 The floor is N / limit seconds; the goal is ratio <= 1.05 with zero failures and zero duplicates.
 """
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import hashlib
 import json
 import statistics
 import sys
@@ -38,11 +37,11 @@ from bot.app import CohortBot  # noqa: E402
 from bot.cohort import load_cohort  # noqa: E402
 from bot.core.clock import ManualClock  # noqa: E402
 from bot.core.messages import Message  # noqa: E402
-from bot.core.platform import DMTarget, TransientSendError  # noqa: E402
+from bot.core.platform import DMTarget  # noqa: E402
 from bot.outbox import NewItem  # noqa: E402
 from bot.outbox_worker import OutboxWorker  # noqa: E402
+from bot.platforms.discord.sender import DiscordSender  # noqa: E402
 from bot.roster import import_roster_file  # noqa: E402
-from schedules.pacing import TokenBucket  # noqa: E402
 
 COHORT = ROOT / "config" / "example-cohort.yaml"
 ROSTER = ROOT / "config" / "example-roster.csv"
@@ -130,29 +129,6 @@ class FakeDiscordGlobal:
         )
 
 
-class BenchDiscordSender:
-    """DMs through discord.py: cached DM channel id -> one ``POST /channels/{id}/messages`` with a stable nonce."""
-
-    platform = "discord"
-
-    def __init__(self, client: discord.Client) -> None:
-        self.client = client
-
-    async def send(self, target, message: Message, *, key: str) -> str | None:
-        assert isinstance(target, DMTarget)
-        channel = self.client.get_partial_messageable(500000 + target.person_id, type=discord.ChannelType.private)
-        nonce = hashlib.sha256(key.encode()).hexdigest()[:25]
-        try:
-            sent = await channel.send(message.text, nonce=nonce)
-        except discord.RateLimited as exc:
-            raise TransientSendError("rate limited", exc.retry_after) from exc
-        except discord.HTTPException as exc:
-            if exc.status == 429:
-                raise TransientSendError("rate limited", 1.0) from exc
-            raise
-        return str(sent.id)
-
-
 async def new_app(workdir: Path, platform: str) -> CohortBot:
     cohort = load_cohort(COHORT)
     clock = ManualClock(datetime.combine(cohort.start_date, datetime.min.time(), tzinfo=cohort.zone))
@@ -180,8 +156,14 @@ async def bench_discord(n: int, rate: float, workdir: Path) -> dict:
     await client.login("bench-token")
     app = await new_app(workdir, "discord")
     try:
-        app.senders["discord"] = BenchDiscordSender(client)
-        await enqueue(app, n, [p.id for p in await app.people.all()])
+        # The production sender; DM channel ids already cached (as after the first DM), so a DM is one request.
+        app.senders["discord"] = DiscordSender(app, client, guild_id=0)
+        people = [p for p in await app.people.all() if p.discord_id]
+        await app.db.executemany(
+            "INSERT INTO dm_channels (platform, user_id, channel_id) VALUES ('discord', ?, ?)",
+            [(p.discord_id, str(500000 + p.id)) for p in people],
+        )
+        await enqueue(app, n, [p.id for p in people])
         worker = OutboxWorker(app, rates={"discord": rate}, concurrency={"discord": 8})
         started = time.perf_counter()
         await worker.deliver_due()
@@ -215,9 +197,7 @@ async def bench_slack(n: int, rate: float, limit: float, workdir: Path) -> dict:
             app.senders["slack"] = SlackSender(app, client)
             people = [p.id for p in await app.people.all() if p.platform_id("slack")]
             await enqueue(app, n, people)
-            worker = OutboxWorker(app, rates={"slack": rate}, concurrency={"slack": 1})
-            # The fake spaces calls strictly (each >= 1/limit after the last, as it sees them): no tolerance.
-            worker.pacers["slack"] = TokenBucket(rate, tolerance=0.0)
+            worker = OutboxWorker(app, rates={"slack": rate}, concurrency={"slack": 8})
             started = time.perf_counter()
             await worker.deliver_due()
             elapsed = time.perf_counter() - started

@@ -17,7 +17,7 @@ How other tests use it::
   here; see :meth:`FakeSlackAPI.send_envelope`), and ``response_url`` posts (``fake.response_url(id)``).
 * Knobs: ``fake.rate_limit("chat.postMessage", times=2, retry_after=1)`` makes the next 2 calls answer HTTP 429
   with ``Retry-After: 1`` and ``{"ok": false, "error": "ratelimited"}``; ``fake.limit_rate("chat.postMessage",
-  per_second=1.0)`` answers 429 (with the seconds to wait) to calls arriving faster than that;
+  per_second=1.0)`` answers 429 (with the seconds to wait) beyond that many calls in any rolling second;
   ``fake.fail("chat.postMessage", "channel_not_found", times=1)`` makes calls fail with that Slack error.
 * :func:`running_slack` starts a :class:`SlackPlatform` on 127.0.0.1:0 against the fake (``socket_mode=True``
   for Socket Mode); :func:`slash` sends a signed slash command and waits for the ``response_url`` post;
@@ -27,6 +27,7 @@ How other tests use it::
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import hmac
@@ -149,8 +150,9 @@ class FakeSlackAPI:
         self._failures.setdefault(method, []).extend(_Failure(429, "ratelimited", retry_after) for _ in range(times))
 
     def limit_rate(self, method: str, per_second: float) -> None:
-        """Calls to ``method`` faster than ``per_second`` answer 429 with the (rounded up) seconds to wait."""
-        self._rates[method] = (per_second, 0.0)
+        """More than ``per_second`` calls to ``method`` in any rolling second (for rates below 1/s: more than one
+        call in any 1/rate seconds) answer 429 with ``Retry-After`` (whole seconds, rounded up, as Slack sends it)."""
+        self._rates[method] = (per_second, collections.deque())
 
     def fail(self, method: str, error: str, times: int = 1, status: int = 200) -> None:
         """The next ``times`` calls to ``method`` fail with the Slack ``error`` (HTTP ``status``)."""
@@ -233,11 +235,14 @@ class FakeSlackAPI:
         if queued:
             return queued.pop(0)
         if method in self._rates:
-            per_second, next_free = self._rates[method]
+            per_second, window = self._rates[method]
+            span = max(1.0, 1.0 / per_second)  # below 1/s: one call per 1/rate seconds
             now = time.monotonic()
-            if now < next_free:
-                return _Failure(429, "ratelimited", max(1, math.ceil(next_free - now)))
-            self._rates[method] = (per_second, now + 1 / per_second)
+            while window and window[0] <= now - span:
+                window.popleft()
+            if len(window) >= round(per_second * span):
+                return _Failure(429, "ratelimited", max(1, math.ceil(window[0] + span - now)))
+            window.append(now)
         return None
 
     async def _api(self, request: web.Request) -> web.Response:

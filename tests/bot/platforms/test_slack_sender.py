@@ -84,6 +84,15 @@ async def test_limit_rate_knob(sender, slack_api):
     assert err.value.retry_after == 2
 
 
+async def test_limit_rate_counts_calls_in_a_rolling_second(sender, slack_api):
+    slack_api.limit_rate("chat.postMessage", per_second=3)
+    for n in range(3):
+        assert await sender.send(ChannelTarget("intro-course"), HELLO, key=f"w:{n}")
+    with pytest.raises(TransientSendError) as err:
+        await sender.send(ChannelTarget("intro-course"), HELLO, key="w:3")
+    assert err.value.retry_after == 1
+
+
 async def test_connection_error_is_transient(app):
     sender = SlackSender(app, AsyncWebClient(token=BOT_TOKEN, base_url="http://127.0.0.1:9/api/", retry_handlers=[]))
     with pytest.raises(TransientSendError):
