@@ -219,18 +219,45 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
-    """Ask the bot running on this database to re-read its cohort file and rebuild its schedule (SIGHUP)."""
-    pid = pid_file(args.db or settings.db)
+def running_pid(db_path: str | Path) -> int:
+    """The process id of the bot running on ``db_path``; :class:`CliError` if there is none."""
+    pid = pid_file(db_path)
     try:
         number = int(pid.read_text().strip())
-        os.kill(number, signal.SIGHUP)
+        os.kill(number, 0)
     except FileNotFoundError:
         raise CliError(f"no running bot found: {pid} does not exist (is `cohortbot run` using this --db?)") from None
     except ValueError:
         raise CliError(f"{pid} does not hold a process id") from None
     except ProcessLookupError:
         raise CliError(f"the bot that wrote {pid} (pid {number}) is not running any more") from None
+    return number
+
+
+def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 if the bot on this database is running (and, with ``--http``, its ``/healthz`` answers 200)."""
+    import urllib.error
+    import urllib.request
+
+    number = running_pid(args.db or settings.db)
+    if args.http:
+        host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "") else settings.http_host
+        url = f"http://{host}:{settings.http_port}/healthz"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                status = response.status
+        except (urllib.error.URLError, OSError) as exc:
+            raise CliError(f"{url} did not answer: {exc}") from None
+        if status != 200:
+            raise CliError(f"{url} answered {status}")
+    print(f"ok: cohortbot is running (pid {number})")
+    return 0
+
+
+def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
+    """Ask the bot running on this database to re-read its cohort file and rebuild its schedule (SIGHUP)."""
+    number = running_pid(args.db or settings.db)
+    os.kill(number, signal.SIGHUP)
     print(f"asked the bot (pid {number}) to reload its cohort file and schedule")
     return 0
 
@@ -256,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reload", help="make the running bot re-read its cohort file and rebuild its schedule")
     p.add_argument("--db", help="the database of the running bot (default: COHORTBOT_DB or ./cohortbot.db)")
+
+    p = sub.add_parser("health", help="exit 0 if the bot is running (for container health checks)")
+    p.add_argument("--db", help="the database of the running bot (default: COHORTBOT_DB or ./cohortbot.db)")
+    p.add_argument("--http", action="store_true", help="also require GET /healthz to answer 200 (Slack HTTP mode)")
 
     p = sub.add_parser("demo", help="try the bot in this terminal on the example cohort")
     p.add_argument("--user", help="start as this roster member (default: the first scholar)")
@@ -291,6 +322,8 @@ async def _main(args: argparse.Namespace) -> int:
         return await cmd_run(args, settings)
     if args.command == "reload":
         return cmd_reload(args, settings)
+    if args.command == "health":
+        return cmd_health(args, settings)
     raise CliError(f"unknown command {args.command}")
 
 

@@ -36,6 +36,9 @@ def test_reload_and_stop_a_running_bot(tmp_path: Path, capsys: pytest.CaptureFix
         try:
             wait_for(lambda: pid_file(db).exists())
             assert int(pid_file(db).read_text()) == bot.pid
+            assert main(["health", "--db", str(db)]) == 0
+            assert main(["health", "--db", str(db), "--http"]) == 1  # the console serves no /healthz
+            assert "did not answer" in capsys.readouterr().err
             assert main(["reload", "--db", str(db)]) == 0
             assert f"pid {bot.pid}" in capsys.readouterr().out
             wait_for(lambda: "reload:" in log.read_text())
@@ -46,6 +49,7 @@ def test_reload_and_stop_a_running_bot(tmp_path: Path, capsys: pytest.CaptureFix
             if bot.poll() is None:
                 bot.kill()
     assert not pid_file(db).exists()
+    assert main(["health", "--db", str(db)]) == 1
     assert "Traceback" not in log.read_text()
 
 
@@ -55,3 +59,28 @@ def test_reload_without_a_running_bot(tmp_path: Path, capsys: pytest.CaptureFixt
     pid_file(tmp_path / "gone.db").write_text("999999999\n")
     assert main(["reload", "--db", str(tmp_path / "gone.db")]) == 1
     assert "not running any more" in capsys.readouterr().err
+
+
+def test_health_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import http.server
+    import threading
+
+    class Healthz(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Healthz)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("COHORTBOT_HTTP_HOST", "0.0.0.0")  # as in the container: checked on loopback
+        monkeypatch.setenv("COHORTBOT_HTTP_PORT", str(server.server_address[1]))
+        db = tmp_path / "h.db"
+        pid_file(db).write_text(f"{os.getpid()}\n")  # this test process stands in for the bot
+        assert main(["health", "--db", str(db), "--http"]) == 0
+        assert "ok: cohortbot is running" in capsys.readouterr().out
+    finally:
+        server.shutdown()
