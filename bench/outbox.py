@@ -144,6 +144,14 @@ async def enqueue(app: CohortBot, n: int, person_ids: list[int]) -> None:
     )
 
 
+async def deliver(app: CohortBot, platform: str, rate: float) -> tuple[float, dict[str, int]]:
+    """Deliver everything due through the outbox worker (8 lanes, paced at ``rate``); elapsed seconds and counts."""
+    worker = OutboxWorker(app, rates={platform: rate}, concurrency={platform: 8})
+    started = time.perf_counter()
+    await worker.deliver_due()
+    return time.perf_counter() - started, await app.outbox.counts()
+
+
 async def bench_discord(n: int, rate: float, workdir: Path) -> dict:
     fake = FakeDiscordGlobal(50)
     runner = web.AppRunner(fake.app)
@@ -164,11 +172,7 @@ async def bench_discord(n: int, rate: float, workdir: Path) -> dict:
             [(p.discord_id, str(500000 + p.id)) for p in people],
         )
         await enqueue(app, n, [p.id for p in people])
-        worker = OutboxWorker(app, rates={"discord": rate}, concurrency={"discord": 8})
-        started = time.perf_counter()
-        await worker.deliver_due()
-        elapsed = time.perf_counter() - started
-        counts = await app.outbox.counts()
+        elapsed, counts = await deliver(app, "discord", rate)
     finally:
         await app.close()
         await client.close()
@@ -197,11 +201,7 @@ async def bench_slack(n: int, rate: float, limit: float, workdir: Path) -> dict:
             app.senders["slack"] = SlackSender(app, client)
             people = [p.id for p in await app.people.all() if p.platform_id("slack")]
             await enqueue(app, n, people)
-            worker = OutboxWorker(app, rates={"slack": rate}, concurrency={"slack": 8})
-            started = time.perf_counter()
-            await worker.deliver_due()
-            elapsed = time.perf_counter() - started
-            counts = await app.outbox.counts()
+            elapsed, counts = await deliver(app, "slack", rate)
         finally:
             await app.close()
         calls = fake.calls_to("chat.postMessage")
