@@ -5,8 +5,14 @@
 * Records each outcome at once (one autocommit ``UPDATE``): ``sent`` (with the platform's message id),
   ``failed`` (permanent, with the reason), or back to ``pending`` (transient; with ``retry_after`` honoured
   by pausing the platform's bucket, otherwise exponential backoff in clock time via ``not_before``).
-* At start, rows left in ``sending`` by a crash go back to ``pending``: they may be sent again, which the
-  platform makes harmless where it can (Discord ``enforce_nonce`` with the key as the nonce).
+* Marks each row ``in_flight_at`` (real UTC time) just before it is handed to the platform, if the platform's
+  sender can later tell whether it arrived (an optional ``delivered`` method; otherwise the mark would change
+  nothing, so that write is skipped).
+* At start (:meth:`OutboxWorker.recover`), rows a crash left in ``sending``: never tried (no ``in_flight_at``)
+  go straight back to ``pending``; tried ones are checked with the sender's optional ``delivered(target, key,
+  since)`` (Slack looks the key up in the conversation's history): found -> ``sent`` with that message id, not
+  found / no such method / an error -> ``pending``, sent again, which the platform makes harmless where it can
+  (Discord ``enforce_nonce`` with the key as the nonce).
 """
 
 from __future__ import annotations
@@ -14,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.core.clock import to_db
+from bot.core.clock import from_db, to_db
 from bot.core.platform import PermanentSendError, Sender, TransientSendError
-from bot.outbox import OutboxItem, row_to_item
+from bot.outbox import OutboxItem, decode_target, row_to_item
 from schedules.pacing import TokenBucket
 
 if TYPE_CHECKING:
@@ -43,6 +49,12 @@ def default_rate(platform: str, sender: Sender | None = None) -> float | None:
 
         return SlackSettings().rate_per_second
     return None
+
+
+def delivered_check(sender: Sender | None) -> Callable[..., Awaitable[str | None]] | None:
+    """The sender's optional ``delivered(target, key, since)`` method, if it has one (see :class:`Sender`)."""
+    check = getattr(sender, "delivered", None)
+    return check if callable(check) else None
 
 
 class OutboxWorker:
@@ -103,13 +115,60 @@ class OutboxWorker:
 
     # ---- crash recovery -------------------------------------------------------------------------------
     async def recover(self) -> int:
-        """Put rows a crashed worker left in ``sending`` back to ``pending``; return how many."""
+        """Settle rows a crashed worker left in ``sending``; return how many there were.
+
+        Claimed but never tried (``in_flight_at`` NULL; also every row of a sender without ``delivered``,
+        which are not marked): back to ``pending``. Tried: possibly delivered just before the crash, so the
+        platform's sender is asked (its optional ``delivered(target, key, since)``): a message id -> ``sent``
+        with it (no resend); ``None``, no such method any more, or an error -> ``pending`` (sent again).
+        """
         async with self.app.db.transaction() as conn:
-            cur = await conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
-            count = cur.rowcount
+            cur = await conn.execute(
+                "UPDATE outbox SET state = 'pending' WHERE state = 'sending' AND in_flight_at IS NULL"
+            )
+            untried = cur.rowcount
+        rows = await self.app.db.fetchall(
+            "SELECT id, key, platform, target, in_flight_at FROM outbox WHERE state = 'sending' ORDER BY id"
+        )
+        found = 0
+        for row in rows:
+            message_id = await self._delivered(row)
+            if message_id is not None:
+                found += 1
+                await self.app.db.execute(
+                    "UPDATE outbox SET state = 'sent', sent_at = ?, platform_message_id = ?, last_error = NULL,"
+                    " in_flight_at = NULL WHERE id = ? AND state = 'sending'",
+                    (to_db(self.app.clock.now()), message_id, row["id"]),
+                )
+            else:
+                await self.app.db.execute(
+                    "UPDATE outbox SET state = 'pending', in_flight_at = NULL WHERE id = ? AND state = 'sending'",
+                    (row["id"],),
+                )
+        count = untried + len(rows)
         if count:
-            log.warning("outbox: %d item(s) were mid-delivery at a crash; retrying them", count)
+            log.warning(
+                "outbox: %d item(s) were mid-delivery at a crash: %d not in flight, %d found delivered, %d to resend",
+                count,
+                untried,
+                found,
+                len(rows) - found,
+            )
         return count
+
+    async def _delivered(self, row) -> str | None:  # noqa: ANN001 - aiosqlite.Row
+        """The platform's message id if the row's message is known to have arrived, else ``None``."""
+        check = delivered_check(self.app.senders.get(row["platform"]))
+        if check is None:
+            return None
+        try:
+            message_id = await check(decode_target(row["target"]), row["key"], since=from_db(row["in_flight_at"]))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("outbox: could not check whether %s was delivered; sending it again", row["key"])
+            return None
+        return str(message_id) if message_id else None
 
     # ---- one pass -------------------------------------------------------------------------------------
     async def claim(self, platforms: Iterable[str], limit: int) -> list[OutboxItem]:
@@ -147,7 +206,8 @@ class OutboxWorker:
         """Put claimed but untried rows back to ``pending`` (the claim's attempt does not count)."""
         if items:
             await self.app.db.executemany(
-                "UPDATE outbox SET state = 'pending', attempts = attempts - 1 WHERE id = ? AND state = 'sending'",
+                "UPDATE outbox SET state = 'pending', attempts = attempts - 1, in_flight_at = NULL"
+                " WHERE id = ? AND state = 'sending'",
                 [(i.id,) for i in items],
             )
 
@@ -158,6 +218,12 @@ class OutboxWorker:
             await self._record_retry(item, "no sender for this platform", None, count=False)
             return "pending"
         pacer = self.pacer(item.platform)
+        if delivered_check(sender) is not None:
+            # From here on the row may reach the platform: after a crash recover() asks the platform. Recorded
+            # before the token (in real time, as platforms timestamp), so the send's pacing is untouched.
+            await self.app.db.execute(
+                "UPDATE outbox SET in_flight_at = ? WHERE id = ?", (to_db(datetime.now(UTC)), item.id)
+            )
         await pacer.acquire()
         try:
             message_id = await sender.send(item.target, item.message, key=item.key)
@@ -172,7 +238,8 @@ class OutboxWorker:
             log.exception("outbox: sending %s failed unexpectedly", item.key)
             return await self._record_retry(item, f"{type(exc).__name__}: {exc}", None, count=True)
         await self.app.db.execute(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, platform_message_id = ?, last_error = NULL WHERE id = ?",
+            "UPDATE outbox SET state = 'sent', sent_at = ?, platform_message_id = ?, last_error = NULL,"
+            " in_flight_at = NULL WHERE id = ?",
             (to_db(self.app.clock.now()), message_id, item.id),
         )
         self.delivered += 1
@@ -181,7 +248,8 @@ class OutboxWorker:
     async def _record_failed(self, item: OutboxItem, reason: str) -> None:
         log.warning("outbox: %s to %s failed permanently: %s", item.key, item.target.describe(), reason)
         await self.app.db.execute(
-            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?", (reason[:1000], item.id)
+            "UPDATE outbox SET state = 'failed', last_error = ?, in_flight_at = NULL WHERE id = ?",
+            (reason[:1000], item.id),
         )
 
     async def _record_retry(self, item: OutboxItem, reason: str, retry_after: float | None, *, count: bool) -> str:
@@ -198,7 +266,8 @@ class OutboxWorker:
             delay = min(self.max_backoff, self.base_backoff * 2 ** max(0, item.attempts - 1))
         not_before = max(item.not_before, self.app.clock.now() + timedelta(seconds=delay))
         await self.app.db.execute(
-            "UPDATE outbox SET state = 'pending', attempts = ?, not_before = ?, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET state = 'pending', attempts = ?, not_before = ?, last_error = ?, in_flight_at = NULL"
+            " WHERE id = ?",
             (attempts, to_db(not_before), reason[:1000], item.id),
         )
         return "pending"
@@ -215,8 +284,6 @@ class OutboxWorker:
         )
         if value is None:
             return None
-        from bot.core.clock import from_db
-
         return max(0.0, (from_db(value) - self.app.clock.now()).total_seconds())
 
     async def run(self) -> None:

@@ -54,7 +54,20 @@ class PermanentSendError(SendError):
 
 
 class Sender(Protocol):
-    """A platform's outgoing side, used by the outbox worker."""
+    """A platform's outgoing side, used by the outbox worker.
+
+    Optionally a sender can also tell whether a message reached the platform, so that crash recovery does not
+    send it twice where the platform has no idempotency key (Slack). The worker looks it up with ``getattr``;
+    it is not part of this protocol's required surface::
+
+        async def delivered(self, target: Target, key: str, since: datetime) -> str | None: ...
+
+    It returns the id of the message sent with ``key`` to ``target`` at or after ``since`` (an aware UTC
+    datetime, real time: just before the send was attempted), or ``None`` if there is none; an exception means
+    "unknown" (the row is sent again).
+
+    Only senders with ``delivered`` get rows marked ``in_flight_at`` before each send (see ``bot/outbox_worker.py``).
+    """
 
     platform: str
 

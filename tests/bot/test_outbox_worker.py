@@ -7,6 +7,8 @@ import contextlib
 import time
 from datetime import timedelta
 
+import pytest
+
 from bot.app import CohortBot
 from bot.core.clock import ManualClock
 from bot.core.messages import Message
@@ -92,8 +94,13 @@ async def test_crash_mid_delivery_then_restart_delivers_the_rest_once(app: Cohor
     assert len(resent) <= 4
 
 
-async def test_crash_in_a_subprocess_then_restart(tmp_path, cohort, clock):
-    """SIGKILL a process mid-delivery, restart, and count: every item sent, none recorded twice."""
+@pytest.mark.parametrize("checks", [False, True], ids=["resend", "delivered-check"])
+async def test_crash_in_a_subprocess_then_restart(tmp_path, cohort, clock, checks):
+    """SIGKILL a process mid-delivery, restart, and count: every item sent, none recorded twice.
+
+    With ``checks`` the sender can tell what reached it (``delivered()``, as Slack's does from history): then
+    nothing at all is sent twice.
+    """
     import os
     import signal
     import subprocess
@@ -120,7 +127,7 @@ class FileSender:
         self.out.write(key + "\\n")
         await asyncio.sleep(0)
         return key
-
+{DELIVERED if checks else ""}
 async def main():
     app = await CohortBot.open({str(EXAMPLE_COHORT)!r}, {str(db)!r},
                                clock=ManualClock(datetime.fromisoformat({clock.now().isoformat()!r})))
@@ -151,9 +158,18 @@ asyncio.run(main())
     assert set(sent) == {f"dm:{i}" for i in range(3_000)}
     # Resent after the kill: at most what was in flight or sent-but-not-yet-recorded at that instant.
     assert len(sent) - 3_000 <= 4
+    if checks:
+        assert len(sent) == 3_000, "a message that reached the platform before the kill was sent again"
     app = await CohortBot.open(cohort, db, clock=clock)
     assert await app.outbox.counts() == {"sent": 3_000}
     await app.close()
+
+
+DELIVERED = """
+    async def delivered(self, target, key, since):
+        with open(self.out.name) as f:
+            return key if key in f.read().split() else None
+"""
 
 
 class FlakySender(RecordingSender):

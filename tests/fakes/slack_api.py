@@ -13,8 +13,11 @@ How other tests use it::
 
 * :class:`FakeSlackAPI` answers ``auth.test``, ``chat.postMessage``, ``chat.postEphemeral``, ``views.open``,
   ``conversations.open``, ``conversations.list`` (channels in ``fake.channels``, name -> id, paged by
-  ``fake.page_size``), the files v2 upload flow, ``apps.connections.open`` (Socket Mode: a ``ws://`` URL served
-  here; see :meth:`FakeSlackAPI.send_envelope`), and ``response_url`` posts (``fake.response_url(id)``).
+  ``fake.page_size``), ``conversations.history`` (the successful ``chat.postMessage`` calls to that
+  conversation, newest first, with ``metadata`` if ``include_all_metadata``; a user id, the ``D…`` id
+  ``conversations.open`` returns for them and a post to the user id are one conversation), the files v2
+  upload flow, ``apps.connections.open`` (Socket Mode: a ``ws://`` URL served here; see
+  :meth:`FakeSlackAPI.send_envelope`), and ``response_url`` posts (``fake.response_url(id)``).
 * Knobs: ``fake.rate_limit("chat.postMessage", times=2, retry_after=1)`` makes the next 2 calls answer HTTP 429
   with ``Retry-After: 1`` and ``{"ok": false, "error": "ratelimited"}``; ``fake.limit_rate("chat.postMessage",
   per_second=1.0)`` answers 429 (with the seconds to wait) beyond that many calls in any rolling second;
@@ -104,6 +107,7 @@ class FakeSlackAPI:
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _acks: dict[str, dict] = field(default_factory=dict)
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel id -> messages, oldest first
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -271,7 +275,7 @@ class FakeSlackAPI:
         return self.channels.get(channel.lstrip("#"))
 
     def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        ts = f"1700000000.{next(self._ts):06d}"
+        ts = f"{int(time.time())}.{next(self._ts):06d}"  # real seconds, like Slack's (history's `oldest`)
         match method:
             case "auth.test":
                 return {"ok": True, "team": "Fake", "team_id": "T0FAKE", "user": "cohortbot", "user_id": "U0BOT",
@@ -280,7 +284,29 @@ class FakeSlackAPI:
                 channel = self._channel(str(body.get("channel", "")))
                 if channel is None:
                     return {"ok": False, "error": "channel_not_found"}
+                if method == "chat.postMessage":
+                    metadata = body.get("metadata")
+                    message = {"type": "message", "ts": ts, "text": body.get("text", ""), "bot_id": "B0BOT"}
+                    if metadata:
+                        message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+                    self.history.setdefault(channel, []).append(message)
                 return {"ok": True, "channel": channel, "ts": ts, "message_ts": ts}
+            case "conversations.history":
+                channel = self._channel(str(body.get("channel", "")))
+                if channel is None:
+                    return {"ok": False, "error": "channel_not_found"}
+                oldest = float(body.get("oldest") or 0)
+                with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+                found = [
+                    m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+                    for m in reversed(self.history.get(channel, []))
+                    if float(m["ts"]) > oldest
+                ]
+                start, limit = int(body.get("cursor") or 0), int(body.get("limit") or 100)
+                more = start + limit < len(found)
+                cursor = str(start + limit) if more else ""
+                return {"ok": True, "messages": found[start : start + limit], "has_more": more,
+                        "response_metadata": {"next_cursor": cursor}}  # fmt: skip
             case "views.open":
                 if not body.get("trigger_id"):
                     return {"ok": False, "error": "invalid_trigger_id"}

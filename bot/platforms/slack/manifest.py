@@ -10,15 +10,19 @@ from bot.core.commands import Command, CommandRegistry
 from bot.core.textargs import text_options
 
 # What the features need: slash commands, posting (also in channels the bot was not invited to), DMs, files,
-# looking up channels by name (public and private) and people.
+# looking up channels by name (public and private) and people, and reading the bot's own recent posts back
+# (channel, private channel and DM history) when recovering from a crash, so nothing is posted twice.
 BOT_SCOPES = (
     "app_mentions:read",
+    "channels:history",
     "channels:read",
     "chat:write",
     "chat:write.public",
     "commands",
     "files:write",
+    "groups:history",
     "groups:read",
+    "im:history",
     "im:write",
     "users:read",
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 import aiohttp
@@ -28,6 +29,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 METADATA_EVENT = "cohortbot_outbox"
+# How far before the recorded start of a send the history is searched (clock skew between us and Slack), and
+# how many history pages (of HISTORY_PAGE messages) at most.
+HISTORY_SLACK = timedelta(seconds=60)
+HISTORY_PAGE = 200
+HISTORY_PAGES = 5
 
 
 def _retry_after(exc: SlackApiError) -> float | None:
@@ -102,6 +108,39 @@ class SlackSender:
         # The message is out: a failed upload is logged, not retried (a retry would post the message twice).
         await upload_files(self.client, response.get("channel") or channel, rendered)
         return response.get("ts")
+
+    async def delivered(self, target: Target, key: str, since: datetime) -> str | None:
+        """The ts of the message posted with outbox ``key`` to ``target`` since ``since``, or ``None``.
+
+        Used by crash recovery (Slack has no idempotency key): looks for the ``cohortbot_outbox`` metadata that
+        :meth:`send` attaches, in ``conversations.history`` from a minute before ``since``. Needs the
+        ``channels:history``, ``groups:history`` and ``im:history`` scopes; errors raise (the worker then
+        sends again).
+        """
+        channel = await self.channel_for(target)
+        if isinstance(target, DMTarget):  # history needs the DM's own id (D…), not the person's
+            opened = await call(
+                f"conversations.open for {target.describe()}", lambda: self.client.conversations_open(users=channel)
+            )
+            channel = opened["channel"]["id"]
+        oldest = f"{(since - HISTORY_SLACK).timestamp():.6f}"
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            page = await call(
+                f"conversations.history of {target.describe()}",
+                lambda cursor=cursor: self.client.conversations_history(
+                    channel=channel, oldest=oldest, limit=HISTORY_PAGE, include_all_metadata=True, cursor=cursor
+                ),
+            )
+            for message in page.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == METADATA_EVENT and payload.get("key") == key:
+                    return message.get("ts")
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                return None
+        raise TransientSendError(f"{key} not found in the first {HISTORY_PAGES * HISTORY_PAGE} messages")
 
     async def channel_for(self, target: Target) -> str:
         """The Slack channel id to post ``target`` to."""
