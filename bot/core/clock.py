@@ -66,8 +66,3 @@ def to_db(dt: datetime) -> str:
 def from_db(value: str) -> datetime:
     """Parse a value written by :func:`to_db`."""
     return utc(datetime.fromisoformat(value))
-
-
-def later(dt: datetime, **kwargs: float) -> datetime:
-    """``dt + timedelta(**kwargs)``; a readable helper for schedules."""
-    return dt + timedelta(**kwargs)

@@ -70,7 +70,7 @@ class Context:
     @property
     def zone(self) -> ZoneInfo:
         """The person's own zone, or the cohort's."""
-        return ZoneInfo(self.person.timezone) if self.person.timezone else self.app.cohort.zone
+        return self.person.zone(self.app.cohort.zone)
 
     @property
     def own_sections(self) -> list[str]:

@@ -48,7 +48,7 @@ class ConsoleSender:
             person = await self.app.people.get(target.person_id)
             if person is None:
                 raise PermanentSendError(f"nobody with id {target.person_id} is on the roster")
-            zone = ZoneInfo(person.timezone) if person.timezone else zone
+            zone = person.zone(zone)
             header = f"[DM to {person.name}]"
         self.sent += 1
         body = message.as_plain_text(zone, self.app.clock.now())
@@ -247,7 +247,7 @@ class ConsolePlatform:
     async def zone(self) -> ZoneInfo:
         """The current person's zone, else the cohort's."""
         person = await self.app.people.by_platform("console", self.user or "")
-        return ZoneInfo(person.timezone) if person and person.timezone else self.app.cohort.zone
+        return person.zone(self.app.cohort.zone) if person else self.app.cohort.zone
 
     async def switch_user(self, name: str) -> None:
         """``/as NAME``: exact name, or a unique first-name/prefix match."""

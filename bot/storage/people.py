@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.core.clock import to_db
 from bot.core.roles import Role
@@ -33,6 +34,10 @@ class Person:
         if platform == "slack":
             return self.slack_id
         return self.name
+
+    def zone(self, fallback: ZoneInfo) -> ZoneInfo:
+        """This person's own time zone, else ``fallback`` (the cohort's)."""
+        return ZoneInfo(self.timezone) if self.timezone else fallback
 
     def in_section(self, section: str) -> bool:
         """Whether this person belongs to (or runs) ``section``."""

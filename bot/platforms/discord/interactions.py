@@ -8,7 +8,6 @@ followup. Anything raised by this translation code is logged and answered with a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -140,10 +139,7 @@ class InteractionHandler:
     async def zone_of(self, interaction: discord.Interaction) -> ZoneInfo:
         """The asker's zone (for times written out in tables), else the cohort's."""
         person = await self.app.people.by_platform("discord", str(interaction.user.id))
-        if person is not None and person.timezone:
-            with contextlib.suppress(Exception):
-                return ZoneInfo(person.timezone)
-        return self.app.cohort.zone
+        return person.zone(self.app.cohort.zone) if person else self.app.cohort.zone
 
     async def apologise(self, interaction: discord.Interaction) -> None:
         """A short private apology; never raises."""
