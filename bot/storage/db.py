@@ -1,4 +1,16 @@
-"""The database: one aiosqlite connection in WAL mode with numbered migrations applied at start-up."""
+"""The database: one writer connection and a few read-only ones (WAL), with numbered migrations applied at start-up.
+
+* Writes (:meth:`Database.execute`, :meth:`Database.executemany`, :meth:`Database.transaction`) go through the
+  single writer connection, one at a time.
+* Reads (:meth:`Database.fetchone` / ``fetchall`` / ``fetchval``) go to the least busy of ``readers`` read-only
+  connections (``PRAGMA query_only``): WAL lets them read while the writer writes, so a busy writer or a slow
+  query never queues every other command behind it. Inside a transaction, reads use the writer (they must see
+  the transaction's own writes). Each read sees everything committed before it started.
+* Large reads (exports, organizer tables) take :meth:`Database.heavy`: one of ``heavy`` dedicated read-only
+  connections, behind a semaphore, so at most that many run at once and they never queue in front of the
+  ordinary reads.
+* A ``:memory:`` database has no other connections: everything uses the writer.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +18,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from importlib import resources
@@ -34,13 +46,22 @@ def migration_files() -> list[tuple[int, str, str]]:
     return found
 
 
-class Database:
-    """A single shared connection; writes go through :meth:`transaction` so they are all-or-nothing."""
+PRAGMAS = ("PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000", "PRAGMA synchronous=NORMAL")
 
-    def __init__(self, path: str | Path) -> None:
+
+class Database:
+    """One writer connection plus read-only ones; writes go through :meth:`transaction` so they are all-or-nothing."""
+
+    def __init__(self, path: str | Path, *, readers: int = 2, heavy: int = 1) -> None:
         self.path = str(path)
+        self.reader_count = max(0, readers)
+        self.heavy_count = max(1, heavy)
         self._conn: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._readers: list[aiosqlite.Connection] = []
+        self._reader_load: list[int] = []
+        self._heavy_free: list[aiosqlite.Connection] = []
+        self._heavy_slots = asyncio.Semaphore(self.heavy_count)
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -56,18 +77,51 @@ class Database:
         self._conn = await aiosqlite.connect(self.path, isolation_level=None)
         self._conn.row_factory = aiosqlite.Row
         await self._conn.execute("PRAGMA journal_mode=WAL")
-        await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute("PRAGMA busy_timeout=5000")
-        await self._conn.execute("PRAGMA synchronous=NORMAL")
+        for pragma in PRAGMAS:
+            await self._conn.execute(pragma)
         try:
             await self.migrate()
+            if self.path != ":memory:":
+                self._readers = [await self._read_only() for _ in range(self.reader_count)]
+                self._reader_load = [0] * len(self._readers)
+                self._heavy_free = [await self._read_only() for _ in range(self.heavy_count)]
         except BaseException:
             await self.close()  # an open aiosqlite thread would keep the process alive
             raise
         return self
 
+    async def _read_only(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        try:
+            for pragma in (*PRAGMAS, "PRAGMA query_only=ON"):
+                await conn.execute(pragma)
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    def connections(self) -> list[aiosqlite.Connection]:
+        """Every open connection: the writer first, then the readers and the heavy readers."""
+        writer = [self._conn] if self._conn is not None else []
+        return [*writer, *self._readers, *self._heavy_free]
+
+    async def settle(self) -> None:
+        """Wait until every statement already handed to the writer has finished (a cancelled task's last write
+        still completes in the writer's thread; a read on another connection would not wait for it)."""
+        if self._conn is not None:
+            await self._conn.execute("SELECT 1")
+
+    async def set_trace_callback(self, callback: Callable[[str], object] | None) -> None:
+        """Call ``callback(sql)`` for every statement run on any connection (tests count queries with it)."""
+        for conn in self.connections():
+            await conn.set_trace_callback(callback)
+
     async def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Close every connection (idempotent)."""
+        others, self._readers, self._heavy_free = [*self._readers, *self._heavy_free], [], []
+        for conn in others:
+            await conn.close()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -133,14 +187,47 @@ class Database:
         async with self.transaction() as conn:
             await conn.executemany(sql, [tuple(r) for r in rows])
 
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection for a read: the writer inside a transaction (or for ``:memory:``), else the least busy
+        read-only connection."""
+        if _IN_TRANSACTION.get() or not self._readers:
+            yield self.conn
+            return
+        index = min(range(len(self._readers)), key=self._reader_load.__getitem__)
+        self._reader_load[index] += 1
+        try:
+            yield self._readers[index]
+        finally:
+            self._reader_load[index] -= 1
+
+    @asynccontextmanager
+    async def heavy(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A read-only connection for one large, streamed read; waits while ``heavy`` of them are in use.
+
+        Read it with a cursor and ``fetchmany`` so memory stays bounded; other commands keep their readers.
+        """
+        async with self._heavy_slots:
+            if not self._heavy_free:  # :memory: (or closed): the writer, still one heavy read at a time
+                yield self.conn
+                return
+            conn = self._heavy_free.pop()
+            try:
+                yield conn
+            finally:
+                if self._conn is not None:
+                    self._heavy_free.append(conn)
+                else:
+                    await conn.close()
+
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """First row of a query, or ``None``."""
-        async with self.conn.execute(sql, tuple(params)) as cur:
+        async with self.reader() as conn, conn.execute(sql, tuple(params)) as cur:
             return await cur.fetchone()
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         """All rows of a query."""
-        async with self.conn.execute(sql, tuple(params)) as cur:
+        async with self.reader() as conn, conn.execute(sql, tuple(params)) as cur:
             return list(await cur.fetchall())
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:

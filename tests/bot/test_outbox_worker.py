@@ -78,6 +78,7 @@ async def test_crash_mid_delivery_then_restart_delivers_the_rest_once(app: Cohor
     sender.task = asyncio.create_task(first.run())
     with contextlib.suppress(asyncio.CancelledError):
         await sender.task
+    await app.db.settle()  # the crashed worker's last write lands before we read on another connection
     counts = await app.outbox.counts()
     assert counts.get("sending", 0) > 0  # the crash left a claimed batch behind
     assert counts["pending"] > 0
