@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.cohort import Cohort, load_cohort
@@ -11,7 +10,8 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.commands import CommandRegistry
 from bot.core.context import Actor, Place
 from bot.core.dispatch import Dispatcher
-from bot.core.messages import Reply, Table
+from bot.core.exports import Exporter
+from bot.core.messages import Reply
 from bot.core.platform import Sender
 from bot.loader import load_cogs
 from bot.outbox import Outbox
@@ -49,8 +49,8 @@ class CohortBot:
         self.senders: dict[str, Sender] = {}
         self.dispatcher = Dispatcher(self)
         self.features: list[str] = []
-        # name -> async function producing a table; used by `cohortbot export NAME` and `/report NAME`.
-        self.exporters: dict[str, Callable[[CohortBot], Awaitable[Table]]] = {}
+        # name -> async function producing a table (or a streamed one); for `cohortbot export NAME`, `/report NAME`.
+        self.exporters: dict[str, Exporter] = {}
 
     @classmethod
     async def open(

@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.app import CohortBot
 from bot.cohort import Cohort, CohortError, load_cohort
 from bot.core.clock import ManualClock, SystemClock
+from bot.core.exports import write_csv
 from bot.core.messages import Table, format_local
 from bot.roster import import_roster_file
 from bot.settings import Settings
@@ -112,21 +113,15 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         if exporter is None:
             known = ", ".join(sorted(app.exporters)) or "none yet"
             raise CliError(f"nothing called {args.what!r} can be exported (available: {known})")
-        table = await exporter(app)
+        source = await exporter(app)
+        if args.output:  # rows are written as they are read: a large export never sits in memory whole
+            with open(args.output, "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230 - the CLI
+                count = await write_csv(source, out)
+            print(f"wrote {count} rows to {args.output}", file=sys.stderr)
+        else:
+            await write_csv(source, sys.stdout)
     finally:
         await app.close()
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(table.headers)
-    writer.writerows(table.rows)
-    if args.output:
-        Path(args.output).write_text(buffer.getvalue(), encoding="utf-8")
-        print(f"wrote {len(table.rows)} rows to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(buffer.getvalue())
     return 0
 
 

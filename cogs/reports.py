@@ -1,7 +1,8 @@
 """Reports: ``/report kind:<attendance|submissions|stipends>`` sends an exporter's table as a CSV file, privately.
 
-Each feature registers its exporter in ``app.exporters`` (the same ones ``cohortbot export NAME`` uses); a kind
-whose feature is not installed is answered with a clear message instead.
+Each feature registers its exporter in ``app.exporters`` (the same ones ``cohortbot export NAME`` uses): it
+returns a ``Table`` or, for large ones, a ``TableStream`` (``bot/core/exports.py``) written out row by row. A
+kind whose feature is not installed is answered with a clear message instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from bot.core.commands import Choice, Option, OptionType, command, declared
 from bot.core.context import Context
 from bot.core.errors import UserError
+from bot.core.exports import csv_file
 from bot.core.messages import Attachment, Message, Reply, Table, timestamp
 from bot.core.roles import Role
 
@@ -52,14 +54,18 @@ async def report(ctx: Context, kind: str) -> Reply:
             f"There is no {kind} report yet: that feature is not installed in this bot (available: {available}).",
             field="kind",
         )
-    table = await exporter(ctx.app)
     stamp = ctx.now.astimezone(ctx.cohort.zone).strftime("%Y-%m-%d-%H%M")
     filename = f"{kind}-{stamp}.csv"
+    source = await exporter(ctx.app)
+    if isinstance(source, Table):
+        attachment, rows = csv_attachment(source, filename, f"{kind} report"), len(source.rows)
+    else:  # written row by row to a temporary file: a streamed export never sits in memory whole
+        attachment, rows = await csv_file(source, filename, f"{kind} report")
     return Reply.of(
         Message(
             title=f"{kind.capitalize()} report",
-            text=f"{len(table.rows)} rows, as of {timestamp(ctx.now)}. Times in the file are UTC.",
-            files=[csv_attachment(table, filename, f"{kind} report")],
+            text=f"{rows} rows, as of {timestamp(ctx.now)}. Times in the file are UTC.",
+            files=[attachment],
         )
     )
 

@@ -12,12 +12,13 @@ A message is a pydantic model so it can be stored in the outbox as JSON and rebu
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from bot.core.clock import utc
 
@@ -110,11 +111,38 @@ class Table(BaseModel):
 
 
 class Attachment(BaseModel):
-    """A file sent with a message (CSV exports, for example)."""
+    """A file sent with a message (CSV exports, for example): its bytes, or a temporary file on disk.
+
+    A large reply (an organizer's table as CSV) is written to a temporary file row by row and sent from it
+    (:meth:`from_temporary`), so its size never sits in memory; that file is deleted once the attachment is gone.
+    Such attachments are for replies only: the outbox stores ``content``.
+    """
 
     filename: str
-    content: bytes
+    content: bytes = b""
     description: str = ""
+    path: str | None = None
+    _keep: Any = PrivateAttr(default=None)
+
+    @classmethod
+    def from_temporary(cls, filename: str, file: Any, description: str = "") -> Attachment:
+        """An attachment sent from ``file`` (a ``tempfile.NamedTemporaryFile``, kept open until this is gone)."""
+        file.flush()
+        attachment = cls(filename=filename, path=file.name, description=description)
+        attachment._keep = file
+        return attachment
+
+    @property
+    def size(self) -> int:
+        """The file's size in bytes."""
+        return os.path.getsize(self.path) if self.path else len(self.content)
+
+    def data(self) -> bytes:
+        """The file's bytes (read from disk for a file-backed attachment: for small files and tests)."""
+        if self.path:
+            with open(self.path, "rb") as fp:
+                return fp.read()
+        return self.content
 
 
 class Message(BaseModel):
@@ -141,7 +169,7 @@ class Message(BaseModel):
         if self.table is not None:
             parts.append(self.table.as_text(zone, now))
         for a in self.files:
-            parts.append(f"[file: {a.filename}, {len(a.content)} bytes]")
+            parts.append(f"[file: {a.filename}, {a.size} bytes]")
         if self.footer:
             parts.append(plain(self.footer, zone, now))
         return "\n\n".join(parts)

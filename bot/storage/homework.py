@@ -1,12 +1,20 @@
-"""Homework storage: submissions (every one kept, the latest counts) and extensions (one per person and week)."""
+"""Homework storage: submissions (every one kept, the latest counts) and extensions (one per person and week).
+
+The views (a week's statuses for some sections, a person's weeks, the export) are single SQL queries that join
+the roster, the latest submission, the number of versions and the extension per person and week, by index
+(:func:`status_query`); they cost the rows they return, never the whole course.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.clock import from_db, to_db
 from bot.storage.db import Database
+
+SECTION_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,7 @@ class Submission:
     submitted_at: datetime
     late: bool
     platform: str
+    text_chars: int | None = None  # the full text's length when ``text`` holds only its start (list views)
 
     def summary(self, text_chars: int = 60) -> str:
         """A short description of what was handed in: link, file and the start of the text."""
@@ -76,9 +85,105 @@ def human_size(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-def _submission(row) -> Submission:  # noqa: ANN001 - aiosqlite.Row
+@dataclass(frozen=True)
+class Member:
+    """A scholar as the homework views list them, read in the same query as their homework."""
+
+    id: int
+    name: str
+    email: str
+    track: str | None = None
+    sections: tuple[str, ...] = ()
+
+    def in_section(self, section: str) -> bool:
+        """Whether this person belongs to ``section`` (any case)."""
+        return section.casefold() in {s.casefold() for s in self.sections}
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One scholar's homework for one week: the submission that counts, how many there were, the extension."""
+
+    person: Member
+    week: int
+    latest: Submission | None
+    count: int
+    extension: Extension | None
+
+
+def _sections(value: str | None) -> tuple[str, ...]:
+    return tuple(sorted(value.split(SECTION_SEPARATOR), key=str.casefold)) if value else ()
+
+
+def status_row(row) -> StatusRow:  # noqa: ANN001 - aiosqlite.Row
+    """A row of :func:`status_query` as a :class:`StatusRow`."""
+    person = Member(row["person_id"], row["name"], row["email"], row["track"], _sections(row["sections"]))
+    latest = _submission(row, "sid", preview=True) if row["sid"] is not None else None
+    extension = _extension(row) if row["until"] is not None else None
+    return StatusRow(person, row["week"], latest, row["versions"], extension)
+
+
+# Up to this many characters of a submission's text are read for list views (they show its start).
+TEXT_PREVIEW = 400
+
+
+def _in_sections(sections: Sequence[str] | None, params: list) -> str:
+    if sections is None:
+        return ""
+    params.extend(sections)
+    marks = ", ".join("?" for _ in sections) or "NULL"
+    return f" AND EXISTS (SELECT 1 FROM person_sections f WHERE f.person_id = p.id AND f.section IN ({marks}))"
+
+
+def status_query(
+    weeks: Sequence[int],
+    *,
+    sections: Sequence[str] | None = None,
+    person_id: int | None = None,
+    preview: int = TEXT_PREVIEW,
+) -> tuple[str, list]:
+    """SQL (and parameters) for the status of every scholar (in ``sections``, or one person) in ``weeks``.
+
+    One row per person and week (weeks in the given order, people by name): who (with their sections), the
+    latest submission (the first ``preview`` characters of its text, and its full length), the number of
+    versions and the extension. Read with :func:`status_row`.
+    """
+    params: list = []
+    values = ", ".join(f"({n}, ?)" for n in range(len(weeks)))
+    params.extend(weeks)
+    sql = (
+        f"WITH w(position, week) AS (VALUES {values})"
+        " SELECT w.week, p.id AS person_id, p.name, p.email, p.track,"
+        " (SELECT group_concat(ps.section, char(31)) FROM person_sections ps WHERE ps.person_id = p.id) AS sections,"
+        f" s.id AS sid, s.link, substr(s.text, 1, {int(preview)}) AS text, length(s.text) AS text_chars,"
+        " s.file_name, s.file_size, s.file_url, s.submitted_at, s.late, s.platform,"
+        " CASE WHEN s.id IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM submissions c"
+        "  WHERE c.person_id = p.id AND c.week = w.week) END AS versions,"
+        " e.until, e.granted_by, e.granted_at"
+        " FROM w CROSS JOIN people p"
+        " LEFT JOIN submissions s ON s.id = (SELECT s2.id FROM submissions s2"
+        "  WHERE s2.person_id = p.id AND s2.week = w.week ORDER BY s2.submitted_at DESC, s2.id DESC LIMIT 1)"
+        " LEFT JOIN extensions e ON e.person_id = p.id AND e.week = w.week"
+    )
+    if person_id is not None:  # one person's own weeks
+        sql += " WHERE p.id = ?"
+        params.append(person_id)
+    else:
+        sql += " WHERE p.role = 'scholar'"
+    sql += _in_sections(sections, params)
+    return sql + " ORDER BY w.position, p.name COLLATE NOCASE, p.id", params
+
+
+def scholar_count_query(sections: Sequence[str] | None = None) -> tuple[str, list]:
+    """SQL counting the scholars (in ``sections``): by index, to decide between a table and a file."""
+    params: list = []
+    sql = "SELECT COUNT(*) FROM people p WHERE p.role = 'scholar'" + _in_sections(sections, params)
+    return sql, params
+
+
+def _submission(row, id_column: str = "id", *, preview: bool = False) -> Submission:  # noqa: ANN001 - aiosqlite.Row
     return Submission(
-        id=row["id"],
+        id=row[id_column],
         person_id=row["person_id"],
         week=row["week"],
         link=row["link"],
@@ -89,6 +194,7 @@ def _submission(row) -> Submission:  # noqa: ANN001 - aiosqlite.Row
         submitted_at=from_db(row["submitted_at"]),
         late=bool(row["late"]),
         platform=row["platform"],
+        text_chars=row["text_chars"] if preview else None,
     )
 
 
@@ -178,6 +284,49 @@ class HomeworkRepo:
         )
         return (row["file_name"], bytes(row["file_content"])) if row else None
 
+    # ---- views (one query each) -----------------------------------------------------------------------
+    async def statuses(
+        self,
+        weeks: Sequence[int],
+        *,
+        sections: Sequence[str] | None = None,
+        person_id: int | None = None,
+        preview: int = TEXT_PREVIEW,
+    ) -> list[StatusRow]:
+        """Every scholar's status in ``weeks`` (see :func:`status_query`), all at once: for bounded audiences."""
+        sql, params = status_query(weeks, sections=sections, person_id=person_id, preview=preview)
+        return [status_row(r) for r in await self.db.fetchall(sql, params)]
+
+    async def unsubmitted(self, week: int) -> list[int]:
+        """Ids of the scholars with neither a submission nor an extension for ``week``, by name."""
+        rows = await self.db.fetchall(
+            "SELECT p.id FROM people p WHERE p.role = 'scholar'"
+            " AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.person_id = p.id AND s.week = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM extensions e WHERE e.person_id = p.id AND e.week = ?)"
+            " ORDER BY p.name COLLATE NOCASE, p.id",
+            (week, week),
+        )
+        return [r[0] for r in rows]
+
+    async def scholar_count(self, sections: Sequence[str] | None = None) -> int:
+        """How many scholars there are (in ``sections``)."""
+        sql, params = scholar_count_query(sections)
+        return int(await self.db.fetchval(sql, params) or 0)
+
+    async def section_leads(self, named: Iterable[str]) -> list[tuple[Member, str]]:
+        """Everyone who may run a section, with their role label: facilitators and organizers, and anyone whose
+        name or email is in ``named`` (the cohort file's facilitators). One query."""
+        names = sorted({n.strip() for n in named if n.strip()})
+        marks = ", ".join("?" for _ in names) or "NULL"
+        rows = await self.db.fetchall(
+            "SELECT p.id, p.name, p.email, p.track, p.role,"
+            " (SELECT group_concat(ps.section, char(31)) FROM person_sections ps WHERE ps.person_id = p.id) AS sections"
+            " FROM people p WHERE p.role IN ('facilitator', 'organizer')"
+            f" OR p.email IN ({marks}) OR p.name COLLATE NOCASE IN ({marks}) ORDER BY p.name COLLATE NOCASE, p.id",
+            [*names, *names],
+        )
+        return [(Member(r["id"], r["name"], r["email"], r["track"], _sections(r["sections"])), r["role"]) for r in rows]
+
     # ---- extensions -----------------------------------------------------------------------------------
     async def extension(self, person_id: int, week: int) -> Extension | None:
         """The extension for this person and week, if any."""
@@ -214,3 +363,22 @@ class HomeworkRepo:
                 (to_db(until), person_id, week, to_db(until)),
             )
             return conn.total_changes - before
+
+    async def unplanned_extensions(self) -> list[tuple[Extension, bool]]:
+        """Extensions whose reminder was never queued (granted before reminders were outbox rows), each with
+        whether the person has submitted that week."""
+        rows = await self.db.fetchall(
+            "SELECT e.*, EXISTS (SELECT 1 FROM submissions s WHERE s.person_id = e.person_id AND s.week = e.week)"
+            " AS submitted FROM extensions e WHERE e.reminder_planned = 0 ORDER BY e.person_id, e.week"
+        )
+        return [(_extension(r), bool(r["submitted"])) for r in rows]
+
+    async def mark_reminders_planned(self, keys: Iterable[tuple[int, int]]) -> None:
+        """Record that the reminders of these ``(person_id, week)`` extensions are queued (or not needed).
+
+        Joins the caller's transaction if there is one.
+        """
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE extensions SET reminder_planned = 1 WHERE person_id = ? AND week = ?", [tuple(k) for k in keys]
+            )

@@ -11,11 +11,12 @@ from bot.core.clock import utc
 from bot.core.commands import Option, OptionType, command
 from bot.core.context import Context
 from bot.core.errors import PermissionDenied, UserError
+from bot.core.exports import TableStream, csv_file
 from bot.core.messages import Attachment, Form, FormField, Message, MessageField, Reply, Table, timestamp
 from bot.core.options import MAX_URL
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
-from bot.storage.homework import NewSubmission, Submission, human_size
+from bot.storage.homework import Extension, NewSubmission, Submission, human_size
 from bot.storage.people import Person
 from cogs.homework._common import (
     INLINE_ROWS,
@@ -28,12 +29,13 @@ from cogs.homework._common import (
     is_late,
     repo,
     require_homework,
-    scholars,
     statuses,
+    stream_statuses,
 )
-from cogs.reports import csv_attachment
+from cogs.homework._reminders import extension_reminder_key, replan_extension_reminder, skip_reminders
 
 MAX_FILE_NAME = 200
+MISSING_NAMES = 40  # names listed in a long view's text; the attached file has everyone
 
 
 def human_delta(delta: timedelta) -> str:
@@ -135,19 +137,23 @@ async def submit(
     limit = deadline(due, extension)
     late = is_late(ctx.now, limit)
     earlier = await homework_repo.history(ctx.person.id, week)
-    saved = await homework_repo.add_submission(
-        NewSubmission(
-            person_id=ctx.person.id,
-            week=week,
-            submitted_at=ctx.now,
-            late=late,
-            platform=ctx.actor.platform,
-            link=link,
-            text=text or None,
-            file_name=file_name,
-            file_content=content,
+    async with ctx.app.db.transaction():
+        saved = await homework_repo.add_submission(
+            NewSubmission(
+                person_id=ctx.person.id,
+                week=week,
+                submitted_at=ctx.now,
+                late=late,
+                platform=ctx.actor.platform,
+                link=link,
+                text=text or None,
+                file_name=file_name,
+                file_content=content,
+            )
         )
-    )
+        if extension is not None:  # handed in: the extension's reminder, if still waiting, is not needed
+            key = extension_reminder_key(week, ctx.person.id, extension.until)
+            await skip_reminders(ctx.app, [key], "submitted before the reminder")
     return Reply.of(receipt(saved, homework.title, due, limit, extension is not None, len(earlier)))
 
 
@@ -229,7 +235,7 @@ async def own_history(ctx: Context, week: int | None) -> Reply:
         return Reply.of(Message(title=f"Week {week}: {homework.title}", text=text, fields=fields))
 
     current = ctx.cohort.current_week(ctx.now)
-    rows = await statuses(ctx.app, homework_weeks(ctx.cohort), [ctx.person])
+    rows = await statuses(ctx.app, homework_weeks(ctx.cohort), person_id=ctx.person.id)
     rows = [s for s in rows if s.week <= current or s.submitted]
     table = Table(
         headers=["Week", "Status", "Submitted", "Deadline", "Versions", "What"],
@@ -256,81 +262,102 @@ async def own_history(ctx: Context, week: int | None) -> Reply:
     )
 
 
-async def people_for(ctx: Context, section: str | None) -> tuple[list[Person], str]:
-    """The scholars this facilitator or organizer sees, and a label for them."""
-    everyone = await scholars(ctx.app)
+def audience(ctx: Context, section: str | None) -> tuple[list[str] | None, str]:
+    """The sections whose scholars this facilitator or organizer sees (``None``: everyone), and a label."""
     if section is not None:
-        return [p for p in everyone if p.in_section(section)], section
+        return [section], section
     if ctx.role >= Role.ORGANIZER:
-        return everyone, "all sections"
+        return None, "all sections"
     mine = ctx.own_sections
     if not mine:
         raise UserError("You don't run any section, so there are no submissions to show you.")
-    return [p for p in everyone if any(p.in_section(s) for s in mine)], ", ".join(mine)
+    return mine, ", ".join(mine)
+
+
+class WeekSummary:
+    """Counts, and the first names of those who have not submitted, gathered as the rows go by."""
+
+    def __init__(self) -> None:
+        self.total = self.handed = self.late = self.missing = 0
+        self.names: list[str] = []
+
+    def add(self, s: Status) -> Status:
+        """Count ``s`` (and return it)."""
+        self.total += 1
+        if s.latest is not None:
+            self.handed += 1
+            self.late += s.latest.late
+        else:
+            self.missing += 1
+            if len(self.names) < MISSING_NAMES:
+                self.names.append(f"{s.person.name} (extension {extension_text(s)})" if s.extension else s.person.name)
+        return s
+
+    def text(self, due: datetime) -> str:
+        """``Due …. **h of n** submitted (l late).`` and who has not (the first :data:`MISSING_NAMES`)."""
+        text = f"Due {timestamp(due)}. **{self.handed} of {self.total}** submitted ({self.late} late)."
+        if self.missing:
+            more = self.missing - len(self.names)
+            text += "\n**Not submitted:** " + ", ".join(self.names)
+            if more:
+                text += f" and {more} more (all in the attached file)"
+        elif self.total:
+            text += "\nEveryone has submitted."
+        return text
+
+
+TABLE_HEADERS = ["Name", "Section", "Status", "Submitted", "Extension", "Versions", "What"]
+CSV_HEADERS = ["name", "email", "section", "status", "submitted_at_utc", "extension_until_utc", "versions", "link"]
+
+
+def table_row(s: Status, now: datetime) -> list[str]:
+    """One person's line in the inline table."""
+    return [
+        s.person.name,
+        s.section,
+        status_label(s, now),
+        timestamp(s.latest.submitted_at) if s.latest else "",
+        extension_text(s),
+        str(s.count),
+        s.latest.summary(30) if s.latest else "",
+    ]
+
+
+def csv_row(s: Status, now: datetime) -> list[str]:
+    """One person's line in the CSV file."""
+    return [
+        s.person.name,
+        s.person.email,
+        s.section,
+        status_label(s, now),
+        iso(s.latest.submitted_at if s.latest else None),
+        iso(s.extension.until if s.extension else None),
+        str(s.count),
+        (s.latest.link or "") if s.latest else "",
+    ]
 
 
 async def section_view(ctx: Context, week: int, section: str | None) -> Reply:
-    """Who submitted (when, late or not) and who has not, for one week."""
-    homework, due = require_homework(ctx.cohort, week)
-    people, label = await people_for(ctx, section)
-    rows = await statuses(ctx.app, [week], people)
-    handed = [s for s in rows if s.submitted]
-    late = [s for s in handed if s.latest and s.latest.late]
-    missing = [s for s in rows if not s.submitted]
+    """Who submitted (when, late or not) and who has not, for one week.
 
-    text = f"Due {timestamp(due)}. **{len(handed)} of {len(rows)}** submitted ({len(late)} late)."
-    if missing:
-        names = [f"{s.person.name} (extension {extension_text(s)})" if s.extension else s.person.name for s in missing]
-        text += "\n**Not submitted:** " + ", ".join(names)
-    elif rows:
-        text += "\nEveryone has submitted."
-    headers = ["Name", "Section", "Status", "Submitted", "Extension", "Versions", "What"]
-    table = Table(
-        headers=headers,
-        rows=[
-            [
-                s.person.name,
-                s.section,
-                status_label(s, ctx.now),
-                timestamp(s.latest.submitted_at) if s.latest else "",
-                extension_text(s),
-                str(s.count),
-                s.latest.summary(30) if s.latest else "",
-            ]
-            for s in rows
-        ],
-    )
-    message = Message(title=f"Week {week} homework ({label}): {homework.title}", text=text)
-    if len(rows) > INLINE_ROWS:
-        csv_table = Table(
-            headers=[
-                "name",
-                "email",
-                "section",
-                "status",
-                "submitted_at_utc",
-                "extension_until_utc",
-                "versions",
-                "link",
-            ],
-            rows=[
-                [
-                    s.person.name,
-                    s.person.email,
-                    s.section,
-                    status_label(s, ctx.now),
-                    iso(s.latest.submitted_at if s.latest else None),
-                    iso(s.extension.until if s.extension else None),
-                    str(s.count),
-                    (s.latest.link or "") if s.latest else "",
-                ]
-                for s in rows
-            ],
-        )
-        message.files.append(csv_attachment(csv_table, f"week-{week}-submissions.csv"))
-        message.footer = f"{len(rows)} rows: the full list is in the attached file."
+    Up to :data:`INLINE_ROWS` people: a table, from one query. More: a CSV file streamed from a heavy read (one
+    at a time, on its own connection, see :meth:`Database.heavy`) into a temporary file, counting as it goes:
+    the memory it takes does not grow with the course.
+    """
+    homework, due = require_homework(ctx.cohort, week)
+    sections, label = audience(ctx, section)
+    summary = WeekSummary()
+    message = Message(title=f"Week {week} homework ({label}): {homework.title}")
+    if await repo(ctx.app).scholar_count(sections) <= INLINE_ROWS:
+        rows = [summary.add(s) for s in await statuses(ctx.app, [week], sections=sections)]
+        message.table = Table(headers=TABLE_HEADERS, rows=[table_row(s, ctx.now) for s in rows])
     else:
-        message.table = table
+        found = stream_statuses(ctx.app, [week], sections=sections)
+        lines = TableStream(CSV_HEADERS, (csv_row(summary.add(s), ctx.now) async for s in found))
+        attachment, count = await csv_file(lines, f"week-{week}-submissions.csv")
+        message.files.append(attachment)
+        message.footer = f"{count} rows: the full list is in the attached file."
+    message.text = summary.text(due)
     return Reply.of(message)
 
 
@@ -366,9 +393,12 @@ async def extend(ctx: Context, user: Person, week: int, until: datetime) -> Repl
         ),
     )
     key = f"extension:week-{week}:person-{user.id}:{iso(until)}"
+    submitted = bool(await homework_repo.history(user.id, week))
+    granted = Extension(user.id, week, until, ctx.person.id, ctx.now)
     async with ctx.app.db.transaction():
         changed = await homework_repo.set_extension(user.id, week, until, ctx.person.id, ctx.now)
         await ctx.app.outbox.enqueue(key, DMTarget(user.id), dm)
+        await replan_extension_reminder(ctx.app, granted, earlier, submitted=submitted)
 
     text = f"{user.name} now has until {timestamp(until)} for week {week} (due {timestamp(due)})."
     if earlier:

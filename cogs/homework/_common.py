@@ -1,16 +1,24 @@
-"""What the homework commands, reminders and export share: limits, deadlines and per-person status."""
+"""What the homework commands, reminders and export share: limits, deadlines and per-person status (from SQL)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.cohort import Cohort, Homework
 from bot.core.errors import UserError
-from bot.core.roles import Role
-from bot.storage.homework import Extension, HomeworkRepo, Submission
-from bot.storage.people import Person
+from bot.storage.homework import (
+    TEXT_PREVIEW,
+    Extension,
+    HomeworkRepo,
+    Member,
+    StatusRow,
+    Submission,
+    status_query,
+    status_row,
+)
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -18,6 +26,7 @@ if TYPE_CHECKING:
 MAX_FILE_BYTES = 8 * 1024 * 1024  # Discord's own upload limit for most servers
 MAX_TEXT = 4000  # the longest text a Discord modal or Slack view input takes
 INLINE_ROWS = 25  # longer lists come as a CSV file
+STREAM_BATCH = 500  # rows read at a time from a heavy (streamed) query
 
 
 def repo(app: CohortBot) -> HomeworkRepo:
@@ -62,21 +71,21 @@ def default_week(cohort: Cohort, now: datetime) -> int:
     return earlier[-1] if earlier else weeks[0]
 
 
-async def scholars(app: CohortBot) -> list[Person]:
-    """Everyone who hands in homework: the scholars on the roster, by name."""
-    return await app.people.with_role(Role.SCHOLAR)
-
-
 @dataclass(frozen=True)
 class Status:
     """One person's homework for one week: the submission that counts, how many there were, any extension."""
 
-    person: Person
+    person: Member
     week: int
     due: datetime
     latest: Submission | None
     count: int
     extension: Extension | None
+
+    @classmethod
+    def of(cls, row: StatusRow, due: datetime) -> Status:
+        """The status in ``row`` (from the repository), with the week's due time."""
+        return cls(row.person, row.week, due, row.latest, row.count, row.extension)
 
     @property
     def deadline(self) -> datetime:
@@ -94,18 +103,44 @@ class Status:
         return ", ".join(self.person.sections)
 
 
-async def statuses(app: CohortBot, weeks: list[int], people: list[Person]) -> list[Status]:
-    """Status rows for every person in ``people`` and every week in ``weeks`` (weeks first, then people)."""
-    homework = repo(app)
-    latest = await homework.latest()
-    counts = await homework.counts()
-    extensions = await homework.extensions()
-    out = []
-    for week in weeks:
-        due = app.cohort.due(week)
-        if due is None:
-            continue
-        for p in people:
-            key = (p.id, week)
-            out.append(Status(p, week, due, latest.get(key), counts.get(key, 0), extensions.get(key)))
-    return out
+def _dues(app: CohortBot, weeks: list[int]) -> dict[int, datetime]:
+    return {w: due for w in weeks if (due := app.cohort.due(w)) is not None}
+
+
+async def statuses(
+    app: CohortBot,
+    weeks: list[int],
+    *,
+    sections: Sequence[str] | None = None,
+    person_id: int | None = None,
+    preview: int = TEXT_PREVIEW,
+) -> list[Status]:
+    """Status rows for the scholars (in ``sections``, or one person) in ``weeks`` (weeks first, then people by
+    name), read in one query; weeks without homework are left out. For bounded audiences: see
+    :func:`stream_statuses` for the whole course."""
+    dues = _dues(app, weeks)
+    if not dues:
+        return []
+    found = await repo(app).statuses(list(dues), sections=sections, person_id=person_id, preview=preview)
+    return [Status.of(r, dues[r.week]) for r in found]
+
+
+async def stream_statuses(
+    app: CohortBot,
+    weeks: list[int],
+    *,
+    sections: Sequence[str] | None = None,
+    preview: int = TEXT_PREVIEW,
+    batch: int = STREAM_BATCH,
+) -> AsyncIterator[Status]:
+    """Like :func:`statuses`, but streamed from a heavy read (:meth:`Database.heavy`: at most one at a time, on
+    its own connection) in batches of ``batch`` rows: memory stays bounded however large the course."""
+    dues = _dues(app, weeks)
+    if not dues:
+        return
+    sql, params = status_query(list(dues), sections=sections, preview=preview)
+    async with app.db.heavy() as conn, conn.execute(sql, params) as cursor:
+        while rows := await cursor.fetchmany(batch):
+            for row in rows:
+                found = status_row(row)
+                yield Status.of(found, dues[found.week])

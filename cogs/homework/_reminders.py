@@ -1,38 +1,48 @@
-"""Homework reminders and the facilitators' digest, as planned jobs that enqueue outbox DMs.
+"""Homework reminders and the facilitators' digest: planned jobs (one per week, never one per person) and outbox DMs.
 
 * ``homework-reminder:week-N`` at due − ``reminders.homework_hours_before``: a DM to every scholar who has not
   submitted week N and has no extension (key ``hw-reminder:week-N:person-ID``, so a re-run sends nothing twice).
-* ``homework-reminder:week-N:person-ID`` at the extension's end − the same hours, for each scholar with an
-  extension: the same reminder against their own deadline (key ``hw-reminder:week-N:person-ID:until-ISO``),
-  unless they have submitted by then. The runtime rebuilds the plan at start-up, on reload and every few
-  minutes, so an extension granted later gets its own job from the next rebuild.
+  One query finds exactly them.
+* An extension's reminder is not a job but an outbox row, queued when the extension is granted (``/extend``, in
+  the same transaction) with ``not_before`` = the extension's end − the same hours and key
+  ``hw-reminder:week-N:person-ID:until-ISO``: the outbox sends it then. A replaced extension's pending reminder
+  is skipped (the new one has its own key); a submission skips the pending reminder; an extension whose reminder
+  time has already passed when it is granted gets none (its DM already says the new deadline). Extensions
+  granted before reminders were outbox rows are queued once by the planner (``reminder_planned = 0``).
+  So the plan, and rebuilding it, cost the same for 20 or 20,000 extensions.
 * ``homework-digest:week-N`` at due + ``reminders.facilitator_digest_hours_after``: one DM per facilitator
   listing who in their sections has not submitted (extensions shown as such); key ``hw-digest:week-N:person-ID``.
+  Two queries whatever the number of facilitators: who runs which sections, and the week for those sections.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from itertools import islice
+from typing import TYPE_CHECKING, TypeVar
 
+from bot.core.clock import to_db
 from bot.core.context import facilitated_sections
 from bot.core.messages import Message, timestamp
 from bot.core.platform import DMTarget
+from bot.core.roles import Role
 from bot.outbox import NewItem
-from bot.storage.people import Person
-from cogs.homework._common import Status, homework_weeks, is_late, repo, require_homework, scholars, statuses
+from bot.storage.homework import Extension, Member
+from cogs.homework._common import Status, homework_weeks, is_late, repo, require_homework, statuses
 from schedules.jobs import PlannedJob
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
 Run = Callable[["CohortBot"], Awaitable[None]]
+T = TypeVar("T")
+ENQUEUE_BATCH = 500  # outbox rows per transaction: the loop is never held long by one large reminder run
 
 
 def iso(dt: datetime) -> str:
     """UTC, to the second, for keys."""
-    return dt.replace(microsecond=0).isoformat()
+    return to_db(dt)
 
 
 def reminder_message(app: CohortBot, week: int, limit: datetime, extended: bool) -> Message:
@@ -48,49 +58,108 @@ def reminder_message(app: CohortBot, week: int, limit: datetime, extended: bool)
     )
 
 
-def needs_reminder(s: Status, now: datetime) -> bool:
-    """Not submitted, and the deadline not yet passed."""
-    return not s.submitted and not is_late(now, s.deadline)
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of at most ``size`` (``itertools.batched`` arrives in Python 3.12)."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+async def enqueue_batched(app: CohortBot, items: Iterable[NewItem]) -> int:
+    """Enqueue ``items`` a batch at a time (each batch one transaction); return how many were new."""
+    added = 0
+    for batch in batched(items, ENQUEUE_BATCH):
+        added += await app.outbox.enqueue_many(batch)
+    return added
 
 
 async def remind_week(app: CohortBot, week: int) -> int:
     """Enqueue the due-time reminder for every scholar without a submission or an extension; return how many."""
-    now = app.clock.now()
-    rows = await statuses(app, [week], await scholars(app))
-    items = [
-        NewItem(
-            key=f"hw-reminder:week-{week}:person-{s.person.id}",
-            target=DMTarget(s.person.id),
-            message=reminder_message(app, week, s.due, extended=False),
+    due = app.cohort.due(week)
+    if due is None or is_late(app.clock.now(), due):
+        return 0
+    message = reminder_message(app, week, due, extended=False)
+    ids = await repo(app).unsubmitted(week)
+    return await enqueue_batched(
+        app, (NewItem(f"hw-reminder:week-{week}:person-{pid}", DMTarget(pid), message) for pid in ids)
+    )
+
+
+# ---- extension reminders: outbox rows with not_before -------------------------------------------------------
+def extension_reminder_key(week: int, person_id: int, until: datetime) -> str:
+    """The outbox key of the reminder for one extension (a changed extension has a new key)."""
+    return f"hw-reminder:week-{week}:person-{person_id}:until-{iso(until)}"
+
+
+def extension_reminder_item(app: CohortBot, ext: Extension, now: datetime) -> NewItem | None:
+    """The reminder for ``ext``, due ``homework_hours_before`` its end; ``None`` if that time has passed."""
+    when = ext.until - timedelta(hours=app.cohort.reminders.homework_hours_before)
+    if when <= now or app.cohort.due(ext.week) is None:
+        return None
+    return NewItem(
+        key=extension_reminder_key(ext.week, ext.person_id, ext.until),
+        target=DMTarget(ext.person_id),
+        message=reminder_message(app, ext.week, ext.until, extended=True),
+        not_before=when,
+    )
+
+
+async def skip_reminders(app: CohortBot, keys: Sequence[str], reason: str) -> int:
+    """Mark these reminders ``skipped`` if they are still waiting in the outbox; return how many were.
+
+    Joins the caller's transaction if there is one. (The outbox has no call for this yet; it is one UPDATE by
+    its unique key.)
+    """
+    if not keys:
+        return 0
+    async with app.db.transaction() as conn:
+        before = conn.total_changes
+        await conn.executemany(
+            "UPDATE outbox SET state = 'skipped', last_error = ? WHERE key = ? AND state = 'pending'",
+            [(reason, k) for k in keys],
         )
-        for s in rows
-        if s.extension is None and needs_reminder(s, now)
-    ]
-    return await app.outbox.enqueue_many(items) if items else 0
+        return conn.total_changes - before
 
 
-async def remind_extension(app: CohortBot, week: int, person_id: int) -> int:
-    """The reminder against one person's extension, if they still have one and have not submitted."""
+async def replan_extension_reminder(
+    app: CohortBot, ext: Extension, earlier: Extension | None, *, submitted: bool
+) -> bool:
+    """After granting ``ext`` (replacing ``earlier``): skip the old reminder, queue the new one unless the
+    person has already submitted. Call it inside the grant's transaction. Returns whether one was queued."""
+    if earlier is not None and earlier.until != ext.until:
+        await skip_reminders(
+            app, [extension_reminder_key(earlier.week, earlier.person_id, earlier.until)], "extension replaced"
+        )
+    item = None if submitted else extension_reminder_item(app, ext, app.clock.now())
+    added = await app.outbox.enqueue_many([item]) if item else 0
+    await repo(app).mark_reminders_planned([(ext.person_id, ext.week)])
+    return bool(added)
+
+
+async def queue_unplanned_reminders(app: CohortBot) -> int:
+    """Queue the reminders of extensions granted before reminders were outbox rows (normally none: one indexed
+    query); return how many were queued."""
+    homework = repo(app)
+    pending = await homework.unplanned_extensions()
     now = app.clock.now()
-    person = await app.people.get(person_id)
-    if person is None:
-        return 0
-    rows = await statuses(app, [week], [person])
-    s = rows[0] if rows else None
-    if s is None or s.extension is None or not needs_reminder(s, now):
-        return 0
-    key = f"hw-reminder:week-{week}:person-{person_id}:until-{iso(s.extension.until)}"
-    message = reminder_message(app, week, s.extension.until, extended=True)
-    return int(await app.outbox.enqueue(key, DMTarget(person_id), message))
+    added = 0
+    for batch in batched(pending, ENQUEUE_BATCH):
+        items = [item for e, submitted in batch if not submitted and (item := extension_reminder_item(app, e, now))]
+        async with app.db.transaction():
+            added += await app.outbox.enqueue_many(items) if items else 0
+            await homework.mark_reminders_planned([(e.person_id, e.week) for e, _ in batch])
+    return added
 
 
-async def facilitators(app: CohortBot) -> list[tuple[Person, list[str]]]:
+# ---- the facilitators' digest ----------------------------------------------------------------------------------
+async def section_leads(app: CohortBot) -> list[tuple[Member, list[str]]]:
     """Everyone who runs a section (by role and roster, or named in the cohort file), with their sections."""
+    named = [f for meeting in app.cohort.sections for f in meeting.facilitators]
     out = []
-    for p in await app.people.all():
-        sections = facilitated_sections(app, p, p.role)
+    for member, role in await repo(app).section_leads(named):
+        sections = facilitated_sections(app, member, Role.parse(role))  # a Member reads like a Person here
         if sections:
-            out.append((p, sections))
+            out.append((member, sections))
     return out
 
 
@@ -115,20 +184,27 @@ def digest_message(app: CohortBot, week: int, sections: list[str], rows: list[St
 
 
 async def digest_week(app: CohortBot, week: int) -> int:
-    """Enqueue one digest DM per facilitator; return how many were new."""
-    everyone = await scholars(app)
+    """Enqueue one digest DM per facilitator; return how many were new. Two queries, however many facilitators."""
+    leads = await section_leads(app)
+    if not leads:
+        return 0
+    wanted = sorted({s.casefold(): s for _, sections in leads for s in sections}.values(), key=str.casefold)
+    by_section: dict[str, list[Status]] = {}
+    for s in await statuses(app, [week], sections=wanted, preview=0):
+        for section in s.person.sections:
+            by_section.setdefault(section.casefold(), []).append(s)
     items = []
-    for facilitator, sections in await facilitators(app):
-        people = [p for p in everyone if any(p.in_section(s) for s in sections)]
-        rows = await statuses(app, [week], people)
+    for lead, sections in leads:
+        mine = {s.person.id: s for section in sections for s in by_section.get(section.casefold(), [])}
+        rows = sorted(mine.values(), key=lambda s: (s.person.name.casefold(), s.person.id))
         items.append(
             NewItem(
-                key=f"hw-digest:week-{week}:person-{facilitator.id}",
-                target=DMTarget(facilitator.id),
+                key=f"hw-digest:week-{week}:person-{lead.id}",
+                target=DMTarget(lead.id),
                 message=digest_message(app, week, sections, rows),
             )
         )
-    return await app.outbox.enqueue_many(items) if items else 0
+    return await enqueue_batched(app, items)
 
 
 def _week_job(fn: Callable[[CohortBot, int], Awaitable[int]], week: int) -> Run:
@@ -138,15 +214,9 @@ def _week_job(fn: Callable[[CohortBot, int], Awaitable[int]], week: int) -> Run:
     return run
 
 
-def _extension_job(week: int, person_id: int) -> Run:
-    async def run(app: CohortBot) -> None:
-        await remind_extension(app, week, person_id)
-
-    return run
-
-
 async def plan_homework(app: CohortBot) -> list[PlannedJob]:
-    """Per week with homework: the reminder and the digest; per extension: its own reminder."""
+    """Per week with homework: the reminder and the digest (extensions' reminders are outbox rows, see above;
+    the few granted before that are queued here, once)."""
     cohort = app.cohort
     before = timedelta(hours=cohort.reminders.homework_hours_before)
     after = timedelta(hours=cohort.reminders.facilitator_digest_hours_after)
@@ -172,16 +242,5 @@ async def plan_homework(app: CohortBot) -> list[PlannedJob]:
                 run=_week_job(digest_week, week),
             )
         )
-    for (person_id, week), ext in sorted((await repo(app).extensions()).items()):
-        if cohort.due(week) is None:
-            continue
-        jobs.append(
-            PlannedJob(
-                id=f"homework-reminder:week-{week}:person-{person_id}",
-                when=ext.until - before,
-                kind="homework-reminder",
-                description=f"homework reminder week {week} (extension, person {person_id})",
-                run=_extension_job(week, person_id),
-            )
-        )
+    await queue_unplanned_reminders(app)
     return jobs

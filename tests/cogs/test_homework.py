@@ -12,13 +12,14 @@ import pytest
 from bot.app import CohortBot
 from bot.cohort import parse_cohort
 from bot.core.context import Actor, Place
+from bot.core.exports import collect
 from bot.core.messages import Attachment
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
 from bot.roster import import_roster_file
 from bot.storage.people import PersonInput
 from cogs.homework._common import MAX_FILE_BYTES, MAX_TEXT, repo
-from cogs.homework._reminders import digest_week, plan_homework, remind_extension, remind_week
+from cogs.homework._reminders import digest_week, plan_homework, remind_week
 from tests.plugin import EXAMPLE_COHORT, EXAMPLE_ROSTER
 
 NY = ZoneInfo("America/New_York")
@@ -295,7 +296,7 @@ async def test_long_lists_come_as_a_csv_file(app, as_, clock):
     reply = await as_("Alan Turing", "submissions", week="1")
     message = reply.message
     assert message.table is None and len(message.files) == 1
-    rows = list(csv.DictReader(io.StringIO(message.files[0].content.decode())))
+    rows = list(csv.DictReader(io.StringIO(message.files[0].data().decode())))
     assert len(rows) == 33
     extra = next(r for r in rows if r["name"] == "Extra Scholar 00")
     assert extra["status"] == "on time" and extra["link"] == "https://example.com/x0"
@@ -313,10 +314,13 @@ async def test_planner_makes_one_reminder_and_one_digest_per_week(app, as_):
     assert digest.when == app.cohort.due(3) + timedelta(hours=1)
     assert len(jobs) == 16
     await as_("Alan Turing", "extend", user="Ada Lovelace", week="3", until="2026-02-03 12:00")
-    jobs = {j.id: j for j in await plan_homework(app)}
+    assert {j.id for j in await plan_homework(app)} == set(jobs)  # an extension adds no job ...
     ada = await person(app, "Ada Lovelace")
-    ext_job = jobs[f"homework-reminder:week-3:person-{ada.id}"]
-    assert ext_job.when == datetime(2026, 2, 2, 12, 0, tzinfo=NY).astimezone(UTC)
+    until = datetime(2026, 2, 3, 12, 0, tzinfo=NY).astimezone(UTC)
+    reminder = await app.outbox.get(f"hw-reminder:week-3:person-{ada.id}:until-{until.isoformat()}")
+    assert reminder.state == "pending"  # ... but an outbox row, sent 24 h before the extension ends
+    assert reminder.not_before == datetime(2026, 2, 2, 12, 0, tzinfo=NY).astimezone(UTC)
+    assert reminder.target == DMTarget(ada.id) and "extended deadline" in reminder.message.text
 
 
 async def test_reminder_reaches_exactly_the_non_submitters_once(app, as_, clock):
@@ -326,14 +330,18 @@ async def test_reminder_reaches_exactly_the_non_submitters_once(app, as_, clock)
     job = {j.id: j for j in await plan_homework(app)}["homework-reminder:week-1"]
     clock.set(job.when)
     await job.run(app)
-    reminders = [i for i in await app.outbox.items() if i.key.startswith("hw-reminder:")]
+
+    async def due_time_reminders():  # not Hedy's: hers waits in the outbox for her extension's end
+        return [i for i in await app.outbox.items() if i.key.startswith("hw-reminder:") and ":until-" not in i.key]
+
+    reminders = await due_time_reminders()
     got = {(await app.people.get(i.target.person_id)).name for i in reminders}
     assert got == set(SCHOLARS) - {"Ada Lovelace", "Tu Youyou", "Hedy Lamarr"}
     assert all("/submit week:1" in i.message.text for i in reminders)
     emmy = await person(app, "Emmy Noether")
     assert f"hw-reminder:week-1:person-{emmy.id}" in {i.key for i in reminders}
     await job.run(app)  # a re-run doubles nothing
-    assert len([i for i in await app.outbox.items() if i.key.startswith("hw-reminder:")]) == len(reminders)
+    assert len(await due_time_reminders()) == len(reminders)
     assert await remind_week(app, 1) == 0
 
 
@@ -341,16 +349,39 @@ async def test_extension_reminder_respects_the_new_deadline(app, as_, clock):
     await as_("Alan Turing", "extend", user="Hedy Lamarr", week="1", until="2026-01-21 12:00")
     await as_("Alan Turing", "extend", user="Ada Lovelace", week="1", until="2026-01-21 12:00")
     hedy, ada = await person(app, "Hedy Lamarr"), await person(app, "Ada Lovelace")
-    jobs = {j.id: j for j in await plan_homework(app)}
-    clock.set(jobs[f"homework-reminder:week-1:person-{hedy.id}"].when)
+    await as_("Ada Lovelace", "submit", week="1", link="https://example.com/ada")  # Ada needs no reminder now
+    await as_("Alan Turing", "extend", user="Hedy Lamarr", week="1", until="2026-01-22 12:00")  # a new deadline
+    reminders = {i.key: i for i in await app.outbox.items() if i.key.startswith("hw-reminder:")}
+    first, second = (datetime(2026, 1, d, 12, 0, tzinfo=NY).astimezone(UTC) for d in (21, 22))
+    assert {k: i.state for k, i in reminders.items()} == {
+        f"hw-reminder:week-1:person-{hedy.id}:until-{first.isoformat()}": "skipped",
+        f"hw-reminder:week-1:person-{ada.id}:until-{first.isoformat()}": "skipped",
+        f"hw-reminder:week-1:person-{hedy.id}:until-{second.isoformat()}": "pending",
+    }
+    fresh = reminders[f"hw-reminder:week-1:person-{hedy.id}:until-{second.isoformat()}"]
+    assert fresh.not_before == second - timedelta(hours=24) and fresh.target == DMTarget(hedy.id)
+    assert "extended deadline" in fresh.message.text
+
+
+async def test_an_extension_ending_within_the_reminder_window_gets_no_reminder(app, as_, clock):
+    clock.set(datetime(2026, 1, 20, 18, 0, tzinfo=NY))  # 18 h before the extension's end: its DM is enough
+    await as_("Alan Turing", "extend", user="Hedy Lamarr", week="1", until="2026-01-21 12:00")
+    assert [i.key for i in await app.outbox.items() if i.key.startswith("hw-reminder:")] == []
+
+
+async def test_extensions_granted_before_reminders_were_outbox_rows_get_theirs_once(app, as_, clock):
+    await as_("Alan Turing", "extend", user="Hedy Lamarr", week="1", until="2026-01-21 12:00")
+    await as_("Alan Turing", "extend", user="Ada Lovelace", week="1", until="2026-01-21 12:00")
     await as_("Ada Lovelace", "submit", week="1", link="https://example.com/ada")
-    await jobs[f"homework-reminder:week-1:person-{hedy.id}"].run(app)
-    await jobs[f"homework-reminder:week-1:person-{ada.id}"].run(app)
-    await jobs[f"homework-reminder:week-1:person-{hedy.id}"].run(app)
+    # As an older version left them: no reminder rows, reminder_planned = 0.
+    await app.db.execute("DELETE FROM outbox WHERE key LIKE 'hw-reminder:%'")
+    await app.db.execute("UPDATE extensions SET reminder_planned = 0")
+    await plan_homework(app)
+    await plan_homework(app)
+    hedy = await person(app, "Hedy Lamarr")
     reminders = [i for i in await app.outbox.items() if i.key.startswith("hw-reminder:")]
-    assert [i.target for i in reminders] == [DMTarget(hedy.id)]
-    assert "extended deadline" in reminders[0].message.text
-    assert await remind_extension(app, 1, hedy.id) == 0
+    assert [(i.target, i.state) for i in reminders] == [(DMTarget(hedy.id), "pending")]  # Ada has submitted
+    assert await app.db.fetchval("SELECT COUNT(*) FROM extensions WHERE reminder_planned = 0") == 0
 
 
 async def test_no_reminder_after_the_deadline(app, clock):
@@ -383,7 +414,7 @@ async def test_export_has_one_row_per_person_per_week(app, as_, clock):
     await as_("Alan Turing", "extend", user="Hedy Lamarr", week="1", until="2026-01-21 12:00")
     clock.set(DUE_1 + timedelta(hours=2))
     await as_("Ada Lovelace", "submit", week="1", link="https://example.com/v2")
-    table = await app.exporters["submissions"](app)
+    table = await collect(await app.exporters["submissions"](app))
     assert len(table.rows) == 8 * 8
     rows = [dict(zip(table.headers, r, strict=True)) for r in table.rows]
     ada = next(r for r in rows if r["name"] == "Ada Lovelace" and r["week"] == "1")

@@ -15,7 +15,7 @@ async def test_organizer_gets_the_submissions_csv_privately(app, as_):
     assert reply.error is None and reply.private
     [file] = reply.message.files
     assert file.filename.startswith("submissions-") and file.filename.endswith(".csv")
-    rows = list(csv.DictReader(io.StringIO(file.content.decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(file.data().decode("utf-8"))))
     assert len(rows) == 64
     ada = next(r for r in rows if r["name"] == "Ada Lovelace" and r["week"] == "1")
     assert ada["link"] == "https://example.com/ada" and ada["late"] == "no"

@@ -82,7 +82,7 @@ def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
     """
     text = message.text
     files = [
-        discord.File(io.BytesIO(a.content), filename=a.filename, description=a.description or None)
+        discord.File(a.path or io.BytesIO(a.content), filename=a.filename, description=a.description or None)
         for a in message.files
     ]
     if message.table is not None:

@@ -43,6 +43,7 @@ class Upload:
     filename: str
     content: bytes
     title: str
+    path: str | None = None  # a file on disk to send instead of ``content``
 
 
 @dataclass
@@ -140,7 +141,7 @@ def render(message: Message, zone: ZoneInfo) -> Rendered:
             rows = len(message.table.rows)
             blocks.append(context(f"The full table ({rows} rows) is attached as {name}."))
     for a in message.files:
-        uploads.append(Upload(a.filename, a.content, a.description or a.filename))
+        uploads.append(Upload(a.filename, a.content, a.description or a.filename, a.path))
     if message.footer:
         blocks.append(context(mrkdwn(message.footer, zone)))
     if len(blocks) > MAX_BLOCKS:

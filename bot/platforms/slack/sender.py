@@ -74,9 +74,8 @@ async def upload_files(client: AsyncWebClient, channel_id: str, rendered: Render
     failed: list[str] = []
     for upload in rendered.uploads:
         try:
-            await client.files_upload_v2(
-                channel=channel_id, filename=upload.filename, content=upload.content, title=upload.title
-            )
+            source = {"file": upload.path} if upload.path else {"content": upload.content}
+            await client.files_upload_v2(channel=channel_id, filename=upload.filename, title=upload.title, **source)
         except Exception:
             log.exception("uploading %s to %s failed", upload.filename, channel_id)
             failed.append(upload.filename)

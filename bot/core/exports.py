@@ -1,0 +1,67 @@
+"""Tables too large to hold: rows streamed from the database and written out as CSV with bounded memory.
+
+An exporter (``app.exporters[name]``, used by ``cohortbot export NAME`` and ``/report kind:NAME``) returns either a
+:class:`~bot.core.messages.Table` (small, in memory) or a :class:`TableStream`: the headers and an async iterator
+of rows, typically reading a database cursor in batches. :func:`write_csv` writes either to a text file;
+:func:`csv_file` writes it to a temporary file and returns it as an attachment, so a 160,000-row export costs a
+batch of rows in memory, not the whole table.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING
+
+from bot.core.messages import Attachment, Table
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+
+@dataclass
+class TableStream:
+    """A table read row by row: ``rows`` must be consumed once (by :func:`write_csv`, or :func:`collect`)."""
+
+    headers: list[str]
+    rows: AsyncIterator[list[str]]
+
+
+Exported = Table | TableStream
+Exporter = Callable[["CohortBot"], Awaitable[Exported]]
+
+
+async def write_csv(source: Exported, out: IO[str]) -> int:
+    """Write ``source`` as CSV (header row first) to the text file ``out``; return the number of rows."""
+    writer = csv.writer(out)
+    writer.writerow(source.headers)
+    if isinstance(source, Table):
+        writer.writerows(source.rows)
+        return len(source.rows)
+    count = 0
+    async for row in source.rows:
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+async def csv_file(source: Exported, filename: str, description: str = "") -> tuple[Attachment, int]:
+    """``source`` as a CSV attachment backed by a temporary file (deleted with the attachment), and its row count."""
+    file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed (and deleted) when the attachment is released
+        "w+", encoding="utf-8", newline="", prefix="cohortbot-", suffix=".csv"
+    )
+    try:
+        count = await write_csv(source, file)
+    except BaseException:
+        file.close()
+        raise
+    return Attachment.from_temporary(filename, file, description), count
+
+
+async def collect(source: Exported) -> Table:
+    """Every row of ``source`` in memory, as a :class:`Table` (for tests and small results)."""
+    if isinstance(source, Table):
+        return source
+    return Table(headers=source.headers, rows=[row async for row in source.rows])
