@@ -139,24 +139,27 @@ def build_scheduler(grace: timedelta) -> AsyncIOScheduler:
 def install_jobs(
     scheduler: AsyncIOScheduler, jobs: list[PlannedJob], now: datetime, fire: Callable[[str], Awaitable[None]]
 ) -> int:
-    """Replace the scheduler's planned jobs with one DateTrigger job per future :class:`PlannedJob`.
+    """Make the scheduler hold one DateTrigger job per future :class:`PlannedJob`; return how many it holds.
 
-    Past jobs are not added: catch-up (:meth:`JobRunner.run_due`) decides about them. Returns the count.
+    Only what changed is touched: a job whose id and time are already installed stays as it is, a moved one is
+    rescheduled, a new one added, one no longer planned removed. So the periodic re-plan costs a comparison,
+    not a rebuild. Past jobs are not added: catch-up (:meth:`JobRunner.run_due`) decides about them.
     """
-    for existing in scheduler.get_jobs():
-        if existing.id.startswith("plan:"):
-            existing.remove()
-    count = 0
-    for job in jobs:
-        if job.when <= now:
-            continue
-        scheduler.add_job(
-            fire,
-            DateTrigger(run_date=job.when),
-            args=[job.id],
-            id=f"plan:{job.id}",
-            name=job.description,
-            replace_existing=True,
-        )
-        count += 1
-    return count
+    wanted = {f"plan:{j.id}": j for j in jobs if j.when > now}
+    installed = {job.id: job for job in scheduler.get_jobs() if job.id.startswith("plan:")}
+    for job_id, job in installed.items():
+        if job_id not in wanted:
+            job.remove()
+    for job_id, planned in wanted.items():
+        current = installed.get(job_id)
+        if current is None:
+            scheduler.add_job(
+                fire,
+                DateTrigger(run_date=planned.when),
+                args=[planned.id],
+                id=job_id,
+                name=planned.description,
+            )
+        elif getattr(current.trigger, "run_date", None) != planned.when:
+            current.reschedule(DateTrigger(run_date=planned.when))
+    return len(wanted)

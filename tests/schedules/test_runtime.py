@@ -164,6 +164,31 @@ def test_scheduler_defaults_and_one_job_per_due_item(cohort):
     assert sorted(j.id for j in scheduler.get_jobs()) == sorted(f"plan:post:week-{n}" for n in range(3, 9))
 
 
+def test_rebuilding_touches_only_the_jobs_that_changed(cohort):
+    from dataclasses import replace
+    from datetime import UTC
+
+    from schedules.jobs import PlannedJob
+
+    scheduler = build_scheduler(timedelta(hours=6))
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    jobs = [PlannedJob(f"post:week-{n}", cohort.post_time(n), "weekly-post", "x") for n in range(1, 9)]
+
+    async def fire(job_id: str) -> None:
+        pass
+
+    install_jobs(scheduler, jobs, now, fire)
+    before = {j.id: j for j in scheduler.get_jobs()}
+    moved = replace(jobs[2], when=jobs[2].when + timedelta(hours=1))
+    new = PlannedJob("announce:1", cohort.post_time(4), "announcement", "y")
+    assert install_jobs(scheduler, [*jobs[:2], moved, *jobs[4:], new], now, fire) == 8
+    after = {j.id: j for j in scheduler.get_jobs()}
+    assert set(after) == {f"plan:post:week-{n}" for n in (1, 2, 3, 5, 6, 7, 8)} | {"plan:announce:1"}
+    assert after["plan:post:week-3"].trigger.run_date == moved.when  # moved, not re-added
+    for n in (1, 2, 5, 6, 7, 8):  # unchanged: the very same job objects
+        assert after[f"plan:post:week-{n}"] is before[f"plan:post:week-{n}"]
+
+
 async def test_apscheduler_fires_the_post_on_the_wall_clock(tmp_path, cohort):
     """Production path: a real clock (time-machine travels to a second before 09:00), APScheduler fires."""
     due = cohort.post_time(2)
