@@ -75,6 +75,7 @@ class Call:
     status: int = 200
     target: str = ""  # the id in /response/<id> or /upload/<id>
     raw: bytes = b""
+    peer: str = ""  # the client's address and port: one per connection (keep-alive reuses it)
 
     def json(self, key: str) -> Any:
         """A body value that Slack sends JSON-encoded in forms (``blocks``, ``view``, ``files``) or as JSON."""
@@ -252,7 +253,7 @@ class FakeSlackAPI:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         body, raw = await self._read(request)
-        call = Call(method, body, raw=raw)
+        call = Call(method, body, raw=raw, peer=_peer(request))
         self.calls.append(call)
         failure = self._failure(method)
         if failure is not None:
@@ -332,13 +333,18 @@ class FakeSlackAPI:
 
     async def _response(self, request: web.Request) -> web.Response:
         body, raw = await self._read(request)
-        self.calls.append(Call("response", body, target=request.match_info["id"], raw=raw))
+        self.calls.append(Call("response", body, target=request.match_info["id"], raw=raw, peer=_peer(request)))
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:
         raw = await request.read()
         self.calls.append(Call("upload", {}, target=request.match_info["id"], raw=raw))
         return web.Response(text=f"OK - {len(raw)}")
+
+
+def _peer(request: web.Request) -> str:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return f"{peer[0]}:{peer[1]}" if peer else ""
 
 
 # --- driving a running SlackPlatform ---------------------------------------------------------------------

@@ -12,6 +12,9 @@ Two Web API clients share the token and ``SLACK_API_URL``:
 * ``outbox_client`` (the :class:`SlackSender`) has no rate-limit retry: the outbox worker must see the 429
   (as a ``TransientSendError`` with ``retry_after``) to pace itself.
 
+Both clients and every ``response_url`` answer share one aiohttp session (opened in :meth:`SlackPlatform.start`),
+so answers reuse keep-alive connections instead of opening a session, and a connection, per call.
+
 HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events; bolt checks the signature and
 rejects requests older than 5 minutes with 401) and ``GET /healthz``. Socket Mode (``SLACK_APP_TOKEN`` set)
 serves only ``/healthz`` over HTTP.
@@ -25,6 +28,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -34,6 +38,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.core.context import Actor, Place
 from bot.core.messages import Reply
@@ -105,6 +110,7 @@ class SlackPlatform:
         self.bolt.view_submission(CALLBACK_ID)(self._on_view_submission)
         self.bolt.event("app_mention")(self._on_mention)
         self.port: int | None = None
+        self.session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._stopped = asyncio.Event()
@@ -114,6 +120,10 @@ class SlackPlatform:
 
     async def start(self) -> None:
         """Serve HTTP (and connect Socket Mode if configured); register the sender."""
+        # One HTTP session for every Web API call and response_url answer (keep-alive, no session per call).
+        self.session = aiohttp.ClientSession()
+        self.client.session = self.session
+        self.outbox_client.session = self.session
         web_app = web.Application()
         if not self.socket_mode:
             web_app.router.add_post("/slack/events", self._events)
@@ -139,6 +149,10 @@ class SlackPlatform:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+        if self.session is not None:
+            session, self.session = self.session, None
+            self.client.session = self.outbox_client.session = None
+            await session.close()
         self._stopped.set()
 
     async def wait(self) -> None:
@@ -155,8 +169,20 @@ class SlackPlatform:
 
     # --- slash commands ------------------------------------------------------------------------------------
 
+    def responder(self, response_url: str | None, fallback: Respond) -> Respond:
+        """Answer through ``response_url`` on the shared session (``fallback``, bolt's ``respond``, without one)."""
+        if not response_url or self.session is None:
+            return fallback
+        webhook = AsyncWebhookClient(response_url, session=self.session)
+
+        async def respond(**kwargs: Any) -> Any:
+            return await webhook.send(**kwargs)
+
+        return respond
+
     async def _on_command(self, ack: Callable[..., Awaitable[None]], body: dict, respond: Respond) -> None:
         await ack()
+        respond = self.responder(body.get("response_url"), respond)
         try:
             await self.handle_command(body, respond)
         except Exception:

@@ -298,3 +298,16 @@ async def test_mention_points_to_help(slack, slack_api):
     assert status == 200
     posted = (await slack_api.wait_for("chat.postEphemeral"))[0]
     assert posted.body["user"] == ADA and "/help" in posted.body["text"]
+
+
+async def test_answers_reuse_one_http_session(app: CohortBot):
+    """Every response_url answer and Web API call goes over the adapter's one session: keep-alive connections,
+    not a new session (and connection) per answer."""
+    async with FakeSlackAPI.running() as fake, running_slack(app, fake) as slack:
+        for _ in range(4):
+            assert "Week" in (await slash(slack, fake, "/readings", "2", user=ADA)).text
+        await slash(slack, fake, "/submit", "1", user=ADA, wait=False)  # a modal: views.open, on the Web API client
+        await fake.wait_for("views.open")
+        peers = {c.peer for c in fake.calls if c.method in ("response", "views.open")}
+        assert len(peers) == 1, peers  # sequential answers: one keep-alive connection
+    assert slack.session is None  # closed with the adapter
