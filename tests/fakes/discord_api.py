@@ -38,6 +38,11 @@ Or by hand::
   discord.py does not retry; 500/502/504 it retries after 1, 3, 5... real seconds, so avoid them in tests).
   Note that discord.py itself retries a 429 up to 5 times (sleeping ``retry_after``): fewer than 5 are absorbed
   and the send succeeds; 5 in a row reach the sender, which raises ``TransientSendError(retry_after=...)``.
+* The 3-second rule, as Discord applies it: an interaction's first callback (answer, defer or modal) must arrive
+  within ``fake.callback_deadline`` (3 s) of the moment ``interact()`` sent it, else it is refused with
+  404 ``Unknown interaction`` (code 10062) and recorded in ``fake.late_callbacks``; a second callback for the same
+  interaction is refused with 400 (code 40060, already acknowledged). Followups after a defer are not limited.
+  Interaction ids are snowflakes of the moment they were made, as Discord's are (``Interaction.created_at``).
 * Ids: ``fake.guild_id``, ``fake.app_id``, ``fake.channels`` (name -> id: ``intro-course``, ``advanced-course``,
   ``general``, plus the sections' channels), ``fake.dm_channels`` (user id -> created DM channel id).
   Members are the example roster's Discord ids plus ``STRANGER`` (not on the roster); ``ALAN`` holds the
@@ -50,10 +55,13 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import discord.utils
 import pytest
 from aiohttp import WSMsgType, web
 from pydantic import SecretStr
@@ -79,6 +87,7 @@ CHANNEL_NAMES = (
     "section-apac",
 )
 JSON = "application/json"  # discord.py only parses JSON when the Content-Type is exactly this
+INTERACTION_DEADLINE = 3.0  # seconds Discord waits for an interaction's first callback
 
 
 @dataclass
@@ -136,6 +145,10 @@ class FakeDiscord:
         self.gateway_received: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.dm_channels: dict[int, int] = {}
+        self.callback_deadline = INTERACTION_DEADLINE
+        self.sent_at: dict[int, float] = {}  # interaction id -> when interact() sent it (monotonic)
+        self.answered_at: dict[int, float] = {}  # interaction id -> when its first callback was accepted
+        self.late_callbacks: list[int] = []  # interaction ids whose callback came too late (refused)
         self._files: dict[str, bytes] = {}
         self._ids = itertools.count(500000000000000001)
         self._seq = itertools.count(1)
@@ -188,6 +201,10 @@ class FakeDiscord:
         """A fresh snowflake."""
         return next(self._ids)
 
+    def interaction_id(self) -> int:
+        """A fresh snowflake that, like Discord's, encodes the moment it was made (``Interaction.created_at``)."""
+        return discord.utils.time_snowflake(datetime.now(UTC)) + next(self._ids) % (1 << 22)
+
     # ---- knobs ------------------------------------------------------------------------------------------------
     def rate_limit(self, n: int = 1, *, retry_after: float = 0.05, path: str | None = None) -> None:
         """Answer the next ``n`` requests (matching the ``path`` regex, if given) with 429 Too Many Requests."""
@@ -235,7 +252,7 @@ class FakeDiscord:
         user = {"id": str(user_id), "username": name.lower().replace(" ", ""), "discriminator": "0", "avatar": None}
         user["global_name"] = name
         payload: dict[str, Any] = {
-            "id": str(self.next_id()),
+            "id": str(self.interaction_id()),
             "application_id": str(self.app_id),
             "type": kind,
             "data": data,
@@ -337,7 +354,8 @@ class FakeDiscord:
         return self._interaction(5, {"custom_id": custom_id, "components": components}, user_id, channel)
 
     async def interact(self, payload: dict[str, Any]) -> None:
-        """Send an INTERACTION_CREATE down every connected gateway socket."""
+        """Send an INTERACTION_CREATE down every connected gateway socket; its 3 seconds start now."""
+        self.sent_at[int(payload["id"])] = time.monotonic()
         await self.dispatch("INTERACTION_CREATE", payload)
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
@@ -488,7 +506,11 @@ class FakeDiscord:
                 self.commands[scope] = [self._echo_command(c, match.group(2)) for c in r.json or []]
             return _respond(self.commands.get(scope, []))
         if m == "POST" and (match := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", p)):
-            return _respond(self._callback(r, int(match.group(1))))
+            interaction_id = int(match.group(1))
+            refused = self._refuse_callback(interaction_id)
+            if refused is not None:
+                return refused
+            return _respond(self._callback(r, interaction_id))
         if match := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(?:/messages/(@original|\d+))?", p):
             return _respond(self._message(self.channels["general"], r.payload() or {}))
         if m == "POST" and (match := re.fullmatch(r"/channels/(\d+)/messages", p)):
@@ -527,6 +549,19 @@ class FakeDiscord:
             out["guild_id"] = guild_id
         out.setdefault("default_member_permissions", None)
         return out
+
+    def _refuse_callback(self, interaction_id: int) -> web.Response | None:
+        """Discord's answer to a callback that comes too late or twice (``None``: accepted)."""
+        now = time.monotonic()
+        if interaction_id in self.answered_at:
+            body = {"message": "Interaction has already been acknowledged.", "code": 40060}
+            return _respond(body, 400)
+        sent = self.sent_at.get(interaction_id)
+        if sent is not None and now - sent > self.callback_deadline:
+            self.late_callbacks.append(interaction_id)
+            return _respond({"message": "Unknown interaction", "code": 10062}, 404)
+        self.answered_at[interaction_id] = now
+        return None
 
     def _callback(self, r: Recorded, interaction_id: int) -> dict[str, Any]:
         body = r.payload() or {}

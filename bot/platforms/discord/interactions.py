@@ -1,8 +1,13 @@
 """Running a command for a Discord interaction and answering it: translation only, no feature logic.
 
-Discord wants an answer within 3 seconds. A command declared ``slow`` is acknowledged (deferred) at once;
-any other is given ``defer_after`` seconds to answer and deferred if it has not, then answered with a
-followup. Anything raised by this translation code is logged and answered with a short apology.
+Discord drops an interaction whose first answer comes more than 3 seconds after it was created ("This
+interaction failed"). A command declared ``slow`` is acknowledged (deferred) at once; any other is given until
+``defer_after`` seconds, or :data:`DEFER_MARGIN` before its 3 seconds run out (counted from the interaction's
+creation time, so time spent queued before it reached us counts), and deferred if it has not answered by then,
+then answered with a followup (allowed for 15 minutes). Under load, when more than ``busy_after`` interactions
+are waiting for their first answer, new ones are deferred at once: an acknowledgement is one small request, and
+the queue behind it must not eat the 3 seconds. Anything raised by this translation code is logged and answered
+with a short apology.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 APOLOGY = "⚠️ Sorry, something went wrong on my side. Please try again, and tell an organizer if it keeps happening."
 DEFER_AFTER = 2.0
+INTERACTION_DEADLINE = 3.0  # Discord's limit for the first answer, from the interaction's creation
+DEFER_MARGIN = 0.75  # defer at the latest this long before the deadline: the request itself takes time
+BUSY_AFTER = 32  # more interactions than this waiting for their first answer: defer new ones at once
 
 
 def actor_of(interaction: discord.Interaction) -> Actor:
@@ -52,6 +60,8 @@ class InteractionHandler:
     def __init__(self, app: CohortBot) -> None:
         self.app = app
         self.defer_after = DEFER_AFTER
+        self.busy_after = BUSY_AFTER
+        self.unanswered = 0  # interactions received and not yet answered or deferred
 
     # ---- entry points (called by discord.py) ------------------------------------------------------------------
     async def invoke(self, interaction: discord.Interaction, command: Command, values: dict[str, Any]) -> None:
@@ -95,20 +105,36 @@ class InteractionHandler:
         slow: bool,
         name: str,
     ) -> None:
-        """Run ``run`` and answer, deferring when slow or late; apologise for anything raised here."""
+        """Run ``run`` and answer, deferring when slow, late or busy; apologise for anything raised here."""
         deferred = False
+        budget = 0.0 if slow else self.wait_budget(interaction)
+        self.unanswered += 1
+        acknowledged = False
         try:
             task = asyncio.ensure_future(run())
-            if not slow:
-                await asyncio.wait({task}, timeout=self.defer_after)
+            if budget > 0:
+                await asyncio.wait({task}, timeout=budget)
             if not task.done():
                 await interaction.response.defer(ephemeral=private, thinking=True)
                 deferred = True
+                self.unanswered -= 1
+                acknowledged = True
             reply = await task
             await self.answer(interaction, reply, deferred=deferred)
         except Exception:
             log.exception("the Discord adapter failed while answering /%s", name)
             await self.apologise(interaction)
+        finally:
+            if not acknowledged:
+                self.unanswered -= 1
+
+    def wait_budget(self, interaction: discord.Interaction) -> float:
+        """How long a command may run before its interaction is deferred (0: defer at once)."""
+        if self.unanswered >= self.busy_after:
+            return 0.0
+        age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+        left = INTERACTION_DEADLINE - DEFER_MARGIN - min(max(age, 0.0), INTERACTION_DEADLINE)
+        return max(0.0, min(self.defer_after, left))
 
     async def answer(self, interaction: discord.Interaction, reply: Reply, *, deferred: bool) -> None:
         """Render ``reply`` as the interaction's response (or followups after a defer)."""

@@ -371,3 +371,74 @@ async def test_a_wrong_token_or_unreachable_discord_fails_start_clearly(app, fak
     unreachable = fake.settings(api_url="http://127.0.0.1:9/api/v10")
     with pytest.raises(RuntimeError, match="could not reach Discord"):
         await DiscordPlatform(app, unreachable, guild_ready_timeout=0.05).start()
+
+
+async def test_the_fake_refuses_an_answer_after_three_seconds_as_discord_does(app, fake, discord_platform):
+    async def dawdles(ctx):
+        await asyncio.sleep(0.3)
+        return "too late"
+
+    platform = await restart_with(app, fake, discord_platform, Command("dawdle", "Takes its time.", dawdles))
+    fake.callback_deadline = 0.1  # Discord's 3 s, shortened: the adapter still thinks it has time
+    try:
+        payload = fake.command("dawdle")
+        await fake.interact(payload)
+        await fake.wait_for("POST", CALLBACK)
+        await asyncio.sleep(0.2)
+        assert fake.late_callbacks and set(fake.late_callbacks) == {int(payload["id"])}
+        assert int(payload["id"]) not in fake.answered_at  # the user saw "This interaction failed"
+    finally:
+        await platform.stop()
+
+
+async def test_an_interaction_that_arrives_late_is_deferred_at_once(app, fake, discord_platform):
+    from datetime import UTC, datetime, timedelta
+
+    import discord
+
+    release = asyncio.Event()
+
+    async def waits(ctx):
+        await release.wait()
+        return "answered"
+
+    platform = await restart_with(app, fake, discord_platform, Command("waits", "Waits.", waits))
+    try:
+        payload = fake.command("waits")
+        created = datetime.now(UTC) - timedelta(seconds=2.6)  # queued 2.6 s before it reached the bot
+        payload["id"] = str(discord.utils.time_snowflake(created))
+        await fake.interact(payload)
+        deferred = await fake.wait_for("POST", CALLBACK, within=1.0)  # not after the usual 2 s
+        assert deferred.payload()["type"] == 5
+        release.set()
+        followup = await fake.wait_for("POST", FOLLOWUP)
+        assert followup.payload()["embeds"][0]["description"] == "answered"
+    finally:
+        await platform.stop()
+
+
+async def test_under_load_new_interactions_are_deferred_at_once(app, fake, discord_platform):
+    release = asyncio.Event()
+
+    async def waits(ctx):
+        await release.wait()
+        return "answered"
+
+    platform = await restart_with(app, fake, discord_platform, Command("waits", "Waits.", waits))
+    platform.handler.busy_after = 2
+    try:
+        first = [fake.command("waits") for _ in range(2)]
+        for payload in first:
+            await fake.interact(payload)
+        await asyncio.sleep(0.1)
+        assert not fake.find("POST", CALLBACK)  # two waiting: still within their time
+        late = fake.command("waits")
+        await fake.interact(late)
+        deferred = await fake.wait_for("POST", CALLBACK, within=1.0)  # the third: deferred at once
+        assert deferred.path.startswith(f"/interactions/{late['id']}/") and deferred.payload()["type"] == 5
+        release.set()
+        await fake.wait_for("POST", CALLBACK, count=3)
+        await fake.wait_for("POST", FOLLOWUP)
+        assert not fake.late_callbacks and platform.handler.unanswered == 0
+    finally:
+        await platform.stop()
