@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PrivateAttr, ValidationError, field_validator
 
 from bot.core.clock import utc
 
@@ -162,6 +162,7 @@ class Cohort(_Model):
     pairing: Pairing = Field(default_factory=Pairing)
     reminders: Reminders = Field(default_factory=Reminders)
     discord: DiscordRoles = Field(default_factory=DiscordRoles)
+    _by_name: dict[str, SectionMeeting] | None = PrivateAttr(default=None)
 
     @field_validator("timezone")
     @classmethod
@@ -184,8 +185,12 @@ class Cohort(_Model):
         return next((w for w in self.weeks if w.number == number), None)
 
     def section(self, name: str) -> SectionMeeting | None:
-        """The section called ``name`` (case-insensitive)."""
-        return next((s for s in self.sections if s.name.casefold() == name.strip().casefold()), None)
+        """The section called ``name`` (case-insensitive); by index, as a large cohort has thousands."""
+        if self._by_name is None:
+            self._by_name = {}
+            for s in self.sections:
+                self._by_name.setdefault(s.name.casefold(), s)
+        return self._by_name.get(name.strip().casefold())
 
     def local(self, day: date, at: Time, zone: ZoneInfo | None = None) -> datetime:
         """An aware UTC datetime for a local wall-clock time on ``day`` in ``zone`` (default: the cohort's)."""

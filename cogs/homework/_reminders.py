@@ -23,7 +23,6 @@ from itertools import islice
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.core.clock import to_db
-from bot.core.context import facilitated_sections
 from bot.core.messages import Message, timestamp
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
@@ -153,13 +152,28 @@ async def queue_unplanned_reminders(app: CohortBot) -> int:
 
 # ---- the facilitators' digest ----------------------------------------------------------------------------------
 async def section_leads(app: CohortBot) -> list[tuple[Member, list[str]]]:
-    """Everyone who runs a section (by role and roster, or named in the cohort file), with their sections."""
-    named = [f for meeting in app.cohort.sections for f in meeting.facilitators]
+    """Everyone who runs a section (by role and roster, or named in the cohort file), with their sections.
+
+    The same rule as :func:`bot.core.context.facilitated_sections`, with the cohort file's names indexed once
+    for all facilitators (that function reads every section for one person: fine for one command, not for
+    hundreds of facilitators over thousands of sections).
+    """
+    cohort = app.cohort
+    named: dict[str, dict[str, str]] = {}  # a facilitator's name or email (casefolded) -> their sections
+    for meeting in cohort.sections:
+        for who in meeting.facilitators:
+            named.setdefault(who.casefold(), {})[meeting.name.casefold()] = meeting.name
     out = []
-    for member, role in await repo(app).section_leads(named):
-        sections = facilitated_sections(app, member, Role.parse(role))  # a Member reads like a Person here
+    for member, role in await repo(app).section_leads([f for meeting in cohort.sections for f in meeting.facilitators]):
+        sections: dict[str, str] = {}
+        if Role.parse(role) >= Role.FACILITATOR:
+            for s in member.sections:
+                meeting = cohort.section(s)
+                sections[s.casefold()] = meeting.name if meeting else s
+        for key in {member.name.casefold(), member.email.casefold()}:
+            sections.update(named.get(key, {}))
         if sections:
-            out.append((member, sections))
+            out.append((member, sorted(sections.values())))
     return out
 
 

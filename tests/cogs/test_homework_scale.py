@@ -148,3 +148,17 @@ async def test_the_organizers_large_tables_take_bounded_memory(tmp_path, cohort,
     assert peaks[20_000][0] < small[0] * 1.5 + 512 * 1024, peaks  # 20 times the rows
     assert peaks[5_000][1] < small[1] * 1.5 + 512 * 1024, peaks  # 40,000 rows against 8,000
     assert max(peaks[20_000][0], peaks[5_000][1]) < 4 * 1024 * 1024, peaks
+
+
+async def test_digest_recipients_follow_the_rule_commands_use(app, clock):
+    from bot.core.context import facilitated_sections
+    from cogs.homework._reminders import section_leads
+
+    await populate(app, scholars=64, facilitators=3)
+    leads = {member.id: sections for member, sections in await section_leads(app)}
+    expected = {}
+    for person in await app.people.all():
+        sections = facilitated_sections(app, person, person.role)
+        if sections:
+            expected[person.id] = sections
+    assert leads == expected and len(leads) == 6
