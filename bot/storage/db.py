@@ -1,7 +1,11 @@
 """The database: one writer connection and a few read-only ones (WAL), with numbered migrations applied at start-up.
 
-* Writes (:meth:`Database.execute`, :meth:`Database.executemany`, :meth:`Database.transaction`) go through the
-  single writer connection, one at a time.
+* Writes: a transaction written as ``async with transaction(): await ...; await ...`` (and ``executemany``) runs
+  on the writer connection, one such transaction at a time. One-trip writes, :meth:`Database.atomic` (a list of
+  statements, all or nothing) and :meth:`Database.execute` (one statement), run on a second writer connection,
+  each whole in its thread without waiting for the event loop in between: under load a hot path's write then
+  holds the database's write lock for microseconds, not for as many turns of a busy loop as it has statements.
+  SQLite keeps the two writers in turn (WAL allows one writer; the other waits in its own thread).
 * Reads (:meth:`Database.fetchone` / ``fetchall`` / ``fetchval``) go to the least busy of ``readers`` read-only
   connections (``PRAGMA query_only``): WAL lets them read while the writer writes, so a busy writer or a slow
   query never queues every other command behind it. Inside a transaction, reads use the writer (they must see
@@ -18,7 +22,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from importlib import resources
@@ -30,6 +34,7 @@ import aiosqlite
 log = logging.getLogger(__name__)
 MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _IN_TRANSACTION: ContextVar[bool] = ContextVar("in_transaction", default=False)
+Statement = tuple[str, Iterable[Any]]  # SQL and its parameters
 
 
 def migration_files() -> list[tuple[int, str, str]]:
@@ -58,6 +63,7 @@ class Database:
         self.heavy_count = max(1, heavy)
         self._conn: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._direct: aiosqlite.Connection | None = None  # one-trip writes (atomic, execute)
         self._readers: list[aiosqlite.Connection] = []
         self._reader_load: list[int] = []
         self._heavy_free: list[aiosqlite.Connection] = []
@@ -82,6 +88,7 @@ class Database:
         try:
             await self.migrate()
             if self.path != ":memory:":
+                self._direct = await self._connect()
                 self._readers = [await self._read_only() for _ in range(self.reader_count)]
                 self._reader_load = [0] * len(self._readers)
                 self._heavy_free = [await self._read_only() for _ in range(self.heavy_count)]
@@ -90,21 +97,24 @@ class Database:
             raise
         return self
 
-    async def _read_only(self) -> aiosqlite.Connection:
+    async def _connect(self, *pragmas: str) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         try:
-            for pragma in (*PRAGMAS, "PRAGMA query_only=ON"):
+            for pragma in (*PRAGMAS, *pragmas):
                 await conn.execute(pragma)
         except BaseException:
             await conn.close()
             raise
         return conn
 
+    async def _read_only(self) -> aiosqlite.Connection:
+        return await self._connect("PRAGMA query_only=ON")
+
     def connections(self) -> list[aiosqlite.Connection]:
         """Every open connection: the writer first, then the readers and the heavy readers."""
-        writer = [self._conn] if self._conn is not None else []
-        return [*writer, *self._readers, *self._heavy_free]
+        writers = [c for c in (self._conn, self._direct) if c is not None]
+        return [*writers, *self._readers, *self._heavy_free]
 
     async def settle(self) -> None:
         """Wait until every statement already handed to the writer has finished (a cancelled task's last write
@@ -119,7 +129,8 @@ class Database:
 
     async def close(self) -> None:
         """Close every connection (idempotent)."""
-        others, self._readers, self._heavy_free = [*self._readers, *self._heavy_free], [], []
+        others = [c for c in (self._direct, *self._readers, *self._heavy_free) if c is not None]
+        self._direct, self._readers, self._heavy_free = None, [], []
         for conn in others:
             await conn.close()
         if self._conn is not None:
@@ -176,9 +187,11 @@ class Database:
                 _IN_TRANSACTION.reset(token)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
-        """Run one write statement, committed at once unless inside :meth:`transaction`."""
+        """Run one write statement, committed at once (one trip) unless inside :meth:`transaction`."""
         if _IN_TRANSACTION.get():
             return await self.conn.execute(sql, tuple(params))
+        if self._direct is not None:
+            return await self._direct.execute(sql, tuple(params))
         async with self._write_lock:
             return await self.conn.execute(sql, tuple(params))
 
@@ -220,20 +233,56 @@ class Database:
                 else:
                     await conn.close()
 
+    async def atomic(self, statements: Sequence[Statement]) -> list[list[aiosqlite.Row]]:
+        """Run ``statements`` (``(sql, params)`` pairs) in one transaction, in one trip to the writer's thread;
+        return each one's rows (``RETURNING``).
+
+        A transaction written as ``async with transaction(): await ...; await ...`` holds the write lock for as
+        many trips to the writer's thread as it has statements, and under load every trip waits for a turn of the
+        busy event loop: a hot path's writes go through here instead, run whole in the thread. Joins the caller's
+        transaction if there is one.
+        """
+        if _IN_TRANSACTION.get():
+            return [list(await self.conn.execute_fetchall(sql, tuple(params))) for sql, params in statements]
+        batch = [(sql, tuple(params)) for sql, params in statements]
+        if self._direct is not None:
+            return await _in_thread(self._direct, batch)
+        async with self._write_lock:
+            return await _in_thread(self.conn, batch)
+
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        """First row of a query, or ``None``."""
-        async with self.reader() as conn, conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        """First row of a query (meant for queries of one row), or ``None``. One trip to a reader's thread."""
+        async with self.reader() as conn:
+            rows = await conn.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        """All rows of a query."""
-        async with self.reader() as conn, conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        """All rows of a query, in one trip to a reader's thread."""
+        async with self.reader() as conn:
+            return list(await conn.execute_fetchall(sql, tuple(params)))
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
         """First column of the first row, or ``None``."""
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+
+async def _in_thread(conn: aiosqlite.Connection, statements: list[tuple[str, tuple]]) -> list[list[sqlite3.Row]]:
+    # aiosqlite runs each connection's calls in its own thread, in order; ``_execute`` queues one function there.
+    return await conn._execute(_run_atomic, conn._conn, statements)
+
+
+def _run_atomic(conn: sqlite3.Connection, statements: list[tuple[str, tuple]]) -> list[list[sqlite3.Row]]:
+    """In the writer's thread: ``BEGIN IMMEDIATE``, every statement, ``COMMIT`` (or ``ROLLBACK`` on any error)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        out = [conn.execute(sql, params).fetchall() for sql, params in statements]
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return out
 
 
 def _split_sql(sql: str) -> list[str]:

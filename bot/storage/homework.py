@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.clock import from_db, to_db
-from bot.storage.db import Database
+from bot.storage.db import Database, Statement
 
 SECTION_SEPARATOR = "\x1f"
 
@@ -223,12 +223,13 @@ class HomeworkRepo:
         self.db = db
 
     # ---- submissions ----------------------------------------------------------------------------------
-    async def add_submission(self, new: NewSubmission) -> Submission:
-        """Record a submission (earlier ones for the same week stay, as history)."""
+    async def add_submission(self, new: NewSubmission, *also: Statement) -> Submission:
+        """Record a submission (earlier ones for the same week stay, as history), with the statements ``also``
+        in the same transaction: one trip to the database's writer."""
         size = len(new.file_content) if new.file_content is not None else None
-        cur = await self.db.execute(
+        insert = (
             "INSERT INTO submissions (person_id, week, link, text, file_name, file_size, file_content, file_url,"
-            " submitted_at, late, platform) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f" submitted_at, late, platform) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {SUBMISSION_COLUMNS}",
             (
                 new.person_id,
                 new.week,
@@ -243,8 +244,7 @@ class HomeworkRepo:
                 new.platform,
             ),
         )
-        row = await self.db.fetchone(f"SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE id = ?", (cur.lastrowid,))
-        assert row is not None
+        [row], *_ = await self.db.atomic([insert, *also])
         return _submission(row)
 
     async def history(self, person_id: int, week: int | None = None) -> list[Submission]:

@@ -32,7 +32,7 @@ from cogs.homework._common import (
     statuses,
     stream_statuses,
 )
-from cogs.homework._reminders import extension_reminder_key, replan_extension_reminder, skip_reminders
+from cogs.homework._reminders import extension_reminder_key, replan_extension_reminder, skip_statement
 
 MAX_FILE_NAME = 200
 MISSING_NAMES = 40  # names listed in a long view's text; the attached file has everyone
@@ -137,23 +137,24 @@ async def submit(
     limit = deadline(due, extension)
     late = is_late(ctx.now, limit)
     earlier = await homework_repo.history(ctx.person.id, week)
-    async with ctx.app.db.transaction():
-        saved = await homework_repo.add_submission(
-            NewSubmission(
-                person_id=ctx.person.id,
-                week=week,
-                submitted_at=ctx.now,
-                late=late,
-                platform=ctx.actor.platform,
-                link=link,
-                text=text or None,
-                file_name=file_name,
-                file_content=content,
-            )
-        )
-        if extension is not None:  # handed in: the extension's reminder, if still waiting, is not needed
-            key = extension_reminder_key(week, ctx.person.id, extension.until)
-            await skip_reminders(ctx.app, [key], "submitted before the reminder")
+    also = []
+    if extension is not None:  # handed in: the extension's reminder, if still waiting, is not needed
+        key = extension_reminder_key(week, ctx.person.id, extension.until)
+        also.append(skip_statement(key, "submitted before the reminder"))
+    saved = await homework_repo.add_submission(
+        NewSubmission(
+            person_id=ctx.person.id,
+            week=week,
+            submitted_at=ctx.now,
+            late=late,
+            platform=ctx.actor.platform,
+            link=link,
+            text=text or None,
+            file_name=file_name,
+            file_content=content,
+        ),
+        *also,
+    )
     return Reply.of(receipt(saved, homework.title, due, limit, extension is not None, len(earlier)))
 
 

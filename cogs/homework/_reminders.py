@@ -27,6 +27,7 @@ from bot.core.messages import Message, timestamp
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
 from bot.outbox import NewItem
+from bot.storage.db import Statement
 from bot.storage.homework import Extension, Member
 from cogs.homework._common import Status, homework_weeks, is_late, repo, require_homework, statuses
 from schedules.jobs import PlannedJob
@@ -103,6 +104,11 @@ def extension_reminder_item(app: CohortBot, ext: Extension, now: datetime) -> Ne
     )
 
 
+def skip_statement(key: str, reason: str) -> Statement:
+    """The statement marking the reminder ``key`` ``skipped`` if it is still waiting in the outbox."""
+    return ("UPDATE outbox SET state = 'skipped', last_error = ? WHERE key = ? AND state = 'pending'", (reason, key))
+
+
 async def skip_reminders(app: CohortBot, keys: Sequence[str], reason: str) -> int:
     """Mark these reminders ``skipped`` if they are still waiting in the outbox; return how many were.
 
@@ -113,10 +119,8 @@ async def skip_reminders(app: CohortBot, keys: Sequence[str], reason: str) -> in
         return 0
     async with app.db.transaction() as conn:
         before = conn.total_changes
-        await conn.executemany(
-            "UPDATE outbox SET state = 'skipped', last_error = ? WHERE key = ? AND state = 'pending'",
-            [(reason, k) for k in keys],
-        )
+        sql = skip_statement("", reason)[0]
+        await conn.executemany(sql, [(reason, k) for k in keys])
         return conn.total_changes - before
 
 
