@@ -318,11 +318,22 @@ async def bot(cohort: Cohort, platform: str, env: dict[str, str]) -> AsyncIterat
             out = f"{os.environ['BENCH_PROFILE']}-{platform}-{int(time.time())}.prof"
             args = [sys.executable, "-m", "cProfile", "-o", out, "-m", "bot.cli", "run", "--platform", platform]
         proc = await Process.spawn(*args, "--cohort", str(cohort.cohort), "--db", str(db), env=clean_env(**env), cwd=Path(tmp))
+        spy = None
         try:
             ready = await proc.wait_line("cohortbot is running")
             rss, _ = memory(proc.proc.pid)
+            if os.environ.get("BENCH_PYSPY"):  # sample the bot (collapsed stacks) while it works
+                out = f"{os.environ['BENCH_PYSPY']}-{platform}-{int(time.time())}.txt"
+                spy = await asyncio.create_subprocess_exec(
+                    "/tmp/tools/bin/py-spy", "record", "--pid", str(proc.proc.pid), "--rate", "200", "--format",
+                    "raw", "--output", out, "--nonblocking", stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )  # fmt: skip
             yield proc, {"startup": ready - proc.started, "rss": rss, "db": db}
         finally:
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                await spy.wait()
             errors = proc.errors()
             if errors:
                 print(f"  ! the bot logged {len(errors)} error(s), e.g. {errors[0][:300]}", flush=True)
@@ -580,6 +591,13 @@ async def burst(fake: TimedDiscord, payloads: list[dict], within: float = 90.0) 
     while time.monotonic() < deadline and sum(1 for i in ids if i in fake.done_at) < len(ids):
         await asyncio.sleep(0.05)
     late = set(fake.late_callbacks) & set(ids)
+    if os.environ.get("BENCH_TIMELINE"):
+        tenth = max(1, len(ids) // 10)
+        for k in range(0, len(ids), tenth):
+            part = ids[k : k + tenth]
+            lat = [fake.first_at[i] - fake.sent_at[i] for i in part if i in fake.first_at]
+            sent = fake.sent_at[part[0]] - fake.sent_at[ids[0]]
+            print(f"    sent +{sent:.2f}s: late {len(set(part) & late)}, first min {min(lat or [0]):.2f} p50 {pct(lat, 50):.2f} max {max(lat or [0]):.2f}")
     first = [fake.first_at[i] - fake.sent_at[i] for i in ids if i in fake.first_at]
     final = [fake.done_at[i] - fake.sent_at[i] for i in ids if i in fake.done_at and i not in late]
     deferred = sum(1 for i in ids if i in fake.first_at and fake.first_at[i] != fake.done_at.get(i))

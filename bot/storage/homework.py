@@ -327,6 +327,18 @@ class HomeworkRepo:
         )
         return [(Member(r["id"], r["name"], r["email"], r["track"], _sections(r["sections"])), r["role"]) for r in rows]
 
+    async def standing(self, person_id: int, week: int) -> tuple[Extension | None, int]:
+        """A person's extension for ``week`` (if any) and how many times they have submitted it: one query, for
+        ``/submit``'s hot path."""
+        row = await self.db.fetchone(
+            "SELECT (SELECT COUNT(*) FROM submissions WHERE person_id = ?1 AND week = ?2) AS versions,"
+            " e.person_id, e.week, e.until, e.granted_by, e.granted_at"
+            " FROM (SELECT 1) LEFT JOIN extensions e ON e.person_id = ?1 AND e.week = ?2",
+            (person_id, week),
+        )
+        assert row is not None
+        return (_extension(row) if row["until"] is not None else None), int(row["versions"])
+
     # ---- extensions -----------------------------------------------------------------------------------
     async def extension(self, person_id: int, week: int) -> Extension | None:
         """The extension for this person and week, if any."""

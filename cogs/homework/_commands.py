@@ -133,10 +133,9 @@ async def submit(
     file_name, content = check_file(file) if file is not None else (None, None)
 
     homework_repo = repo(ctx.app)
-    extension = await homework_repo.extension(ctx.person.id, week)
+    extension, earlier = await homework_repo.standing(ctx.person.id, week)
     limit = deadline(due, extension)
     late = is_late(ctx.now, limit)
-    earlier = await homework_repo.history(ctx.person.id, week)
     also = []
     if extension is not None:  # handed in: the extension's reminder, if still waiting, is not needed
         key = extension_reminder_key(week, ctx.person.id, extension.until)
@@ -155,7 +154,7 @@ async def submit(
         ),
         *also,
     )
-    return Reply.of(receipt(saved, homework.title, due, limit, extension is not None, len(earlier)))
+    return Reply.of(receipt(saved, homework.title, due, limit, extension is not None, earlier))
 
 
 def receipt(saved: Submission, title: str, due: datetime, limit: datetime, extended: bool, earlier: int) -> Message:

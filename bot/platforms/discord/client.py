@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 60.0
+HTTP_CONNECTIONS = 64
 SYNC_HELP = {
     403: "the bot may not manage this server's commands: invite it with the `bot` and `applications.commands` "
     "scopes (see docs/discord.md), and check DISCORD_GUILD_ID",
@@ -36,7 +37,14 @@ class CohortClient(discord.Client):
     def __init__(self, handler: InteractionHandler, *, guild_ready_timeout: float) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # channels and roles (role names of members come with each interaction)
-        super().__init__(intents=intents, guild_ready_timeout=guild_ready_timeout, chunk_guilds_at_startup=False)
+        super().__init__(
+            intents=intents,
+            guild_ready_timeout=guild_ready_timeout,
+            chunk_guilds_at_startup=False,
+            # Keep-alive connections, at most this many: discord.py's default (no limit) opens a connection per
+            # request in flight, thousands under a burst of interactions, each costing a handshake.
+            connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
+        )
         self.handler = handler
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]

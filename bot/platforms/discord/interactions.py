@@ -5,9 +5,10 @@ interaction failed"). A command declared ``slow`` is acknowledged (deferred) at 
 ``defer_after`` seconds, or :data:`DEFER_MARGIN` before its 3 seconds run out (counted from the interaction's
 creation time, so time spent queued before it reached us counts), and deferred if it has not answered by then,
 then answered with a followup (allowed for 15 minutes). Under load, when more than ``busy_after`` interactions
-are waiting for their first answer, new ones are deferred at once: an acknowledgement is one small request, and
-the queue behind it must not eat the 3 seconds. Anything raised by this translation code is logged and answered
-with a short apology.
+are waiting for their first answer, new ones are deferred at once, before their command even starts: an
+acknowledgement is one small request, and the queue behind it must not eat the 3 seconds; at most ``RUNNING``
+commands run at once, the rest wait for a slot. An interaction Discord no longer takes (expired, 10062) is
+logged in one line. Anything else raised by this translation code is logged and answered with a short apology.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ DEFER_AFTER = 2.0
 INTERACTION_DEADLINE = 3.0  # Discord's limit for the first answer, from the interaction's creation
 DEFER_MARGIN = 0.75  # defer at the latest this long before the deadline: the request itself takes time
 BUSY_AFTER = 32  # more interactions than this waiting for their first answer: defer new ones at once
+RUNNING = 32  # commands running at once; more wait for a slot (and are deferred meanwhile if need be)
+# Discord's codes for an interaction that can no longer be answered: expired (10062), already answered (40060).
+GONE = {10062, 40060}
 
 
 def actor_of(interaction: discord.Interaction) -> Actor:
@@ -62,6 +66,9 @@ class InteractionHandler:
         self.defer_after = DEFER_AFTER
         self.busy_after = BUSY_AFTER
         self.unanswered = 0  # interactions received and not yet answered or deferred
+        self.slots = asyncio.Semaphore(RUNNING)
+        self._backlog_short = asyncio.Event()
+        self._backlog_short.set()
 
     # ---- entry points (called by discord.py) ------------------------------------------------------------------
     async def invoke(self, interaction: discord.Interaction, command: Command, values: dict[str, Any]) -> None:
@@ -108,25 +115,51 @@ class InteractionHandler:
         """Run ``run`` and answer, deferring when slow, late or busy; apologise for anything raised here."""
         deferred = False
         budget = 0.0 if slow else self.wait_budget(interaction)
-        self.unanswered += 1
+        self._count(+1)
         acknowledged = False
         try:
-            task = asyncio.ensure_future(run())
-            if budget > 0:
-                await asyncio.wait({task}, timeout=budget)
-            if not task.done():
+            if budget <= 0:  # slow, late or busy: acknowledge first (one small request), then run
                 await interaction.response.defer(ephemeral=private, thinking=True)
-                deferred = True
-                self.unanswered -= 1
-                acknowledged = True
-            reply = await task
+                deferred = acknowledged = True
+                self._count(-1)
+                reply = await self._limited(run)
+            else:
+                task = asyncio.ensure_future(self._limited(run))
+                await asyncio.wait({task}, timeout=budget)
+                if not task.done():
+                    await interaction.response.defer(ephemeral=private, thinking=True)
+                    deferred = acknowledged = True
+                    self._count(-1)
+                reply = await task
             await self.answer(interaction, reply, deferred=deferred)
+        except discord.HTTPException as exc:
+            if exc.code not in GONE:
+                log.exception("the Discord adapter failed while answering /%s", name)
+                await self.apologise(interaction)
+            else:  # nothing more can be said on this interaction: no traceback, no apology that would fail too
+                log.warning("/%s: Discord no longer takes an answer to interaction %s: %s", name, interaction.id, exc)
         except Exception:
             log.exception("the Discord adapter failed while answering /%s", name)
             await self.apologise(interaction)
         finally:
             if not acknowledged:
-                self.unanswered -= 1
+                self._count(-1)
+
+    async def _limited(self, run: Callable[[], Awaitable[Reply]]) -> Reply:
+        """Run a command once the backlog of unacknowledged interactions is short, in one of the :data:`RUNNING`
+        slots. Waiting costs nothing: under a burst the acknowledgements go first (each one small request)
+        instead of competing with hundreds of commands for the event loop."""
+        await self._backlog_short.wait()
+        async with self.slots:
+            return await run()
+
+    def _count(self, change: int) -> None:
+        """Track the interactions waiting for their first answer (and whether that backlog is short)."""
+        self.unanswered += change
+        if self.unanswered > self.busy_after:
+            self._backlog_short.clear()
+        else:
+            self._backlog_short.set()
 
     def wait_budget(self, interaction: discord.Interaction) -> float:
         """How long a command may run before its interaction is deferred (0: defer at once)."""
