@@ -66,11 +66,11 @@ from tests.fakes.discord_api import FakeDiscord, Recorded  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, signed_headers, slash_body  # noqa: E402
 
 EXAMPLE_COHORT = ROOT / "config" / "example-cohort.yaml"
+SCRIPT = str(Path(__file__).resolve())
 CACHE_VERSION = 3
 SECTION_SIZE = 16
 SLACK_CLIENTS = 200
 HEAVY_SCHOLARS = 50
-BYCMD: dict = {}
 CALLBACK_RE = re.compile(r"/interactions/(\d+)/([^/]+)/callback")
 FOLLOWUP_RE = re.compile(r"/webhooks/(\d+)/([^/]+)")
 BOT = [str(ROOT / ".venv" / "bin" / "cohortbot")] if (ROOT / ".venv" / "bin" / "cohortbot").exists() else None
@@ -170,28 +170,52 @@ async def prepare(n: int, cache: Path) -> Cohort:
     sections = len(data["sections"])
     with (folder / "roster.csv").open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["name", "email", "role", "track", "section", "discord_id", "slack_id", "timezone", "stipend_eligible"])
+        w.writerow(
+            ["name", "email", "role", "track", "section", "discord_id", "slack_id", "timezone", "stipend_eligible"]
+        )
         for k, (did, sid) in enumerate(organizers):
             w.writerow([f"Organizer {k}", f"organizer{k}@bench.example.org", "organizer", "", "", did, sid, "", ""])
         for k in range(-(-sections // 2)):
             mine = ";".join(f"s{j:04d}" for j in (2 * k, 2 * k + 1) if j < sections)
             w.writerow(
-                [f"Facilitator {k:04d}", f"facilitator{k}@bench.example.org", "facilitator", "intro", mine,
-                 discord_id(2, k), slack_id("F", k), "", ""]  # fmt: skip
+                [
+                    f"Facilitator {k:04d}",
+                    f"facilitator{k}@bench.example.org",
+                    "facilitator",
+                    "intro",
+                    mine,
+                    discord_id(2, k),
+                    slack_id("F", k),
+                    "",
+                    "",
+                ]
             )
         for k, (did, sid) in enumerate(scholars):
             track = "intro" if (k % sections) % 2 == 0 else "advanced"
-            w.writerow([f"Scholar {k:05d}", f"scholar{k}@bench.example.org", "scholar", track,
-                        f"s{k % sections:04d}", did, sid, "", ""])  # fmt: skip
+            w.writerow(
+                [
+                    f"Scholar {k:05d}",
+                    f"scholar{k}@bench.example.org",
+                    "scholar",
+                    track,
+                    f"s{k % sections:04d}",
+                    did,
+                    sid,
+                    "",
+                    "",
+                ]
+            )
     work = folder / "building.db"
     started = time.perf_counter()
-    out = await run_cli("roster", "import", str(folder / "roster.csv"), "--cohort", str(made.cohort), "--db", str(work), cwd=folder)
+    out = await run_cli(
+        "roster", "import", str(folder / "roster.csv"), "--cohort", str(made.cohort), "--db", str(work), cwd=folder
+    )
     print(f"  generated N={n}: {out.strip()} in {time.perf_counter() - started:.1f} s", flush=True)
     await homework_history(made.cohort, work)
     for suffix in ("-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
-            Path(str(work) + suffix).unlink()
-    work.rename(made.db)
+            os.remove(f"{work}{suffix}")
+    os.rename(work, made.db)
     return made
 
 
@@ -317,23 +341,14 @@ async def bot(cohort: Cohort, platform: str, env: dict[str, str]) -> AsyncIterat
         if os.environ.get("BENCH_PROFILE"):  # a cProfile of the bot's main thread, written when it stops
             out = f"{os.environ['BENCH_PROFILE']}-{platform}-{int(time.time())}.prof"
             args = [sys.executable, "-m", "cProfile", "-o", out, "-m", "bot.cli", "run", "--platform", platform]
-        proc = await Process.spawn(*args, "--cohort", str(cohort.cohort), "--db", str(db), env=clean_env(**env), cwd=Path(tmp))
-        spy = None
+        proc = await Process.spawn(
+            *args, "--cohort", str(cohort.cohort), "--db", str(db), env=clean_env(**env), cwd=Path(tmp)
+        )
         try:
             ready = await proc.wait_line("cohortbot is running")
             rss, _ = memory(proc.proc.pid)
-            if os.environ.get("BENCH_PYSPY"):  # sample the bot (collapsed stacks) while it works
-                out = f"{os.environ['BENCH_PYSPY']}-{platform}-{int(time.time())}.txt"
-                spy = await asyncio.create_subprocess_exec(
-                    "/tmp/tools/bin/py-spy", "record", "--pid", str(proc.proc.pid), "--rate", "200", "--format",
-                    "raw", "--output", out, "--nonblocking", stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.DEVNULL,
-                )  # fmt: skip
             yield proc, {"startup": ready - proc.started, "rss": rss, "db": db}
         finally:
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                await spy.wait()
             errors = proc.errors()
             if errors:
                 print(f"  ! the bot logged {len(errors)} error(s), e.g. {errors[0][:300]}", flush=True)
@@ -365,6 +380,7 @@ class Load:
 
     acks: list[float] = field(default_factory=list)
     answers: list[float] = field(default_factory=list)
+    by_command: dict[str, list[float]] = field(default_factory=dict)
     failed: int = 0
     elapsed: float = 0.0
 
@@ -395,7 +411,7 @@ def organizer_work(cohort: Cohort) -> Pick:
 
 
 async def slack_clients(
-    url: str, fake: TimedSlack, pick: Pick, clients: int, seconds: float, *, seed: int = 0, timeout: float = 60.0
+    url: str, fake: TimedSlack, pick: Pick, clients: int, seconds: float, *, seed: int = 0, within: float = 60.0
 ) -> Load:
     """``clients`` concurrent clients, each sending a signed slash command and waiting for its answer, for
     ``seconds``."""
@@ -428,9 +444,9 @@ async def slack_clients(
                     fake.waiters.pop(ident, None)
                     continue
                 try:
-                    await asyncio.wait_for(waiter, timeout)
+                    await asyncio.wait_for(waiter, within)
                     load.answers.append(fake.arrivals.pop(ident) - sent)
-                    BYCMD.setdefault(command, []).append(load.answers[-1])
+                    load.by_command.setdefault(command, []).append(load.answers[-1])
                 except TimeoutError:
                     load.failed += 1
 
@@ -454,9 +470,14 @@ async def bare_slack(cohort: Cohort, fake: TimedSlack, seconds: float) -> Load:
     """The reference: a bare aiohttp server process doing the same work."""
     port = free_port()
     proc = await Process.spawn(
-        sys.executable, str(Path(__file__).resolve()), "--serve-bare-slack", str(port), str(cohort.cohort),
-        env=clean_env(), cwd=ROOT,
-    )  # fmt: skip
+        sys.executable,
+        SCRIPT,
+        "--serve-bare-slack",
+        str(port),
+        str(cohort.cohort),
+        env=clean_env(),
+        cwd=ROOT,
+    )
     try:
         await proc.wait_line("listening")
         return await slack_clients(
@@ -588,16 +609,17 @@ async def burst(fake: TimedDiscord, payloads: list[dict], within: float = 90.0) 
     for p in payloads:
         await fake.interact(p)
     deadline = time.monotonic() + within
-    while time.monotonic() < deadline and sum(1 for i in ids if i in fake.done_at) < len(ids):
+    while time.monotonic() < deadline and sum(1 for i in ids if i in fake.done_at) < len(ids):  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     late = set(fake.late_callbacks) & set(ids)
-    if os.environ.get("BENCH_TIMELINE"):
+    if os.environ.get("BENCH_TIMELINE"):  # by tenths of the burst, in the order sent
         tenth = max(1, len(ids) // 10)
         for k in range(0, len(ids), tenth):
             part = ids[k : k + tenth]
             lat = [fake.first_at[i] - fake.sent_at[i] for i in part if i in fake.first_at]
             sent = fake.sent_at[part[0]] - fake.sent_at[ids[0]]
-            print(f"    sent +{sent:.2f}s: late {len(set(part) & late)}, first min {min(lat or [0]):.2f} p50 {pct(lat, 50):.2f} max {max(lat or [0]):.2f}")
+            spread = f"min {min(lat or [0]):.2f} p50 {pct(lat, 50):.2f} max {max(lat or [0]):.2f}"
+            print(f"    sent +{sent:.2f} s: late {len(set(part) & late)}, first answer {spread}")
     first = [fake.first_at[i] - fake.sent_at[i] for i in ids if i in fake.first_at]
     final = [fake.done_at[i] - fake.sent_at[i] for i in ids if i in fake.done_at and i not in late]
     deferred = sum(1 for i in ids if i in fake.first_at and fake.first_at[i] != fake.done_at.get(i))
@@ -608,15 +630,20 @@ async def burst(fake: TimedDiscord, payloads: list[dict], within: float = 90.0) 
 async def bare_gateway(fake: TimedDiscord, payloads: list[dict]) -> Burst:
     """The reference: a bare gateway client process answering each interaction at once."""
     proc = await Process.spawn(
-        sys.executable, str(Path(__file__).resolve()), "--bare-gateway", fake.gateway_url, fake.api_url,
-        env=clean_env(), cwd=ROOT,
-    )  # fmt: skip
+        sys.executable,
+        SCRIPT,
+        "--bare-gateway",
+        fake.gateway_url,
+        fake.api_url,
+        env=clean_env(),
+        cwd=ROOT,
+    )
     try:
         await proc.wait_line("ready")
         return await burst(fake, payloads)
     finally:
         await proc.stop()
-        while fake._sockets:  # the fake notices the closed socket
+        while fake._sockets:  # noqa: ASYNC110 - until the fake has noticed the closed socket
             await asyncio.sleep(0.05)
 
 
@@ -684,19 +711,13 @@ async def discord_clients(
 
 
 # ---- the parts --------------------------------------------------------------------------------------------------
-Row = tuple[str, float, float, str, str]  # measure, bot, reference, unit, goal
-
-
 async def part_slack(cohort: Cohort, seconds: float, out: dict[str, list]) -> None:
     async with TimedSlack.running() as fake:
         port = free_port()
-        async with bot(cohort, "slack", slack_env(fake, port)) as (proc, info):
+        async with bot(cohort, "slack", slack_env(fake, port)) as (proc, _info):
             url = f"http://127.0.0.1:{port}/slack/events"
             await slack_clients(url, fake, scholar_work(cohort), 20, 2.0, seed=9)  # warm-up
-            BYCMD.clear()
             load = await slack_clients(url, fake, scholar_work(cohort), SLACK_CLIENTS, seconds)
-            for c, v in BYCMD.items():
-                print(c, len(v), "p50", pct(v, 50), "p90", pct(v, 90), "p99", pct(v, 99), "max", max(v))
             out["rss_end"].append(memory(proc.proc.pid)[1])
         bare = await bare_slack(cohort, fake, seconds)
     out["slack"].append((load, bare))
@@ -714,7 +735,7 @@ async def part_discord(cohort: Cohort, sizes: list[int], out: dict[str, list]) -
                 results[size] = await burst(fake, payload_sets[size])
                 await asyncio.sleep(1.0)
             out["rss_end"].append(memory(proc.proc.pid)[1])
-        while fake._sockets:
+        while fake._sockets:  # noqa: ASYNC110 - until the fake has noticed the closed socket
             await asyncio.sleep(0.05)
         for size in sizes:
             again = [interaction(fake, cohort, rnd, n) for n in range(size)]
@@ -732,22 +753,21 @@ async def part_heavy(cohort: Cohort, seconds: float, out: dict[str, list]) -> No
             heavy = await heavy_task
     out["heavy_slack"].append((busy, alone, heavy))
 
-    async with TimedDiscord() as fake:
-        async with bot(cohort, "discord", discord_env(fake)) as (_proc, _info):
+    async with TimedDiscord() as fake, bot(cohort, "discord", discord_env(fake)) as (_proc, _info):
 
-            def scholar(rnd: random.Random, n: int) -> dict:
-                return interaction(fake, cohort, rnd, n)
+        def scholar(rnd: random.Random, n: int) -> dict:
+            return interaction(fake, cohort, rnd, n)
 
-            def organizer(rnd: random.Random, n: int) -> dict:
-                user = cohort.organizers[n % len(cohort.organizers)][0]
-                if n % 2 == 0:
-                    return fake.command("submissions", {"week": 1}, user_id=user)
-                return fake.command("report", {"kind": "submissions"}, user_id=user)
+        def organizer(rnd: random.Random, n: int) -> dict:
+            user = cohort.organizers[n % len(cohort.organizers)][0]
+            if n % 2 == 0:
+                return fake.command("submissions", {"week": 1}, user_id=user)
+            return fake.command("report", {"kind": "submissions"}, user_id=user)
 
-            alone = await discord_clients(fake, scholar, HEAVY_SCHOLARS, seconds, seed=2)
-            heavy_task = asyncio.ensure_future(discord_clients(fake, organizer, 2, seconds, seed=3))
-            busy = await discord_clients(fake, scholar, HEAVY_SCHOLARS, seconds, seed=4)
-            heavy = await heavy_task
+        alone = await discord_clients(fake, scholar, HEAVY_SCHOLARS, seconds, seed=2)
+        heavy_task = asyncio.ensure_future(discord_clients(fake, organizer, 2, seconds, seed=3))
+        busy = await discord_clients(fake, scholar, HEAVY_SCHOLARS, seconds, seed=4)
+        heavy = await heavy_task
     out["heavy_discord"].append((busy, alone, heavy))
 
 
@@ -785,14 +805,18 @@ async def part_replan(cohort: Cohort, out: dict[str, list]) -> None:
 
 
 async def part_startup(cohort: Cohort, out: dict[str, list]) -> None:
-    async with TimedSlack.running() as fake:
-        async with bot(cohort, "slack", slack_env(fake, free_port())) as (_proc, info):
-            bot_start, bot_rss = info["startup"], info["rss"]
+    async with TimedSlack.running() as fake, bot(cohort, "slack", slack_env(fake, free_port())) as (_proc, info):
+        bot_start, bot_rss = info["startup"], info["rss"]
     port = free_port()
     proc = await Process.spawn(
-        sys.executable, str(Path(__file__).resolve()), "--serve-bare-slack", str(port), str(cohort.cohort),
-        env=clean_env(), cwd=ROOT,
-    )  # fmt: skip
+        sys.executable,
+        SCRIPT,
+        "--serve-bare-slack",
+        str(port),
+        str(cohort.cohort),
+        env=clean_env(),
+        cwd=ROOT,
+    )
     try:
         ready = await proc.wait_line("listening")
         bare_rss, _ = memory(proc.proc.pid)
@@ -802,46 +826,69 @@ async def part_startup(cohort: Cohort, out: dict[str, list]) -> None:
 
 
 # ---- report -----------------------------------------------------------------------------------------------------
-def table(n: int, out: dict[str, list], runs: int) -> list[str]:
-    rows: list[tuple[str, str, str, str, str]] = []
+class Table:
+    """Rows of measure, bot, reference, ratio, goal: each cell the median over the runs."""
 
-    def add(name: str, value: float, ref: float, unit: str, goal: str, ratio: float | None = None) -> None:
-        fmt = "{:.0f}" if unit in ("/s", "", "MB") else "{:.3f}"
-        r = ratio if ratio is not None else (value / ref if ref else float("nan"))
-        rows.append((name, fmt.format(value) + (f" {unit}" if unit else ""), fmt.format(ref), f"{r:.2f}", goal))
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str, str]] = []
 
+    def add(self, name: str, bot: list[float], ref: list[float] | None, unit: str, goal: str = "") -> None:
+        """One measure: ``bot`` and ``ref`` hold a value per run; the ratio is the median of the per-run ratios."""
+        fmt = "{:.3f}" if unit == "s" else "{:.0f}"
+        ratios = [b / r for b, r in zip(bot, ref or [], strict=False) if r]
+        shown = fmt.format(med(bot)) + (f" {unit}" if unit else "")
+        reference = fmt.format(med(ref)) if ref else "-"
+        self.rows.append((name, shown, reference, f"{med(ratios):.2f}" if ratios else "-", goal))
+
+    def lines(self, title: str) -> list[str]:
+        width = max(len(r[0]) for r in self.rows)
+        head = f"{'measure':{width}}  {'bot':>10}  {'reference':>9}  {'ratio':>5}  goal"
+        return [title, head, *(f"{a:{width}}  {b:>10}  {c:>9}  {d:>5}  {e}" for a, b, c, d, e in self.rows)]
+
+
+def report(n: int, out: dict[str, list], runs: int) -> list[str]:
+    t = Table()
     if out["slack"]:
-        loads = out["slack"]
-        add("slack 200 clients: ack p99", med([pct(b.acks, 99) for b, _ in loads]), med([pct(r.acks, 99) for _, r in loads]), "s", "< 3 s")  # fmt: skip
-        add("slack 200 clients: response p99", med([pct(b.answers, 99) for b, _ in loads]), med([pct(r.answers, 99) for _, r in loads]), "s", "")  # fmt: skip
-        add("slack 200 clients: commands/s", med([b.rate for b, _ in loads]), med([r.rate for _, r in loads]), "/s", ">= 0.5 x bare", med([b.rate / r.rate for b, r in loads]))  # fmt: skip
-        add("slack 200 clients: failed", med([b.failed for b, _ in loads]), med([r.failed for _, r in loads]), "", "0")  # fmt: skip
-    for key in sorted(k for k in out if k.startswith("discord") and out[k]):
-        size = key.removeprefix("discord")
-        pairs = out[key]
-        add(f"discord {size} at once: answered after 3 s", med([b.late for b, _ in pairs]), med([r.late for _, r in pairs]), "", "0")  # fmt: skip
-        add(f"discord {size} at once: first answer p99", med([pct(b.first, 99) for b, _ in pairs]), med([pct(r.first, 99) for _, r in pairs]), "s", "< 3 s")  # fmt: skip
-        add(f"discord {size} at once: final answer p99", med([pct(b.final, 99) for b, _ in pairs]), med([pct(r.final, 99) for _, r in pairs]), "s", "")  # fmt: skip
-        add(f"discord {size} at once: deferred", med([b.deferred for b, _ in pairs]), med([r.deferred for _, r in pairs]), "", "")  # fmt: skip
-        add(f"discord {size} at once: unanswered", med([b.unanswered for b, _ in pairs]), med([r.unanswered for _, r in pairs]), "", "0")  # fmt: skip
+        bots, refs = zip(*out["slack"], strict=True)
+        t.add("slack, 200 clients: ack p99", [pct(b.acks, 99) for b in bots], [pct(r.acks, 99) for r in refs], "s")
+        t.add("slack: response p99", [pct(b.answers, 99) for b in bots], [pct(r.answers, 99) for r in refs], "s")
+        for command in ("/readings", "/submit"):
+            t.add(f"slack: {command} response p99", [pct(b.by_command[command], 99) for b in bots], None, "s")
+        t.add("slack: commands/s", [b.rate for b in bots], [r.rate for r in refs], "/s", "ratio >= 0.5")
+        t.add("slack: failed or unanswered", [b.failed for b in bots], [r.failed for r in refs], "", "0")
+    for size in sorted(int(k.removeprefix("discord")) for k in out if k.startswith("discord") and out[k]):
+        bots, refs = zip(*out[f"discord{size}"], strict=True)
+        name = f"discord, {size} at once:"
+        t.add(f"{name} answered after 3 s", [b.late for b in bots], [r.late for r in refs], "", "0")
+        t.add(f"{name} first answer p99", [pct(b.first, 99) for b in bots], [pct(r.first, 99) for r in refs], "s")
+        t.add(f"{name} final answer p99", [pct(b.final, 99) for b in bots], [pct(r.final, 99) for r in refs], "s")
+        t.add(f"{name} deferred", [b.deferred for b in bots], None, "")
+        t.add(f"{name} never answered", [b.unanswered for b in bots], [r.unanswered for r in refs], "", "0")
     for platform in ("slack", "discord"):
-        triples = out[f"heavy_{platform}"]
-        if triples:
-            add(f"{platform} heavy: scholars' p99 (ref: no organizers)", med([pct(b.answers, 99) for b, _, _ in triples]), med([pct(a.answers, 99) for _, a, _ in triples]), "s", "<= 1 s")  # fmt: skip
-            add(f"{platform} heavy: scholars' commands/s", med([b.rate for b, _, _ in triples]), med([a.rate for _, a, _ in triples]), "/s", "")  # fmt: skip
-            add(f"{platform} heavy: organizer answers (p50 s)", med([len(h.answers) for _, _, h in triples]), med([pct(h.answers, 50) for _, _, h in triples]), "", "", float("nan"))  # fmt: skip
+        if out[f"heavy_{platform}"]:
+            busy, alone, heavy = zip(*out[f"heavy_{platform}"], strict=True)
+            name = f"{platform}, 2 organizers + 50 scholars:"
+            t.add(
+                f"{name} scholars' p99",
+                [pct(b.answers, 99) for b in busy],
+                [pct(a.answers, 99) for a in alone],
+                "s",
+                "<= 1 s",
+            )
+            t.add(f"{name} scholars' commands/s", [b.rate for b in busy], [a.rate for a in alone], "/s")
+            t.add(f"{name} organizer answers", [len(h.answers) for h in heavy], None, "")
+            t.add(f"{name} organizer p50", [pct(h.answers, 50) for h in heavy], None, "s")
     if out["replan"]:
-        add("re-plan: longest /healthz during it (ref: without)", med([s for s, _, _ in out["replan"]]), med([q for _, q, _ in out["replan"]]), "s", "<= 0.1 s")  # fmt: skip
-        add("re-plan: duration (SIGHUP to logged)", med([d for _, _, d in out["replan"]]), float("nan"), "s", "", float("nan"))  # fmt: skip
+        stall, quiet, took = zip(*out["replan"], strict=True)
+        t.add("re-plan: longest /healthz answer", list(stall), list(quiet), "s", "<= 0.1 s")
+        t.add("re-plan: SIGHUP to done", list(took), None, "s")
     if out["startup"]:
-        add("start-up to running (ref: bare aiohttp)", med([b for b, _, _, _ in out["startup"]]), med([r for _, r, _, _ in out["startup"]]), "s", "<= 2 s")  # fmt: skip
-        add("RSS when running (ref: bare aiohttp)", med([b for _, _, b, _ in out["startup"]]), med([r for _, _, _, r in out["startup"]]), "MB", "<= 150 MB")  # fmt: skip
+        start, bare_start, rss, bare_rss = zip(*out["startup"], strict=True)
+        t.add("start-up to running", list(start), list(bare_start), "s", "<= 2 s")
+        t.add("RSS when running", list(rss), list(bare_rss), "MB", "<= 150 MB")
     if out["rss_end"]:
-        add("RSS peak after the loads", med(out["rss_end"]), float("nan"), "MB", "<= 150 MB", float("nan"))
-    width = max(len(r[0]) for r in rows) if rows else 10
-    lines = [f"N = {n:,} people, medians of {runs} run(s)", f"{'measure':{width}}  {'bot':>12}  {'reference':>10}  {'ratio':>6}  goal"]
-    lines += [f"{a:{width}}  {b:>12}  {c:>10}  {d:>6}  {e}" for a, b, c, d, e in rows]
-    return lines
+        t.add("RSS peak, after the loads", out["rss_end"], None, "MB", "<= 150 MB")
+    return t.lines(f"N = {n:,} people; medians of {runs} run(s); reference: see the docstring") if t.rows else []
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -850,8 +897,8 @@ async def main(args: argparse.Namespace) -> None:
     bursts = [int(b) for b in args.bursts.split(",") if b]
     for n in (int(s) for s in args.sizes.split(",")):
         cohort = await prepare(n, cache)
-        out: dict[str, list] = {k: [] for k in ("slack", "heavy_slack", "heavy_discord", "replan", "startup", "rss_end")}
-        out.update({f"discord{b}": [] for b in bursts})
+        keys = ["slack", "heavy_slack", "heavy_discord", "replan", "startup", "rss_end"]
+        out: dict[str, list] = {k: [] for k in keys + [f"discord{b}" for b in bursts]}
         for run in range(args.runs):
             print(f"  N={n} run {run + 1}/{args.runs}: {', '.join(sorted(parts))}", flush=True)
             if "startup" in parts:
@@ -864,7 +911,7 @@ async def main(args: argparse.Namespace) -> None:
                 await part_heavy(cohort, args.seconds, out)
             if "replan" in parts:
                 await part_replan(cohort, out)
-        print("\n".join(table(n, out, args.runs)) + "\n", flush=True)
+        print("\n".join(report(n, out, args.runs)) + "\n", flush=True)
 
 
 if __name__ == "__main__":
