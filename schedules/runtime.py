@@ -104,8 +104,8 @@ class Runtime:
     async def reload(self) -> list[PlannedJob]:
         """Re-read the cohort file (if it came from one) and rebuild the jobs from the planners."""
         if self.app.cohort_path is not None:
-            try:
-                self.app.cohort = load_cohort(self.app.cohort_path)
+            try:  # in a thread: a large cohort file takes a while to read, and the bot keeps answering meanwhile
+                self.app.cohort = await asyncio.to_thread(load_cohort, self.app.cohort_path)
             except CohortError as exc:
                 log.error("reload: the cohort file is invalid; keeping the previous one\n%s", exc.report())
         jobs = await self._replan()

@@ -2,7 +2,7 @@
 
 An exporter (``app.exporters[name]``, used by ``cohortbot export NAME`` and ``/report kind:NAME``) returns either a
 :class:`~bot.core.messages.Table` (small, in memory) or a :class:`TableStream`: the headers and an async iterator
-of rows, typically reading a database cursor in batches. :func:`write_csv` writes either to a text file;
+of batches of rows, typically a database cursor read with ``fetchmany``. :func:`write_csv` writes either to a text file;
 :func:`csv_file` writes it to a temporary file and returns it as an attachment, so a 160,000-row export costs a
 batch of rows in memory, not the whole table.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
@@ -23,10 +23,11 @@ if TYPE_CHECKING:
 
 @dataclass
 class TableStream:
-    """A table read row by row: ``rows`` must be consumed once (by :func:`write_csv`, or :func:`collect`)."""
+    """A table read a batch of rows at a time: ``batches`` must be consumed once (by :func:`write_csv`, or
+    :func:`collect`). A row is any sequence of values (``str()`` is applied when written)."""
 
     headers: list[str]
-    rows: AsyncIterator[list[str]]
+    batches: AsyncIterator[Sequence[Sequence[object]]]
 
 
 Exported = Table | TableStream
@@ -41,9 +42,9 @@ async def write_csv(source: Exported, out: IO[str]) -> int:
         writer.writerows(source.rows)
         return len(source.rows)
     count = 0
-    async for row in source.rows:
-        writer.writerow(row)
-        count += 1
+    async for batch in source.batches:
+        writer.writerows(batch)
+        count += len(batch)
     return count
 
 
@@ -64,4 +65,6 @@ async def collect(source: Exported) -> Table:
     """Every row of ``source`` in memory, as a :class:`Table` (for tests and small results)."""
     if isinstance(source, Table):
         return source
-    return Table(headers=source.headers, rows=[row async for row in source.rows])
+    return Table(
+        headers=source.headers, rows=[[str(v) for v in row] async for batch in source.batches for row in batch]
+    )

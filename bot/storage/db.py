@@ -67,6 +67,7 @@ class Database:
         self._readers: list[aiosqlite.Connection] = []
         self._reader_load: list[int] = []
         self._heavy_free: list[aiosqlite.Connection] = []
+        self._heavy_all: list[aiosqlite.Connection] = []
         self._heavy_slots = asyncio.Semaphore(self.heavy_count)
 
     @property
@@ -91,7 +92,8 @@ class Database:
                 self._direct = await self._connect()
                 self._readers = [await self._read_only() for _ in range(self.reader_count)]
                 self._reader_load = [0] * len(self._readers)
-                self._heavy_free = [await self._read_only() for _ in range(self.heavy_count)]
+                self._heavy_all = [await self._read_only() for _ in range(self.heavy_count)]
+                self._heavy_free = list(self._heavy_all)
         except BaseException:
             await self.close()  # an open aiosqlite thread would keep the process alive
             raise
@@ -114,7 +116,7 @@ class Database:
     def connections(self) -> list[aiosqlite.Connection]:
         """Every open connection: the writer first, then the readers and the heavy readers."""
         writers = [c for c in (self._conn, self._direct) if c is not None]
-        return [*writers, *self._readers, *self._heavy_free]
+        return [*writers, *self._readers, *self._heavy_all]
 
     async def settle(self) -> None:
         """Wait until every statement already handed to the writer has finished (a cancelled task's last write
@@ -129,8 +131,10 @@ class Database:
 
     async def close(self) -> None:
         """Close every connection (idempotent)."""
-        others = [c for c in (self._direct, *self._readers, *self._heavy_free) if c is not None]
-        self._direct, self._readers, self._heavy_free = None, [], []
+        # Heavy connections too when a reader still has one (a stream its consumer abandoned): an open aiosqlite
+        # thread would keep the process alive.
+        others = [c for c in (self._direct, *self._readers, *self._heavy_all) if c is not None]
+        self._direct, self._readers, self._heavy_free, self._heavy_all = None, [], [], []
         for conn in others:
             await conn.close()
         if self._conn is not None:
@@ -228,10 +232,8 @@ class Database:
             try:
                 yield conn
             finally:
-                if self._conn is not None:
+                if conn in self._heavy_all:  # not closed meanwhile
                     self._heavy_free.append(conn)
-                else:
-                    await conn.close()
 
     async def atomic(self, statements: Sequence[Statement]) -> list[list[aiosqlite.Row]]:
         """Run ``statements`` (``(sql, params)`` pairs) in one transaction, in one trip to the writer's thread;

@@ -135,31 +135,42 @@ def _in_sections(sections: Sequence[str] | None, params: list) -> str:
     return f" AND EXISTS (SELECT 1 FROM person_sections f WHERE f.person_id = p.id AND f.section IN ({marks}))"
 
 
-def status_query(
+# Columns a status query may select, besides those of ``p`` (the person), ``s`` (the submission that counts, or
+# NULLs), ``e`` (the extension, or NULLs) and ``w`` (``week``, and ``due`` as stored, when given).
+VERSIONS = (
+    "CASE WHEN s.id IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM submissions c"
+    " WHERE c.person_id = p.id AND c.week = w.week) END"
+)
+SECTIONS = "(SELECT group_concat(ps.section, char(31)) FROM person_sections ps WHERE ps.person_id = p.id)"
+# A scholar has one section; anyone with more gets them by name, comma-separated (as Status.section shows them).
+SECTION_LIST = (
+    "(SELECT group_concat(section, ', ') FROM (SELECT ps.section FROM person_sections ps"
+    " WHERE ps.person_id = p.id ORDER BY ps.section COLLATE NOCASE))"
+)
+
+
+def weekly_query(
+    columns: str,
     weeks: Sequence[int],
     *,
+    dues: Sequence[str] | None = None,
+    now: str | None = None,
     sections: Sequence[str] | None = None,
     person_id: int | None = None,
-    preview: int = TEXT_PREVIEW,
 ) -> tuple[str, list]:
-    """SQL (and parameters) for the status of every scholar (in ``sections``, or one person) in ``weeks``.
+    """SQL (and parameters) selecting ``columns`` for every scholar (in ``sections``, or one person) and week.
 
-    One row per person and week (weeks in the given order, people by name): who (with their sections), the
-    latest submission (the first ``preview`` characters of its text, and its full length), the number of
-    versions and the extension. Read with :func:`status_row`.
+    One row per person and week (weeks in the given order, people by name), by index: the person ``p``, the
+    submission that counts ``s`` (the latest), the extension ``e``, and ``w.week`` (with ``w.due`` and ``w.now``,
+    the stored due times ``dues`` and the time ``now``, if given). Large views select their CSV columns here,
+    formatted by SQL, so that writing them costs next to nothing per row.
     """
     params: list = []
-    values = ", ".join(f"({n}, ?)" for n in range(len(weeks)))
-    params.extend(weeks)
+    values = ", ".join(f"({n}, ?, ?, ?)" for n in range(len(weeks)))
+    for n, week in enumerate(weeks):
+        params.extend((week, dues[n] if dues else None, now))
     sql = (
-        f"WITH w(position, week) AS (VALUES {values})"
-        " SELECT w.week, p.id AS person_id, p.name, p.email, p.track,"
-        " (SELECT group_concat(ps.section, char(31)) FROM person_sections ps WHERE ps.person_id = p.id) AS sections,"
-        f" s.id AS sid, s.link, substr(s.text, 1, {int(preview)}) AS text, length(s.text) AS text_chars,"
-        " s.file_name, s.file_size, s.file_url, s.submitted_at, s.late, s.platform,"
-        " CASE WHEN s.id IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM submissions c"
-        "  WHERE c.person_id = p.id AND c.week = w.week) END AS versions,"
-        " e.until, e.granted_by, e.granted_at"
+        f"WITH w(position, week, due, now) AS (VALUES {values}) SELECT {columns}"
         " FROM w CROSS JOIN people p"
         " LEFT JOIN submissions s ON s.id = (SELECT s2.id FROM submissions s2"
         "  WHERE s2.person_id = p.id AND s2.week = w.week ORDER BY s2.submitted_at DESC, s2.id DESC LIMIT 1)"
@@ -172,6 +183,25 @@ def status_query(
         sql += " WHERE p.role = 'scholar'"
     sql += _in_sections(sections, params)
     return sql + " ORDER BY w.position, p.name COLLATE NOCASE, p.id", params
+
+
+def status_query(
+    weeks: Sequence[int],
+    *,
+    sections: Sequence[str] | None = None,
+    person_id: int | None = None,
+    preview: int = TEXT_PREVIEW,
+) -> tuple[str, list]:
+    """SQL (and parameters) for the status of every scholar (in ``sections``, or one person) in ``weeks``: who
+    (with their sections), the latest submission (the first ``preview`` characters of its text, and its full
+    length), the number of versions and the extension. Read with :func:`status_row`."""
+    columns = (
+        f"w.week, p.id AS person_id, p.name, p.email, p.track, {SECTIONS} AS sections,"
+        f" s.id AS sid, s.link, substr(s.text, 1, {int(preview)}) AS text, length(s.text) AS text_chars,"
+        f" s.file_name, s.file_size, s.file_url, s.submitted_at, s.late, s.platform, {VERSIONS} AS versions,"
+        " e.until, e.granted_by, e.granted_at"
+    )
+    return weekly_query(columns, weeks, sections=sections, person_id=person_id)
 
 
 def scholar_count_query(sections: Sequence[str] | None = None) -> tuple[str, list]:

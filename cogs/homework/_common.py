@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.cohort import Cohort, Homework
 from bot.core.errors import UserError
@@ -16,8 +16,6 @@ from bot.storage.homework import (
     Member,
     StatusRow,
     Submission,
-    status_query,
-    status_row,
 )
 
 if TYPE_CHECKING:
@@ -27,6 +25,7 @@ MAX_FILE_BYTES = 8 * 1024 * 1024  # Discord's own upload limit for most servers
 MAX_TEXT = 4000  # the longest text a Discord modal or Slack view input takes
 INLINE_ROWS = 25  # longer lists come as a CSV file
 STREAM_BATCH = 500  # rows read at a time from a heavy (streamed) query
+Rows = AsyncIterator[list[Any]]  # batches of database rows
 
 
 def repo(app: CohortBot) -> HomeworkRepo:
@@ -125,22 +124,9 @@ async def statuses(
     return [Status.of(r, dues[r.week]) for r in found]
 
 
-async def stream_statuses(
-    app: CohortBot,
-    weeks: list[int],
-    *,
-    sections: Sequence[str] | None = None,
-    preview: int = TEXT_PREVIEW,
-    batch: int = STREAM_BATCH,
-) -> AsyncIterator[Status]:
-    """Like :func:`statuses`, but streamed from a heavy read (:meth:`Database.heavy`: at most one at a time, on
-    its own connection) in batches of ``batch`` rows: memory stays bounded however large the course."""
-    dues = _dues(app, weeks)
-    if not dues:
-        return
-    sql, params = status_query(list(dues), sections=sections, preview=preview)
-    async with app.db.heavy() as conn, conn.execute(sql, params) as cursor:
+async def stream_rows(app: CohortBot, sql: str, params: Sequence[object], batch: int = STREAM_BATCH) -> Rows:
+    """The rows of a large query, ``batch`` at a time, from a heavy read (:meth:`Database.heavy`: one at a time,
+    on its own connection): memory stays bounded however large the course."""
+    async with app.db.heavy() as conn, conn.execute(sql, tuple(params)) as cursor:
         while rows := await cursor.fetchmany(batch):
-            for row in rows:
-                found = status_row(row)
-                yield Status.of(found, dues[found.week])
+            yield rows

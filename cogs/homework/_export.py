@@ -1,17 +1,18 @@
 """``cohortbot export submissions`` and ``/report kind:submissions``: one row per scholar per week with homework.
 
-The rows are streamed from one query on a heavy read (:meth:`bot.storage.db.Database.heavy`), so the export of
-20,000 people over 8 weeks costs a batch of rows in memory, written straight into the CSV file.
+The rows are streamed from one query on a heavy read (:meth:`bot.storage.db.Database.heavy`), with every column
+formatted by SQL, so the export of 20,000 people over 8 weeks costs a batch of rows in memory and next to no
+Python per row, written straight into the CSV file.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.core.clock import to_db
 from bot.core.exports import TableStream
-from cogs.homework._common import Status, homework_weeks, stream_statuses
+from bot.storage.homework import SECTION_LIST, VERSIONS, weekly_query
+from cogs.homework._common import homework_weeks, stream_rows
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -34,29 +35,15 @@ HEADERS = [
 ]
 
 
-def _iso(dt: datetime | None) -> str:
-    return dt.replace(microsecond=0).isoformat() if dt else ""
-
-
-def export_row(s: Status) -> list[str]:
-    """One person and week as the export's columns."""
-    latest = s.latest
-    return [
-        str(s.week),
-        s.person.name,
-        s.person.email,
-        s.person.track or "",
-        s.section,
-        "yes" if latest else "no",
-        _iso(latest.submitted_at) if latest else "",
-        ("yes" if latest.late else "no") if latest else "",
-        _iso(s.due),
-        _iso(s.extension.until) if s.extension else "",
-        str(s.count),
-        (latest.link or "") if latest else "",
-        (latest.file_name or latest.file_url or "") if latest else "",
-        str(latest.text_chars) if latest and latest.text_chars else "",
-    ]
+# The export's columns, formatted by SQL (times are stored as UTC ISO 8601, as the file shows them).
+COLUMNS = (
+    f"w.week, p.name, p.email, COALESCE(p.track, ''), COALESCE({SECTION_LIST}, ''),"
+    " CASE WHEN s.id IS NULL THEN 'no' ELSE 'yes' END, COALESCE(s.submitted_at, ''),"
+    " CASE WHEN s.id IS NULL THEN '' WHEN s.late THEN 'yes' ELSE 'no' END,"
+    f" w.due, COALESCE(e.until, ''), {VERSIONS}, COALESCE(s.link, ''),"
+    " COALESCE(NULLIF(s.file_name, ''), NULLIF(s.file_url, ''), ''),"
+    " CASE WHEN length(s.text) > 0 THEN length(s.text) ELSE '' END"
+)
 
 
 async def export_submissions(app: CohortBot) -> TableStream:
@@ -65,9 +52,7 @@ async def export_submissions(app: CohortBot) -> TableStream:
     Weeks are in order, people by name within a week; times are UTC ISO 8601; ``late`` is ``yes``/``no`` and
     empty when nothing was submitted.
     """
-
-    async def rows() -> AsyncIterator[list[str]]:
-        async for s in stream_statuses(app, homework_weeks(app.cohort), preview=0):
-            yield export_row(s)
-
-    return TableStream(HEADERS, rows())
+    weeks = homework_weeks(app.cohort)
+    dues = [to_db(due) for w in weeks if (due := app.cohort.due(w)) is not None]
+    sql, params = weekly_query(COLUMNS, weeks, dues=dues)
+    return TableStream(HEADERS, stream_rows(app, sql, params))

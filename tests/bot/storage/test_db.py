@@ -73,3 +73,75 @@ async def test_cancelled_transaction_leaves_nothing_open(tmp_path: Path) -> None
     async with db.transaction():  # the lock and the connection are usable again
         pass
     await db.close()
+
+
+NOW = "2026-01-12T00:00:00+00:00"
+PERSON = "INSERT INTO people (name, email, role, created_at, updated_at) VALUES (?, ?, 'scholar', ?, ?)"
+
+
+async def test_reads_go_to_read_only_connections_and_see_every_commit(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = await Database(tmp_path / "r.db", readers=2).open()
+    try:
+        async with db.reader() as conn:
+            assert conn is not db.conn
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                await conn.execute(PERSON, ("R", "r@example.com", NOW, NOW))
+        await db.execute(PERSON, ("A", "a@example.com", NOW, NOW))  # committed: every reader sees it at once
+        assert await db.fetchval("SELECT COUNT(*) FROM people") == 1
+        async with db.transaction() as conn:
+            await conn.execute(PERSON, ("B", "b@example.com", NOW, NOW))
+            assert await db.fetchval("SELECT COUNT(*) FROM people") == 2  # inside: the writer, its own writes
+            async with db.reader() as reader:
+                assert reader is db.conn
+    finally:
+        await db.close()
+
+
+async def test_atomic_writes_all_or_nothing_in_one_trip(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = await Database(tmp_path / "a.db").open()
+    try:
+        [rows] = await db.atomic([(PERSON + " RETURNING id, name", ("A", "a@example.com", NOW, NOW))])
+        assert [tuple(r) for r in rows] == [(1, "A")]
+        with pytest.raises(sqlite3.IntegrityError):
+            await db.atomic(
+                [(PERSON, ("B", "b@example.com", NOW, NOW)), (PERSON, ("A again", "a@example.com", NOW, NOW))]
+            )
+        assert [r["name"] for r in await db.fetchall("SELECT name FROM people")] == ["A"]  # B rolled back
+        async with db.transaction():  # inside a transaction it joins it
+            await db.atomic([(PERSON, ("C", "c@example.com", NOW, NOW))])
+        assert await db.fetchval("SELECT COUNT(*) FROM people") == 2
+    finally:
+        await db.close()
+
+
+async def test_heavy_reads_take_turns_and_close_even_when_abandoned(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    def workers() -> int:
+        return sum(1 for t in threading.enumerate() if "_connection_worker_thread" in t.name)
+
+    before = workers()
+    db = await Database(tmp_path / "h.db", heavy=1).open()
+    order = []
+
+    async def read(name: str) -> None:
+        async with db.heavy() as conn:
+            order.append(f"{name} in")
+            await conn.execute_fetchall("SELECT 1")
+            await asyncio.sleep(0.01)
+            order.append(f"{name} out")
+
+    await asyncio.gather(read("a"), read("b"))
+    assert order == ["a in", "a out", "b in", "b out"]  # one heavy read at a time
+    async with db.heavy():
+        await db.close()  # a stream its consumer never finished: its connection is closed too
+    for _ in range(100):  # the connections' threads end just after closing
+        if workers() == before:
+            break
+        await asyncio.sleep(0.01)
+    assert workers() == before
