@@ -352,6 +352,9 @@ async def bot(cohort: Cohort, platform: str, env: dict[str, str]) -> AsyncIterat
             errors = proc.errors()
             if errors:
                 print(f"  ! the bot logged {len(errors)} error(s), e.g. {errors[0][:300]}", flush=True)
+                if os.environ.get("BENCH_ERRORS"):
+                    first = next(k for k, (_, line) in enumerate(proc.lines) if line == errors[0])
+                    print("\n".join(line for _, line in proc.lines[first : first + 40]), flush=True)
             await proc.stop()
 
 

@@ -9,8 +9,12 @@ batch of rows in memory, not the whole table.
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import os
+import shutil
 import tempfile
+import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
@@ -31,6 +35,7 @@ class TableStream:
 
 
 Exported = Table | TableStream
+ZIP_OVER = 8 * 1024 * 1024  # a CSV larger than this goes out zipped (Discord lets a bot attach 10 MB at most)
 Exporter = Callable[["CohortBot"], Awaitable[Exported]]
 
 
@@ -49,16 +54,42 @@ async def write_csv(source: Exported, out: IO[str]) -> int:
 
 
 async def csv_file(source: Exported, filename: str, description: str = "") -> tuple[Attachment, int]:
-    """``source`` as a CSV attachment backed by a temporary file (deleted with the attachment), and its row count."""
+    """``source`` as a CSV attachment backed by a temporary file (deleted with the attachment), and its row count.
+
+    A CSV larger than :data:`ZIP_OVER` is sent zipped (``NAME.csv.zip``, compressed in a thread): an 8-week
+    export of 20,000 people is 17 MB of CSV, more than Discord lets a bot attach, and a tenth of that zipped.
+    """
     file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed (and deleted) when the attachment is released
         "w+", encoding="utf-8", newline="", prefix="cohortbot-", suffix=".csv"
     )
     try:
         count = await write_csv(source, file)
+        file.flush()
+        if os.fstat(file.fileno()).st_size > ZIP_OVER:
+            with file:
+                zipped = await asyncio.to_thread(_zip, file.name, filename)
+            return Attachment.from_temporary(f"{filename}.zip", zipped, description), count
     except BaseException:
         file.close()
         raise
     return Attachment.from_temporary(filename, file, description), count
+
+
+def _zip(path: str, name: str) -> IO[bytes]:
+    """A temporary zip file holding the file at ``path`` as ``name``, copied in chunks."""
+    out = tempfile.NamedTemporaryFile(prefix="cohortbot-", suffix=".zip")  # noqa: SIM115 - the caller keeps it
+    try:
+        with (
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive,
+            open(path, "rb") as src,
+            archive.open(name, "w", force_zip64=True) as dest,
+        ):
+            shutil.copyfileobj(src, dest, 1024 * 1024)
+    except BaseException:
+        out.close()
+        raise
+    out.flush()
+    return out
 
 
 async def collect(source: Exported) -> Table:

@@ -32,6 +32,7 @@ Or by hand::
 * ``fake.gateway_received``: every frame the bot sent on the gateway (IDENTIFY, heartbeats).
 * ``fake.command(...)``, ``fake.autocomplete(...)``, ``fake.modal_submit(...)`` build INTERACTION_CREATE payloads;
   ``await fake.interact(payload)`` sends one down the gateway.
+* A file larger than Discord's attachment limit (10 MB) is refused with 413 (code 40005), as Discord does.
 * Failure knobs: ``fake.rate_limit(n, retry_after=0.05, path=None)`` answers the next ``n`` matching requests with
   429 (JSON body and headers as Discord sends them); ``fake.fail(status, code=0, n=1, path=None)`` answers the next
   ``n`` matching requests with any other error (403 + code 50007 is "cannot DM this user"; 503 is a server error
@@ -88,6 +89,7 @@ CHANNEL_NAMES = (
 )
 JSON = "application/json"  # discord.py only parses JSON when the Content-Type is exactly this
 INTERACTION_DEADLINE = 3.0  # seconds Discord waits for an interaction's first callback
+ATTACHMENT_LIMIT = 10 * 1024 * 1024  # the largest file a bot may attach on a server without boosts
 
 
 @dataclass
@@ -160,7 +162,7 @@ class FakeDiscord:
 
     # ---- life cycle -------------------------------------------------------------------------------------------
     async def __aenter__(self) -> FakeDiscord:
-        web_app = web.Application()
+        web_app = web.Application(client_max_size=64 * 1024 * 1024)  # big uploads reach the size check
         web_app.router.add_get("/gateway", self._gateway)
         web_app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(web_app, access_log=None)
@@ -262,7 +264,7 @@ class FakeDiscord:
             "app_permissions": "2248473465835073",
             "entitlements": [],
             "authorizing_integration_owners": {"0": str(self.guild_id)},
-            "attachment_size_limit": 10485760,
+            "attachment_size_limit": ATTACHMENT_LIMIT,
         }
         if channel is None:  # a DM with the bot
             dm = self.dm_channels.setdefault(user_id, self.next_id())
@@ -489,6 +491,8 @@ class FakeDiscord:
         failure = self._take_failure(record.path)
         if failure is not None:
             return _respond(failure.body, failure.status, failure.headers)
+        if any(len(content) > ATTACHMENT_LIMIT for _, content in record.files):
+            return _respond({"message": "Request entity too large", "code": 40005}, 413)
         return self._route(record)
 
     def _route(self, r: Recorded) -> web.Response:

@@ -117,7 +117,7 @@ class FakeSlackAPI:
     async def running(cls, **kwargs: Any) -> AsyncIterator[FakeSlackAPI]:
         """Serve a fake on 127.0.0.1 (a free port) for the duration of the ``async with``."""
         fake = cls(**kwargs)
-        web_app = web.Application()
+        web_app = web.Application(client_max_size=256 * 1024 * 1024)  # file uploads (Slack takes up to 1 GB)
         web_app.router.add_route("*", "/api/{method}", fake._api)
         web_app.router.add_post("/response/{id}", fake._response)
         web_app.router.add_post("/upload/{id}", fake._upload)
