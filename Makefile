@@ -26,6 +26,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/outbox.py
+	$(BIN)/python bench/commands.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
