@@ -115,8 +115,8 @@ async def statuses(
     preview: int = TEXT_PREVIEW,
 ) -> list[Status]:
     """Status rows for the scholars (in ``sections``, or one person) in ``weeks`` (weeks first, then people by
-    name), read in one query; weeks without homework are left out. For bounded audiences: see
-    :func:`stream_statuses` for the whole course."""
+    name), read in one query; weeks without homework are left out. For bounded audiences: a whole-course list
+    selects its CSV columns with :func:`bot.storage.homework.weekly_query` and reads them with :func:`stream_rows`."""
     dues = _dues(app, weeks)
     if not dues:
         return []
