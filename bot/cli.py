@@ -19,6 +19,7 @@ from bot.app import CohortBot
 from bot.cohort import Cohort, CohortError, load_cohort
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.messages import Table, format_local
+from bot.platforms import platforms
 from bot.roster import import_roster_file
 from bot.settings import Settings
 from schedules.runtime import Runtime, plan
@@ -176,20 +177,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     db_path = args.db or settings.db
     app = await CohortBot.open(cohort_path, db_path, settings=settings, platform=args.platform)
     runtime = Runtime(app)
-    if args.platform == "discord":
-        from bot.platforms.discord import DiscordPlatform
-        from bot.settings import DiscordSettings
-
-        platform = DiscordPlatform(app, DiscordSettings())
-    elif args.platform == "slack":
-        from bot.platforms.slack import SlackPlatform
-        from bot.settings import SlackSettings
-
-        platform = SlackPlatform(app, SlackSettings(), settings)
-    else:
-        from bot.platforms.console import ConsolePlatform
-
-        platform = ConsolePlatform(app, runtime=runtime)
+    platform = platforms()[args.platform].create(app, settings, runtime)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -203,8 +191,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         await runtime.start()
         pid.write_text(f"{os.getpid()}\n")
         log.info("cohortbot is running on %s for %s (pid %d)", args.platform, app.cohort.program, os.getpid())
-        main = platform.run() if args.platform == "console" else platform.wait()  # type: ignore[attr-defined]
-        waiter = asyncio.ensure_future(main)
+        waiter = asyncio.ensure_future(platform.wait())
         stopper = asyncio.ensure_future(stop.wait())
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):
@@ -277,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
 
     p = sub.add_parser("run", help="run the bot")
-    p.add_argument("--platform", choices=["discord", "slack", "console"], required=True)
+    p.add_argument("--platform", choices=sorted(platforms()), required=True)
     p.add_argument("--cohort", help="cohort file (default: COHORTBOT_COHORT)")
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
 

@@ -33,6 +33,19 @@ class DMTarget:
 Target = ChannelTarget | DMTarget
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a platform can do, as far as features need to know (so features never name a platform).
+
+    ``label`` names it to people ("Discord"); ``files`` says commands can carry uploaded files; ``id_hint``
+    says what a user id looks like there, for messages that ask someone for theirs.
+    """
+
+    label: str = "this app"
+    files: bool = False
+    id_hint: str = "user id"
+
+
 class SendError(Exception):
     """A delivery failed."""
 

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
 from bot.platforms.discord.commands import build_commands
+from bot.platforms.discord.components import control_item
 from bot.platforms.discord.interactions import InteractionHandler
 from bot.platforms.discord.sender import DiscordSender
 from bot.settings import DiscordSettings
@@ -75,6 +76,7 @@ class DiscordPlatform:
         guild = discord.Object(self.settings.guild_id)
         for built in build_commands(self.app.registry, self.handler.invoke, self.handler.complete):
             client.tree.add_command(built, guild=guild)
+        client.add_dynamic_items(control_item(self.handler.click))
         try:
             await self._connect(client, token)
         except BaseException:

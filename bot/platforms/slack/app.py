@@ -36,11 +36,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.context import Actor, Place
-from bot.core.messages import Reply
+from bot.core.messages import ACTION_PREFIX, Reply
 from bot.core.textargs import TextParseError, resolve
+from bot.platforms import preselected_ids
 from bot.platforms.slack.forms import CALLBACK_ID, form_view, read_submission
-from bot.platforms.slack.render import Rendered, render, text_blocks
+from bot.platforms.slack.render import Rendered, chosen_values, render, text_blocks
 from bot.platforms.slack.sender import SlackSender, upload_files
+from bot.platforms.slack.spec import CAPS
 from bot.settings import Settings, SlackSettings
 
 if TYPE_CHECKING:
@@ -53,6 +55,7 @@ APOLOGY = "Sorry, something went wrong on my side while answering that. Please t
 FORM_EXPIRED = "That needs a form, but Slack no longer lets me open it. Please run the command again."
 ACK_SECONDS = 2.5  # answer a modal submission before Slack's 3 s deadline, even if the command is slow
 Respond = Callable[..., Awaitable[Any]]
+ACTION_PATTERN = rf"^{ACTION_PREFIX}\|"  # every button and select of ours (see bot/core/messages.py)
 
 
 class SlackConfigError(RuntimeError):
@@ -103,6 +106,7 @@ class SlackPlatform:
         )
         self.bolt.command(re.compile(r"^/.+"))(self._on_command)
         self.bolt.view_submission(CALLBACK_ID)(self._on_view_submission)
+        self.bolt.action(re.compile(ACTION_PATTERN))(self._on_action)
         self.bolt.event("app_mention")(self._on_mention)
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -165,7 +169,7 @@ class SlackPlatform:
 
     async def handle_command(self, body: dict, respond: Respond) -> None:
         """Run the slash command in ``body`` and answer through ``respond`` (the response_url)."""
-        actor = Actor("slack", body["user_id"], body.get("user_name") or "")
+        actor = Actor("slack", body["user_id"], body.get("user_name") or "", caps=CAPS)
         place = _place(body.get("channel_id"), body.get("channel_name"))
         try:
             name, options = resolve(self.app.registry, body.get("command", ""), body.get("text") or "")
@@ -174,25 +178,51 @@ class SlackPlatform:
             await self._respond_text(respond, f"⚠️ {exc.message}{usage if exc.usage else ''}")
             return
         reply = await self.app.dispatch(actor, name, options, place)
+        await self.answer(reply, actor, place, respond, body.get("trigger_id"), name)
+
+    async def answer(
+        self, reply: Reply, actor: Actor, place: Place, respond: Respond, trigger_id: str | None, name: str
+    ) -> None:
+        """Render ``reply`` through ``respond``: a form as a modal, a message as blocks (replacing the clicked
+        message when ``reply.replace``), its files uploaded."""
+        zone = reply.zone_or(self.app.cohort.zone)
         if reply.form is not None:
             try:
-                await self.client.views_open(
-                    trigger_id=body.get("trigger_id"), view=form_view(reply.form, place, self.app.cohort.zone)
-                )
+                await self.client.views_open(trigger_id=trigger_id, view=form_view(reply.form, place, zone))
             except Exception:
                 log.exception("views.open for /%s failed", name)
                 await self._respond_text(respond, FORM_EXPIRED)
             return
         if reply.message is None:
             return
-        rendered = render(reply.message, self.app.cohort.zone)
+        rendered = render(reply.message, zone, await preselected_ids(self.app, reply.message, "slack"))
         await self._upload(rendered, actor, place, reply.private)
+        if reply.replace:
+            await respond(text=rendered.text, blocks=rendered.blocks, replace_original=True)
+            return
         await respond(
             text=rendered.text,
             blocks=rendered.blocks,
             response_type="ephemeral" if reply.private else "in_channel",
             replace_original=False,
         )
+
+    # --- buttons and selects -------------------------------------------------------------------------------
+
+    async def _on_action(self, ack: Callable[..., Awaitable[None]], body: dict, respond: Respond) -> None:
+        await ack()
+        user = body.get("user") or {}
+        try:
+            action = (body.get("actions") or [{}])[0]
+            actor = Actor("slack", user["id"], user.get("username") or user.get("name") or "", caps=CAPS)
+            channel = body.get("channel") or {}
+            place = _place(channel.get("id"), channel.get("name"))
+            action_id = str(action.get("action_id", ""))
+            reply = await self.app.dispatcher.click(actor, action_id, chosen_values(action), place)
+            await self.answer(reply, actor, place, respond, body.get("trigger_id"), action_id)
+        except Exception:
+            log.exception("answering a click from %s failed", user.get("id"))
+            await self._respond_text(respond, APOLOGY)
 
     async def _respond_text(self, respond: Respond, text: str) -> None:
         try:
@@ -226,7 +256,7 @@ class SlackPlatform:
         user = body.get("user") or {}
         try:
             submission = read_submission(view)
-            actor = Actor("slack", user["id"], user.get("username") or user.get("name") or "")
+            actor = Actor("slack", user["id"], user.get("username") or user.get("name") or "", caps=CAPS)
             task = asyncio.ensure_future(
                 self.app.dispatch(actor, submission.command, submission.options, submission.place)
             )
@@ -239,7 +269,8 @@ class SlackPlatform:
                 await ack(response_action="errors", errors={reply.error_field: reply.error or "Please check this."})
                 return
             if not acked and reply.form is not None:
-                await ack(response_action="update", view=form_view(reply.form, submission.place, self.app.cohort.zone))
+                view = form_view(reply.form, submission.place, reply.zone_or(self.app.cohort.zone))
+                await ack(response_action="update", view=view)
                 return
             if not acked:
                 await ack()
@@ -251,7 +282,7 @@ class SlackPlatform:
             if not acked:
                 await ack(response_action="errors", errors=self._apology_errors(view))
             elif user.get("id"):
-                await self._post_result(Reply.text(APOLOGY), Actor("slack", user["id"]), Place())
+                await self._post_result(Reply.text(APOLOGY), Actor("slack", user["id"], caps=CAPS), Place())
 
     @staticmethod
     def _apology_errors(view: dict) -> dict[str, str]:
@@ -261,7 +292,7 @@ class SlackPlatform:
     async def _post_result(self, reply: Reply, actor: Actor, place: Place) -> None:
         """Post a modal's result: ephemeral in the original channel if private (else in it), or by DM."""
         assert reply.message is not None
-        rendered = render(reply.message, self.app.cohort.zone)
+        rendered = render(reply.message, reply.zone_or(self.app.cohort.zone))
         await self._upload(rendered, actor, place, reply.private)
         content = {"text": rendered.text, "blocks": rendered.blocks}
         if place.channel_id and not place.is_dm:

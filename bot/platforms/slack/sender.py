@@ -148,9 +148,10 @@ class SlackSender:
             person = await self.app.people.get(target.person_id)
             if person is None:
                 raise PermanentSendError(f"no person with id {target.person_id}")
-            if not person.slack_id:
-                raise PermanentSendError(f"{person.name} has no Slack id on the roster")
-            return person.slack_id
+            user_id = person.platform_id("slack")
+            if not user_id:
+                raise PermanentSendError(f"{person.name} has not linked a Slack account")
+            return user_id
         if isinstance(target, ChannelTarget):
             return await self.channel_id(target.channel)
         raise PermanentSendError(f"unknown target {target!r}")

@@ -298,3 +298,14 @@ async def test_mention_points_to_help(slack, slack_api):
     assert status == 200
     posted = (await slack_api.wait_for("chat.postEphemeral"))[0]
     assert posted.body["user"] == ADA and "/help" in posted.body["text"]
+
+
+async def test_tables_show_times_in_the_readers_own_zone_after_timezone(app, slack_api, slack):
+    """A table's times are written out (Slack cannot localise inside a code block): in the reader's zone."""
+    done = await slash(slack, slack_api, "/submit", "week:1 link:https://example.org/hw1", user=ADA)
+    assert "Week 1" in done.text
+    before = await slash(slack, slack_api, "/submissions", "week:1", user=ADA)
+    assert "EST" in before.text and "JST" not in before.text  # the cohort's zone (America/New_York)
+    await slash(slack, slack_api, "/timezone", "zone:Asia/Tokyo", user=ADA)
+    after = await slash(slack, slack_api, "/submissions", "week:1", user=ADA)
+    assert "JST" in after.text and "EST" not in after.text
