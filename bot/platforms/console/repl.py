@@ -21,7 +21,7 @@ from bot.core.clock import ManualClock
 from bot.core.context import Actor, Place
 from bot.core.messages import Button, Message, Reply, Select, format_local, plain
 from bot.core.people import Person
-from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target
+from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, PlatformTask, Target
 from bot.core.roles import Role
 from bot.core.textargs import TextParseError, resolve
 from bot.platforms.console.spec import CAPS
@@ -92,6 +92,15 @@ class ConsoleSender:
         body = f"{body}\n{buttons}" if buttons else body
         self.out.write(f"\n{header}\n{_indent(body)}\n")
         self.out.flush()
+        return f"console-{self.sent}"
+
+
+    async def run_task(self, task: PlatformTask, *, key: str) -> str | None:
+        """Print what a platform would do (sync roles, create an event): the console only shows it."""
+        details = ", ".join(f"{k}={v}" for k, v in sorted(task.data.items()))
+        self.out.write(f"\n[{task.kind}] {details}\n")
+        self.out.flush()
+        self.sent += 1
         return f"console-{self.sent}"
 
 
