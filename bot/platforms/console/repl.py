@@ -94,7 +94,6 @@ class ConsoleSender:
         self.out.flush()
         return f"console-{self.sent}"
 
-
     async def run_task(self, task: PlatformTask, *, key: str) -> str | None:
         """Print what a platform would do (sync roles, create an event): the console only shows it."""
         details = ", ".join(f"{k}={v}" for k, v in sorted(task.data.items()))
