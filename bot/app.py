@@ -11,7 +11,7 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.commands import CommandRegistry
 from bot.core.context import Actor, Place
 from bot.core.dispatch import Dispatcher
-from bot.core.messages import Reply, Table
+from bot.core.messages import Attachment, Reply, Table
 from bot.core.platform import Sender
 from bot.loader import load_cogs
 from bot.meetings import Meetings
@@ -53,6 +53,8 @@ class CohortBot:
         self.features: list[str] = []
         # name -> async function producing a table; used by `cohortbot export NAME` and `/report NAME`.
         self.exporters: dict[str, Callable[[CohortBot], Awaitable[Table]]] = {}
+        # name -> async function drawing a chart; `/report NAME` attaches it beside the CSV (issue 13: attendance).
+        self.charts: dict[str, Callable[[CohortBot], Awaitable[Attachment]]] = {}
 
     @classmethod
     async def open(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import difflib
+import re
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as Time
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
 from bot.core.clock import utc
 
@@ -110,16 +112,61 @@ class Posting(_Model):
     channels: dict[str, str] = Field(default_factory=dict)
 
 
+# ---- stipend rule (attendance and stipends, issue 13) --------------------------------------------------
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+MONEY_RE = re.compile(r"^\s*([A-Za-z]{3})?\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*([A-Za-z]{3})?\s*$")
+
+
 class StipendRule(_Model):
-    """Who completes: attend at least N sections and submit at least M homeworks (and be eligible)."""
+    """Who completes, and what is paid (see docs/stipends.md).
+
+    A scholar qualifies when they are eligible (the roster's ``stipend_eligible``, if ``requires_eligibility``),
+    attended at least ``sections_attended`` of their section's meetings (a cancelled meeting lowers the number
+    needed by one: it never counts against anyone) and handed in at least ``homeworks_submitted`` homeworks.
+    ``amount`` and ``facilitator_hourly_rate`` are numbers in ``currency``; ``"USD 500"`` is read as well.
+    """
 
     sections_attended: Annotated[int, Field(ge=0)] = 6
     homeworks_submitted: Annotated[int, Field(ge=0)] = 6
-    late_counts: bool = True
-    excused_counts: bool = False
+    late_counts: bool = True  # a late homework counts ...
+    late_grace_days: Annotated[float, Field(ge=0)] | None = None  # ... if handed in this long after its deadline
+    excused_counts: bool = False  # an excused absence counts as attended (else as missed, with its reason kept)
+    makeups_count: bool = True  # attending another section's meeting counts for one's own meeting of that week
     requires_eligibility: bool = True
-    amount: str | None = None
-    facilitator_hourly_rate: str | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    amount: Money | None = None  # paid to each scholar who qualifies
+    facilitator_hourly_rate: Money | None = None
+    facilitator_prep_minutes: Annotated[int, Field(ge=0, le=600)] = 0  # paid per meeting held, on top of its length
+    alert_hours_after: Annotated[float, Field(ge=0, le=168)] = 12  # at-risk check after each meeting and deadline
+
+    @model_validator(mode="before")
+    @classmethod
+    def _money_with_currency(cls, data: Any) -> Any:
+        """Accept ``amount: USD 500`` (or ``500 USD``): the code goes to ``currency``, which must agree."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key in ("amount", "facilitator_hourly_rate"):
+            value = data.get(key)
+            if not isinstance(value, str):
+                continue
+            match = MONEY_RE.match(value)
+            if match is None:
+                raise ValueError(f"{key}: {value!r} is not an amount (write 500, or USD 500)")
+            code = (match.group(1) or match.group(3) or "").upper()
+            if code:
+                if data.get("currency") not in (None, code):
+                    raise ValueError(f"{key}: {value!r} is not in the currency {data['currency']}")
+                data["currency"] = code
+            data[key] = match.group(2).replace(",", "")
+        return data
+
+    def money(self, value: Decimal | None) -> str:
+        """``USD 500`` / ``USD 12.50`` (``-`` for none)."""
+        if value is None:
+            return "-"
+        shown = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+        return f"{self.currency} {shown}"
 
 
 class Pairing(_Model):

@@ -1,4 +1,5 @@
-"""Reports: ``/report kind:<attendance|submissions|stipends>`` sends an exporter's table as a CSV file, privately.
+"""Reports: ``/report kind:<attendance|submissions|stipends>`` sends an exporter's table as a CSV file, privately
+(with the kind's chart from ``app.charts``, if it has one: attendance attaches a PNG).
 
 Each feature registers its exporter in ``app.exporters`` (the same ones ``cohortbot export NAME`` uses); a kind
 whose feature is not installed is answered with a clear message instead.
@@ -55,13 +56,13 @@ async def report(ctx: Context, kind: str) -> Reply:
     table = await exporter(ctx.app)
     stamp = ctx.now.astimezone(ctx.cohort.zone).strftime("%Y-%m-%d-%H%M")
     filename = f"{kind}-{stamp}.csv"
-    return Reply.of(
-        Message(
-            title=f"{kind.capitalize()} report",
-            text=f"{len(table.rows)} rows, as of {timestamp(ctx.now)}. Times in the file are UTC.",
-            files=[csv_attachment(table, filename, f"{kind} report")],
-        )
-    )
+    files = [csv_attachment(table, filename, f"{kind} report")]
+    text = f"{len(table.rows)} rows, as of {timestamp(ctx.now)}. Times in the file are UTC."
+    chart = ctx.app.charts.get(kind)
+    if chart is not None:  # e.g. attendance: a PNG of the trend beside the CSV
+        files.append(await chart(ctx.app))
+        text += f" The chart: {files[-1].description or files[-1].filename}."
+    return Reply.of(Message(title=f"{kind.capitalize()} report", text=text, files=files))
 
 
 def setup(app: CohortBot) -> None:
