@@ -5,7 +5,7 @@ toward the rule), **missed** (it is decided and does not count) or **open** (it 
 deadline is ahead, attendance has not been taken yet, a make-up is still possible this week, or a late homework
 would still count). From these:
 
-* ``may_miss`` = ``max(0, counted + open - needed)``: how many more may be missed and the rule still be met;
+* ``may_miss`` = ``counted + open - needed`` kept within ``0..open``: how many more may be missed with the rule met;
 * the rule is *met* when ``counted >= needed``, *out of reach* when ``counted + open < needed``;
 * a scholar **qualifies** when every rule is met and they are eligible to be paid.
 
@@ -110,8 +110,8 @@ class Requirement:
 
     @property
     def may_miss(self) -> int:
-        """How many of the open items may still be missed with the rule met (never negative)."""
-        return max(0, self.counted + self.open - self.needed)
+        """How many of the open items may still be missed with the rule met (never negative, at most all of them)."""
+        return min(self.open, max(0, self.counted + self.open - self.needed))
 
     @property
     def still_needed(self) -> int:
