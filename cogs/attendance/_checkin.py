@@ -93,8 +93,10 @@ async def checkin_code(ctx: Context, section: str, minutes: int = DEFAULT_MINUTE
 async def checkin(ctx: Context, code: str) -> Reply:
     """Mark the scholar present if ``code`` is their section's open code."""
     if ctx.role > Role.SCHOLAR:
+        article = "an" if ctx.role.label[0] in "aeiou" else "a"
         raise PermissionDenied(
-            f"/checkin is for scholars; you are a {ctx.role.label}. Facilitators take attendance with /attendance."
+            f"/checkin is for scholars; you are {article} {ctx.role.label}. Facilitators take attendance with "
+            "/attendance."
         )
     home = home_section(ctx.app, ctx.person)
     if home is None:

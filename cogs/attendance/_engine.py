@@ -50,7 +50,14 @@ class HomeworkFacts:
     deadline: datetime
     submitted: bool
     late: bool = False
+    submitted_at: datetime | None = None  # of the latest submission
     course_end: datetime | None = None  # a late homework counts until then when late_grace_days is unset
+
+    def late_until(self, rule: StipendRule) -> datetime | None:
+        """Until when a late submission still counts (``None``: always), if late ones count at all."""
+        if rule.late_grace_days is not None:
+            return self.deadline + timedelta(days=rule.late_grace_days)
+        return self.course_end
 
 
 def meeting_state(item: MeetingFacts, rule: StipendRule, now: datetime) -> ItemState:
@@ -69,16 +76,16 @@ def meeting_state(item: MeetingFacts, rule: StipendRule, now: datetime) -> ItemS
 
 def homework_state(item: HomeworkFacts, rule: StipendRule, now: datetime) -> ItemState:
     """Counted, missed or open."""
+    closes = item.late_until(rule)
     if item.submitted:
-        return "counted" if (not item.late or rule.late_counts) else "missed"
+        if not item.late:
+            return "counted"
+        in_time = closes is None or item.submitted_at is None or item.submitted_at <= closes
+        return "counted" if rule.late_counts and in_time else "missed"
     if now <= item.deadline:
         return "open"
     if not rule.late_counts:
         return "missed"
-    if rule.late_grace_days is not None:
-        closes: datetime | None = item.deadline + timedelta(days=rule.late_grace_days)
-    else:
-        closes = item.course_end
     return "open" if closes is None or now <= closes else "missed"
 
 

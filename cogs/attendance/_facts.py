@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.core.clock import from_db
@@ -20,13 +21,11 @@ from cogs.attendance._engine import HomeworkFacts, MeetingFacts, Standing, stand
 from cogs.attendance._store import chunks
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from bot.app import CohortBot
 
 LATEST_SUBMISSION = (
     # SQLite returns the other columns of the row holding the MAX(): the latest submission per person and week.
-    "SELECT person_id, week, late, MAX(submitted_at || printf('%012d', id)) AS latest FROM submissions"
+    "SELECT person_id, week, late, submitted_at, MAX(submitted_at || printf('%012d', id)) AS latest FROM submissions"
     " WHERE person_id IN ({marks}) GROUP BY person_id, week"
 )
 
@@ -40,14 +39,14 @@ class Row:
     standing: Standing
 
 
-async def homework_facts(app: CohortBot, ids: list[int]) -> tuple[dict[tuple[int, int], bool], dict]:
-    """The latest submission's late flag by ``(person, week)``, and extensions' ends by ``(person, week)``."""
-    latest: dict[tuple[int, int], bool] = {}
+async def homework_facts(app: CohortBot, ids: list[int]) -> tuple[dict[tuple[int, int], tuple[bool, datetime]], dict]:
+    """The latest submission's late flag and time by ``(person, week)``, and extensions' ends likewise."""
+    latest: dict[tuple[int, int], tuple[bool, datetime]] = {}
     extensions: dict[tuple[int, int], datetime] = {}
     for chunk in chunks(ids):
         marks = ",".join("?" * len(chunk))
         for r in await app.db.fetchall(LATEST_SUBMISSION.format(marks=marks), chunk):
-            latest[(r["person_id"], r["week"])] = bool(r["late"])
+            latest[(r["person_id"], r["week"])] = (bool(r["late"]), from_db(r["submitted_at"]))
         for r in await app.db.fetchall(
             f"SELECT person_id, week, until FROM extensions WHERE person_id IN ({marks})", chunk
         ):
@@ -102,13 +101,14 @@ async def standings(app: CohortBot, people: list[Person], now: datetime | None =
             due = cohort.due(week)
             if due is None:
                 continue
-            late = latest.get((person.id, week))
+            late, submitted_at = latest.get((person.id, week), (False, None))
             work.append(
                 HomeworkFacts(
                     week=week,
                     deadline=extensions.get((person.id, week), due),
-                    submitted=late is not None,
-                    late=bool(late),
+                    submitted=submitted_at is not None,
+                    late=late,
+                    submitted_at=submitted_at,
                     course_end=course_end,
                 )
             )

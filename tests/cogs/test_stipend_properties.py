@@ -70,13 +70,16 @@ def histories(draw: st.DrawFn) -> tuple[list[MeetingFacts], list[HomeworkFacts]]
             )
         )
         if draw(st.integers(0, 7)) > 0:  # most weeks have homework
+            deadline = start + timedelta(days=4)
             submitted = draw(st.booleans())
+            after = timedelta(hours=draw(st.integers(-100, 60 * 24))) if submitted else None
             homework.append(
                 HomeworkFacts(
                     week=week,
-                    deadline=start + timedelta(days=4),
+                    deadline=deadline,
                     submitted=submitted,
-                    late=submitted and draw(st.booleans()),
+                    late=after is not None and after > timedelta(0),
+                    submitted_at=deadline + after if after is not None else None,
                     course_end=START + timedelta(days=7 * WEEKS),
                 )
             )
@@ -95,7 +98,12 @@ def oracle_counts(meetings: list[MeetingFacts], homework: list[HomeworkFacts], r
         if m.mark == "present" or (m.makeup and rule.makeups_count) or (m.mark == "excused" and rule.excused_counts)
     )
     needed_sections = max(0, rule.sections_attended - (len(meetings) - len(held)))
-    handed_in = sum(1 for h in homework if h.submitted and (not h.late or rule.late_counts))
+
+    def in_grace(h: HomeworkFacts) -> bool:
+        limit = h.deadline + timedelta(days=rule.late_grace_days) if rule.late_grace_days is not None else h.course_end
+        return rule.late_counts and h.submitted_at <= limit
+
+    handed_in = sum(1 for h in homework if h.submitted and (not h.late or in_grace(h)))
     return attended, needed_sections, handed_in, rule.homeworks_submitted
 
 
