@@ -23,6 +23,7 @@ from cogs.attendance._store import chunks
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
+FEW_SECTIONS = 8  # up to this many sections, their meetings are read section by section
 LATEST_SUBMISSION = (
     # SQLite returns the other columns of the row holding the MAX(): the latest submission per person and week.
     "SELECT person_id, week, late, submitted_at, MAX(submitted_at || printf('%012d', id)) AS latest FROM submissions"
@@ -62,8 +63,14 @@ async def standings(app: CohortBot, people: list[Person], now: datetime | None =
     cohort = app.cohort
     rule = cohort.stipend
     ids = [p.id for p in people]
-    meetings = {(m.name.casefold(), m.week): m for m in await app.meetings.all()}
-    recorded = await repo(app).all_recorded()
+    homes = sorted({h for p in people if (h := home_section(app, p))})
+    if len(homes) <= FEW_SECTIONS:  # one person, or one section: only their meetings, not the whole course's
+        found = [m for h in homes for m in await app.meetings.of_section(h)]
+        recorded = await repo(app).all_recorded(homes)
+    else:
+        found = await app.meetings.all()
+        recorded = await repo(app).all_recorded()
+    meetings = {(m.name.casefold(), m.week): m for m in found}
     marks: dict[int, dict[tuple[str, int], str]] = defaultdict(dict)
     for mark in await repo(app).marks_of(ids):
         marks[mark.person_id][(mark.section.casefold(), mark.week)] = mark.status

@@ -97,9 +97,12 @@ async def add_adjustment(app: CohortBot, person_id: int, amount: Decimal, reason
     )
 
 
-async def adjustments(app: CohortBot) -> dict[int, list[Adjustment]]:
-    """Every adjustment, by person id, oldest first."""
-    rows = await app.db.fetchall("SELECT * FROM pay_adjustments ORDER BY id")
+async def adjustments(app: CohortBot, only: int | None = None) -> dict[int, list[Adjustment]]:
+    """Every adjustment (or only ``only``'s), by person id, oldest first."""
+    if only is None:
+        rows = await app.db.fetchall("SELECT * FROM pay_adjustments ORDER BY id")
+    else:
+        rows = await app.db.fetchall("SELECT * FROM pay_adjustments WHERE person_id = ? ORDER BY id", (only,))
     out: dict[int, list[Adjustment]] = {}
     for r in rows:
         out.setdefault(r["person_id"], []).append(
@@ -109,22 +112,28 @@ async def adjustments(app: CohortBot) -> dict[int, list[Adjustment]]:
 
 
 async def facilitator_pay(app: CohortBot, only: int | None = None) -> list[Pay]:
-    """Every facilitator's pay (or only the person ``only``), by name."""
+    """Every facilitator's pay (or only the person ``only``: then only their sections are read), by name."""
     rule = app.cohort.stipend
     runners = await section_facilitators(app)
-    recorded = await repo(app).all_recorded()
-    meetings = [m for m in await app.meetings.all() if m.held and (m.name.casefold(), m.week) in recorded]
-    extra = await adjustments(app)
     people: dict[int, Person] = {}
     sections: dict[int, list[str]] = {}
     for section in app.cohort.sections:
         for p in runners.get(section.name.casefold(), []):
-            people[p.id] = p
-            sections.setdefault(p.id, []).append(section.name)
+            if only is None or p.id == only:
+                people[p.id] = p
+                sections.setdefault(p.id, []).append(section.name)
+    if not people:
+        return []
+    if only is None:
+        found = await app.meetings.all()
+        recorded = await repo(app).all_recorded()
+    else:
+        found = [m for s in sections[only] for m in await app.meetings.of_section(s)]
+        recorded = await repo(app).all_recorded(sections[only])
+    meetings = [m for m in found if m.held and (m.name.casefold(), m.week) in recorded]
+    extra = await adjustments(app, only)
     out = []
     for pid, person in sorted(people.items(), key=lambda kv: kv[1].name.casefold()):
-        if only is not None and pid != only:
-            continue
         mine = {s.casefold() for s in sections[pid]}
         held = [
             Held(m.name, m.week, m.minutes + rule.facilitator_prep_minutes)

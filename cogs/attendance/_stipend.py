@@ -12,7 +12,7 @@ from bot.core.errors import PermissionDenied, UserError
 from bot.core.messages import Message, MessageField, Reply, Table, timestamp
 from bot.core.people import Person
 from bot.core.roles import Role
-from cogs.attendance._common import INLINE_ROWS
+from cogs.attendance._common import INLINE_ROWS, members
 from cogs.attendance._engine import Requirement, Standing, sentence, totals
 from cogs.attendance._export import export_stipends
 from cogs.attendance._facts import Row, scholars, standings
@@ -168,8 +168,8 @@ async def everyone(ctx: Context) -> Reply:
 async def facilitator_view(ctx: Context) -> Reply:
     """A facilitator's own hours and pay, and where their sections' scholars stand."""
     [pay] = await facilitator_pay(ctx.app, only=ctx.person.id) or [None]
-    mine = [p for p in await scholars(ctx.app) if any(ctx.may_manage_section(s) for s in p.sections)]
-    rows = await standings(ctx.app, mine, ctx.now)
+    mine = {p.id: p for s in ctx.own_sections for p in await members(ctx.app, s)}
+    rows = await standings(ctx.app, sorted(mine.values(), key=lambda p: p.name.casefold()), ctx.now)
     if pay is not None:
         message = pay_message(ctx, pay, own=True)
     else:

@@ -240,9 +240,16 @@ class AttendanceRepo:
         )
         return _recorded(row) if row else None
 
-    async def all_recorded(self) -> dict[tuple[str, int], Recorded]:
-        """Every recorded meeting, by ``(section folded, week)``."""
-        rows = await self.db.fetchall("SELECT * FROM attendance_meetings")
+    async def all_recorded(self, sections: Iterable[str] | None = None) -> dict[tuple[str, int], Recorded]:
+        """Every recorded meeting (of these sections only, if given), by ``(section folded, week)``."""
+        if sections is None:
+            rows = await self.db.fetchall("SELECT * FROM attendance_meetings")
+        else:
+            names = sorted(set(sections))
+            if not names:
+                return {}
+            marks = ",".join("?" * len(names))
+            rows = await self.db.fetchall(f"SELECT * FROM attendance_meetings WHERE section IN ({marks})", names)
         return {(r["section"].casefold(), r["week"]): _recorded(r) for r in rows}
 
     # ---- checklist drafts -----------------------------------------------------------------------------
