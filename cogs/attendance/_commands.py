@@ -292,12 +292,26 @@ async def checklist(ctx: Context, meeting: Meeting, *, note: str = "", replace: 
     return Reply(message=message, private=True, replace=replace)
 
 
-def _stale(recorded_revision: int, shown: int, section: str, week: int) -> None:
-    if recorded_revision != shown:
+async def clicked_checklist(
+    ctx: Context, section: str, week: int, shown: int
+) -> tuple[Meeting, list[Person], dict[int, Mark], set[int]]:
+    """For a click on a checklist: the meeting (still held and started), its roster, marks and who is ticked.
+
+    Refused if someone saved since the checklist was shown (its revision ``shown`` is no longer the meeting's).
+    """
+    ctx.require_section(section)
+    meeting = await held_meeting(ctx.app, section, week, ctx.now)
+    attendance_repo = repo(ctx.app)
+    recorded = await attendance_repo.recorded(section, week)
+    if (recorded.revision if recorded else 0) != shown:
         raise UserError(
             f"Attendance for week {week} of {section} was saved since this checklist was shown, so I did not "
             f"change anything. Run /attendance section:{section} week:{week} to see it as it is now."
         )
+    roster = await members(ctx.app, section)
+    marks = await attendance_repo.marks(section, week)
+    ticked, _ = ticked_now(roster, marks, await attendance_repo.draft(section, week, ctx.person.id))
+    return meeting, roster, marks, ticked
 
 
 @command(
@@ -313,12 +327,7 @@ def _stale(recorded_revision: int, shown: int, section: str, week: int) -> None:
 )
 async def tick(ctx: Context, s: str, w: int, p: int = 0, r: int = 0, present: tuple[Person, ...] = ()) -> Reply:
     """Keep the ticked people of one page as this facilitator's draft; show the checklist again."""
-    ctx.require_section(s)
-    meeting = await held_meeting(ctx.app, s, w, ctx.now)
-    attendance_repo = repo(ctx.app)
-    recorded = await attendance_repo.recorded(s, w)
-    _stale(recorded.revision if recorded else 0, r, s, w)
-    roster = await members(ctx.app, s)
+    meeting, roster, _marks, ticked = await clicked_checklist(ctx, s, w, r)
     pages = _pages(roster)
     page = {x.id for x in pages[p]} if p < len(pages) else set()
     strangers = [x for x in present if x.id not in page]
@@ -327,9 +336,7 @@ async def tick(ctx: Context, s: str, w: int, p: int = 0, r: int = 0, present: tu
             f"{names(strangers)} {'is' if len(strangers) == 1 else 'are'} not on this list any more: "
             f"run /attendance section:{s} week:{w} again."
         )
-    marks = await attendance_repo.marks(s, w)
-    ticked, _ = ticked_now(roster, marks, await attendance_repo.draft(s, w, ctx.person.id))
-    await attendance_repo.set_draft(s, w, ctx.person.id, (ticked - page) | {x.id for x in present}, ctx.now)
+    await repo(ctx.app).set_draft(s, w, ctx.person.id, (ticked - page) | {x.id for x in present}, ctx.now)
     return await checklist(ctx, meeting, replace=True)
 
 
@@ -344,14 +351,7 @@ async def tick(ctx: Context, s: str, w: int, p: int = 0, r: int = 0, present: tu
 )
 async def save(ctx: Context, s: str, w: int, r: int = 0) -> Reply:
     """Record the ticked present and every other member absent (the excused stay excused)."""
-    ctx.require_section(s)
-    meeting = await held_meeting(ctx.app, s, w, ctx.now)
-    attendance_repo = repo(ctx.app)
-    recorded = await attendance_repo.recorded(s, w)
-    _stale(recorded.revision if recorded else 0, r, s, w)
-    roster = await members(ctx.app, s)
-    marks = await attendance_repo.marks(s, w)
-    ticked, _ = ticked_now(roster, marks, await attendance_repo.draft(s, w, ctx.person.id))
+    meeting, roster, marks, ticked = await clicked_checklist(ctx, s, w, r)
     new: list[NewMark] = []
     for person in roster:
         current = marks.get(person.id)
@@ -362,9 +362,9 @@ async def save(ctx: Context, s: str, w: int, r: int = 0) -> Reply:
         else:
             new.append(NewMark(person.id, "absent"))
     source: Source = "checklist"
-    changed = await attendance_repo.apply(s, w, new, by=ctx.person.id, now=ctx.now, source=source, record=True)
+    changed = await repo(ctx.app).apply(s, w, new, by=ctx.person.id, now=ctx.now, source=source, record=True)
     await after_change(ctx, s, w, [c[0] for c in changed])
-    message = await summary(ctx, meeting, changed, corrected=recorded is not None)
+    message = await summary(ctx, meeting, changed, corrected=r > 0)
     return Reply(message=message, private=True, replace=True)
 
 
