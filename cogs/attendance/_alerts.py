@@ -120,8 +120,8 @@ async def check(app: CohortBot, people: list[Person]) -> int:
     ]
     if not new:
         return 0
-    runners = await section_facilitators(app)
-    organizers = await app.people.with_role(Role.ORGANIZER)
+    runners = await section_facilitators(app, {row.section for row, _kind in new if row.section})
+    organizers = await app.people.with_role(Role.ORGANIZER) if any(kind == "lost" for _r, kind in new) else []
     rule = app.cohort.stipend
     items: list[NewItem] = []
     to_runner: dict[int, list[tuple[Row, str]]] = defaultdict(list)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from bot.app import CohortBot
+    from bot.cohort import Cohort
 
 INLINE_ROWS = 25  # longer lists come as a CSV file
 
@@ -26,12 +27,26 @@ def repo(app: CohortBot) -> AttendanceRepo:
     return AttendanceRepo(app.db)
 
 
+_SECTION_NAMES: dict[int, tuple[Cohort, dict[str, str]]] = {}
+
+
+def section_names(cohort: Cohort) -> dict[str, str]:
+    """The cohort file's section names by their folded form (built once per cohort: 800 sections, 20,000 lookups)."""
+    cached = _SECTION_NAMES.get(id(cohort))
+    if cached is None or cached[0] is not cohort:
+        _SECTION_NAMES.clear()  # one cohort at a time (a reload replaces it)
+        cached = (cohort, {s.name.strip().casefold(): s.name for s in cohort.sections})
+        _SECTION_NAMES[id(cohort)] = cached
+    return cached[1]
+
+
 def home_section(app: CohortBot, person: Person) -> str | None:
     """The section a scholar belongs to (the cohort file's spelling), if any."""
+    names = section_names(app.cohort)
     for name in person.sections:
-        found = app.cohort.section(name)
+        found = names.get(name.strip().casefold())
         if found is not None:
-            return found.name
+            return found
     return None
 
 
@@ -45,24 +60,37 @@ def names(people: Iterable[Person]) -> str:
     return ", ".join(p.name for p in people) or "nobody"
 
 
-async def section_facilitators(app: CohortBot) -> dict[str, list[Person]]:
+async def section_facilitators(app: CohortBot, sections: Iterable[str] | None = None) -> dict[str, list[Person]]:
     """Who runs each section (by roster role and sections, or named in the cohort file), by section name folded.
 
-    One query for the facilitators on the roster, one per person named only in the cohort file.
+    With ``sections``, only those (their members with the facilitator role, one query per section); else every
+    facilitator on the roster in one query. People named only in the cohort file (an organizer facilitating, say)
+    are looked up one by one: there are few.
     """
-    runners: dict[int, Person] = {p.id: p for p in await app.people.with_role(Role.FACILITATOR)}
+    wanted = None if sections is None else {s.casefold() for s in sections}
+    if wanted is None:
+        runners = {p.id: p for p in await app.people.with_role(Role.FACILITATOR)}
+    else:
+        runners = {p.id: p for s in sorted(wanted) for p in await app.people.in_section(s, Role.FACILITATOR)}
+    known = {p.email.casefold() for p in runners.values()} | {p.name.casefold() for p in runners.values()}
     for section in app.cohort.sections:
+        if wanted is not None and section.name.casefold() not in wanted:
+            continue
         for who in section.facilitators:
+            if who.casefold() in known:
+                continue
             found = await app.people.by_email(who) if "@" in who else None
             if found is None and "@" not in who:
                 matches = await app.people.by_name(who, limit=2)
                 found = matches[0] if len(matches) == 1 else None
             if found is not None:
                 runners.setdefault(found.id, found)
+                known |= {found.email.casefold(), found.name.casefold()}
     out: dict[str, list[Person]] = {}
     for person in sorted(runners.values(), key=lambda p: p.name.casefold()):
         for name in facilitated_sections(app, person, max(person.role, Role.FACILITATOR)):
-            out.setdefault(name.casefold(), []).append(person)
+            if wanted is None or name.casefold() in wanted:
+                out.setdefault(name.casefold(), []).append(person)
     return out
 
 

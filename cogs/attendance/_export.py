@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+import statistics
 from collections import defaultdict
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.core.messages import Attachment, Table
-from bot.core.roles import Role
 from cogs.attendance._common import home_section, repo
 from cogs.attendance._facts import Row, scholars, standings
 from cogs.attendance._pay import Pay, facilitator_pay
@@ -88,6 +88,7 @@ async def export_attendance(app: CohortBot) -> Table:
     missing = {pid for found in marks.values() for pid in found} - set(people)
     markers = {m.updated_by for found in marks.values() for m in found.values() if m.updated_by}
     people.update(await app.people.get_many(missing | (markers - set(people))))
+    homes = {pid: home_section(app, p) or "" for pid, p in people.items()}
     rows: list[list[str]] = []
     for meeting in await app.meetings.all():
         key = (meeting.name.casefold(), meeting.week)
@@ -100,7 +101,7 @@ async def export_attendance(app: CohortBot) -> Table:
             if person is None:
                 continue
             mark = here.get(pid)
-            home = home_section(app, person) or ""
+            home = homes[pid]
             by = people.get(mark.updated_by) if mark and mark.updated_by else None
             rows.append(
                 [
@@ -179,31 +180,29 @@ async def export_stipends(app: CohortBot, *, rows: list[Row] | None = None, pays
 
 
 async def attendance_rates(app: CohortBot) -> dict[str, dict[int, float]]:
-    """Share of each section's scholars marked present, per week whose meeting was held and taken (0–1)."""
+    """Share of each section's scholars marked present, per week whose meeting was held and taken (0–1).
+
+    Two SQL aggregates (present per meeting, scholars per section) and the recorded meetings: no row per person.
+    """
     attendance_repo = repo(app)
     recorded = await attendance_repo.all_recorded()
-    sizes: dict[str, int] = defaultdict(int)
-    homes: dict[int, str] = {}
-    for p in await app.people.with_role(Role.SCHOLAR):
-        home = home_section(app, p)
-        if home:
-            sizes[home.casefold()] += 1
-            homes[p.id] = home.casefold()
-    present: dict[tuple[str, int], int] = defaultdict(int)
-    for m in await attendance_repo.marks_of(None):
-        if m.status == "present" and homes.get(m.person_id) == m.section.casefold():
-            present[(m.section.casefold(), m.week)] += 1
+    sizes = await attendance_repo.section_sizes()
+    present = await attendance_repo.present_counts()
     rates: dict[str, dict[int, float]] = {}
     for meeting in await app.meetings.all():
         key = (meeting.name.casefold(), meeting.week)
         size = sizes.get(key[0], 0)
         if meeting.held and key in recorded and size:
-            rates.setdefault(meeting.name, {})[meeting.week] = present[key] / size
+            rates.setdefault(meeting.name, {})[meeting.week] = present.get(key, 0) / size
     return rates
 
 
+LINES = 12  # up to this many sections get a line each; more are drawn as a band
+
+
 def draw_chart(rates: dict[str, dict[int, float]], weeks: int, title: str) -> bytes:
-    """A line per section: attendance rate by week, as PNG bytes (matplotlib's Agg canvas, no GUI, no pyplot)."""
+    """Attendance rate by week, as PNG bytes (matplotlib's Agg canvas, no GUI, no pyplot): a line per section, or
+    for many sections the median with the middle half and the full range shaded."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
@@ -211,9 +210,22 @@ def draw_chart(rates: dict[str, dict[int, float]], weeks: int, title: str) -> by
     figure = Figure(figsize=(8, 4.5), dpi=100)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
-    for section, by_week in sorted(rates.items()):
-        xs = sorted(by_week)
-        ax.plot(xs, [by_week[w] * 100 for w in xs], marker="o", label=section)
+    if len(rates) <= LINES:
+        for section, by_week in sorted(rates.items()):
+            xs = sorted(by_week)
+            ax.plot(xs, [by_week[w] * 100 for w in xs], marker="o", label=section)
+    else:
+        per_week: dict[int, list[float]] = defaultdict(list)
+        for by_week in rates.values():
+            for week, rate in by_week.items():
+                per_week[week].append(rate * 100)
+        xs = sorted(per_week)
+        quantiles = [statistics.quantiles(per_week[w], n=4, method="inclusive") if len(per_week[w]) > 1
+                     else [per_week[w][0]] * 3 for w in xs]  # fmt: skip
+        ax.fill_between(xs, [min(per_week[w]) for w in xs], [max(per_week[w]) for w in xs], alpha=0.15,
+                        label="all sections")  # fmt: skip
+        ax.fill_between(xs, [q[0] for q in quantiles], [q[2] for q in quantiles], alpha=0.35, label="middle half")
+        ax.plot(xs, [q[1] for q in quantiles], marker="o", label=f"median of {len(rates)} sections")
     ax.set_xlim(0.5, weeks + 0.5)
     ax.set_xticks(range(1, weeks + 1))
     ax.set_ylim(0, 105)

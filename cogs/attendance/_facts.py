@@ -72,11 +72,14 @@ async def standings(app: CohortBot, people: list[Person], now: datetime | None =
         recorded = await repo(app).all_recorded()
     meetings = {(m.name.casefold(), m.week): m for m in found}
     marks: dict[int, dict[tuple[str, int], str]] = defaultdict(dict)
-    for mark in await repo(app).marks_of(ids):
-        marks[mark.person_id][(mark.section.casefold(), mark.week)] = mark.status
+    for section, week, person_id, status in await repo(app).statuses_of(ids):
+        marks[person_id][(section.casefold(), week)] = status
     latest, extensions = await homework_facts(app, ids)
     weeks = [w.number for w in cohort.weeks]
     course_end = cohort.week_start(len(weeks) + 1)
+    week_ends = {w: cohort.week_start(w + 1) for w in weeks}
+    week_starts = {w: cohort.week_start(w) for w in weeks}
+    dues = {w: due for w in weeks if (due := cohort.due(w)) is not None}
     out: list[Row] = []
     for person in people:
         home = home_section(app, person)
@@ -84,12 +87,10 @@ async def standings(app: CohortBot, people: list[Person], now: datetime | None =
         present_weeks = {w for (s, w), status in mine.items() if status == "present" and s != (home or "").casefold()}
         facts: list[MeetingFacts] = []
         for week in weeks:
-            until = cohort.week_start(week + 1)
+            until = week_ends[week]
             meeting = meetings.get(((home or "").casefold(), week))
             if meeting is None:  # no section: every week is open to a meeting anywhere
-                facts.append(
-                    MeetingFacts(week, True, cohort.week_start(week), False, None, week in present_weeks, until)
-                )
+                facts.append(MeetingFacts(week, True, week_starts[week], False, None, week in present_weeks, until))
                 continue
             key = (meeting.name.casefold(), week)
             facts.append(
@@ -104,10 +105,7 @@ async def standings(app: CohortBot, people: list[Person], now: datetime | None =
                 )
             )
         work: list[HomeworkFacts] = []
-        for week in weeks:
-            due = cohort.due(week)
-            if due is None:
-                continue
+        for week, due in dues.items():
             late, submitted_at = latest.get((person.id, week), (False, None))
             work.append(
                 HomeworkFacts(

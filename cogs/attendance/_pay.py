@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 from bot.core.clock import from_db, to_db
+from bot.core.context import facilitated_sections
 from bot.core.people import Person
 from cogs.attendance._common import repo, section_facilitators
 
@@ -114,14 +115,19 @@ async def adjustments(app: CohortBot, only: int | None = None) -> dict[int, list
 async def facilitator_pay(app: CohortBot, only: int | None = None) -> list[Pay]:
     """Every facilitator's pay (or only the person ``only``: then only their sections are read), by name."""
     rule = app.cohort.stipend
-    runners = await section_facilitators(app)
     people: dict[int, Person] = {}
     sections: dict[int, list[str]] = {}
-    for section in app.cohort.sections:
-        for p in runners.get(section.name.casefold(), []):
-            if only is None or p.id == only:
+    if only is None:
+        runners = await section_facilitators(app)
+        for section in app.cohort.sections:
+            for p in runners.get(section.name.casefold(), []):
                 people[p.id] = p
                 sections.setdefault(p.id, []).append(section.name)
+    else:
+        person = await app.people.get(only)
+        mine = facilitated_sections(app, person, person.role) if person is not None else []
+        if person is not None and mine:
+            people[only], sections[only] = person, mine
     if not people:
         return []
     if only is None:

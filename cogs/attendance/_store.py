@@ -141,6 +141,35 @@ class AttendanceRepo:
             out += [_mark(r) for r in rows]
         return out
 
+    async def statuses_of(self, person_ids: Sequence[int]) -> list[tuple[str, int, int, str]]:
+        """``(section, week, person id, status)`` of every mark of these people (the stipend engine's input)."""
+        out: list[tuple[str, int, int, str]] = []
+        for chunk in chunks(sorted(set(person_ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = await self.db.fetchall(
+                f"SELECT section, week, person_id, status FROM attendance WHERE person_id IN ({marks})", chunk
+            )
+            out += [(r["section"], r["week"], r["person_id"], r["status"]) for r in rows]
+        return out
+
+    async def present_counts(self) -> dict[tuple[str, int], int]:
+        """How many of each section's own scholars are marked present, by ``(section folded, week)``."""
+        rows = await self.db.fetchall(
+            "SELECT a.section, a.week, COUNT(*) AS n FROM attendance a"
+            " JOIN person_sections ps ON ps.person_id = a.person_id AND ps.section = a.section"
+            " JOIN people p ON p.id = a.person_id AND p.role = 'scholar'"
+            " WHERE a.status = 'present' GROUP BY a.section, a.week"
+        )
+        return {(r["section"].casefold(), r["week"]): r["n"] for r in rows}
+
+    async def section_sizes(self) -> dict[str, int]:
+        """How many scholars each section has, by section folded."""
+        rows = await self.db.fetchall(
+            "SELECT ps.section, COUNT(*) AS n FROM person_sections ps JOIN people p ON p.id = ps.person_id"
+            " WHERE p.role = 'scholar' GROUP BY ps.section"
+        )
+        return {r["section"].casefold(): r["n"] for r in rows}
+
     async def visitors(self, section: str, week: int) -> list[int]:
         """Ids of everyone with a mark at this meeting (members and make-up visitors)."""
         rows = await self.db.fetchall(

@@ -16,6 +16,7 @@ from bot.core.people import PersonInput
 from bot.core.platform import ChannelTarget, DMTarget
 from bot.core.roles import Role
 from cogs.attendance._alerts import check_everyone
+from cogs.attendance._export import attendance_rates, draw_chart
 from schedules.runtime import Runtime
 from tests.cogs.attendance_support import AMERICAS_W1, ny, pid, snapshot, text_of
 from tests.plugin import EXAMPLE_COHORT
@@ -227,3 +228,15 @@ async def test_cohortbot_export_writes_the_same_csvs(app, as_, clock, tmp_path):
         written = out.read_text(encoding="utf-8").splitlines()
         assert written == report.message.files[0].content.decode("utf-8").splitlines()
         assert len(written) > 1
+
+
+async def test_attendance_rates_and_the_chart_for_many_sections(app, as_, clock):
+    await take(as_, clock, 1, "Ada, Hedy, Emmy")  # Emmy is a visitor: not counted in americas-tue's rate
+    await take(as_, clock, 2, "Ada")
+    rates = await attendance_rates(app)
+    assert rates == {"americas-tue": {1: 2 / 3, 2: 1 / 3}}
+    many = {f"s{n:02}": {w: (n * 7 + w * 13) % 100 / 100 for w in range(1, 9)} for n in range(40)}
+    for chart in (draw_chart(many, 8, "many"), draw_chart({}, 8, "none"), draw_chart(rates, 8, "one")):
+        image = Image.open(io.BytesIO(chart))
+        image.verify()
+        assert image.format == "PNG" and image.size == (800, 450)
