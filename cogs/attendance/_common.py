@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from bot.core.context import facilitated_sections
 from bot.core.errors import UserError
 from bot.core.messages import timestamp
 from bot.core.people import Person
@@ -86,9 +85,16 @@ async def section_facilitators(app: CohortBot, sections: Iterable[str] | None = 
             if found is not None:
                 runners.setdefault(found.id, found)
                 known |= {found.email.casefold(), found.name.casefold()}
+    named: dict[str, list[str]] = {}  # who the cohort file names (folded) -> their sections
+    for section in app.cohort.sections:
+        for who in section.facilitators:
+            named.setdefault(who.strip().casefold(), []).append(section.name)
+    folded = section_names(app.cohort)
     out: dict[str, list[Person]] = {}
     for person in sorted(runners.values(), key=lambda p: p.name.casefold()):
-        for name in facilitated_sections(app, person, max(person.role, Role.FACILITATOR)):
+        mine = [folded[s.strip().casefold()] for s in person.sections if s.strip().casefold() in folded]
+        mine += named.get(person.email.casefold(), []) + named.get(person.name.casefold(), [])
+        for name in dict.fromkeys(mine):  # each once, in order
             if wanted is None or name.casefold() in wanted:
                 out.setdefault(name.casefold(), []).append(person)
     return out

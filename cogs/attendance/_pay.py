@@ -136,15 +136,15 @@ async def facilitator_pay(app: CohortBot, only: int | None = None) -> list[Pay]:
     else:
         found = [m for s in sections[only] for m in await app.meetings.of_section(s)]
         recorded = await repo(app).all_recorded(sections[only])
-    meetings = [m for m in found if m.held and (m.name.casefold(), m.week) in recorded]
+    by_section: dict[str, list[Held]] = {}
+    for m in sorted(found, key=lambda m: (m.week, m.name)):
+        if m.held and (m.name.casefold(), m.week) in recorded:
+            held = Held(m.name, m.week, m.minutes + rule.facilitator_prep_minutes)
+            by_section.setdefault(m.name.casefold(), []).append(held)
     extra = await adjustments(app, only)
     out = []
     for pid, person in sorted(people.items(), key=lambda kv: kv[1].name.casefold()):
-        mine = {s.casefold() for s in sections[pid]}
-        held = [
-            Held(m.name, m.week, m.minutes + rule.facilitator_prep_minutes)
-            for m in sorted(meetings, key=lambda m: (m.week, m.name))
-            if m.name.casefold() in mine
-        ]
+        mine = [h for s in sections[pid] for h in by_section.get(s.casefold(), [])]
+        held = sorted(mine, key=lambda h: (h.week, h.section))
         out.append(Pay(person, sections[pid], held, rule.facilitator_hourly_rate, extra.get(pid, [])))
     return out
