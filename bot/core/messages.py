@@ -12,6 +12,8 @@ A message is a pydantic model so it can be stored in the outbox as JSON and rebu
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import datetime
 from typing import Literal
@@ -107,6 +109,19 @@ class Table(BaseModel):
             if n == 0:
                 lines.append("  ".join("-" * w for w in widths))
         return "\n".join(lines)
+
+    def as_csv(self, zone: ZoneInfo | None = None, now: datetime | None = None) -> bytes:
+        """The table as UTF-8 CSV, header row first: the one CSV writer of the bot.
+
+        Without ``zone`` the cells are written as they are (exports: times in UTC); with it, markup is removed
+        and times are shown in ``zone`` (a large table attached to a message).
+        """
+        cells = [self.headers, *self.rows]
+        if zone is not None:
+            cells = [[plain(c, zone, now) for c in row] for row in cells]
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(cells)
+        return buffer.getvalue().encode("utf-8")
 
 
 class Attachment(BaseModel):

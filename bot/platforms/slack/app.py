@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.context import Actor, Place
+from bot.core.errors import StartupError
 from bot.core.messages import Reply
 from bot.core.textargs import TextParseError, resolve
 from bot.platforms.slack.forms import CALLBACK_ID, form_view, read_submission
@@ -55,12 +57,56 @@ ACK_SECONDS = 2.5  # answer a modal submission before Slack's 3 s deadline, even
 Respond = Callable[..., Awaitable[Any]]
 
 
-class SlackConfigError(RuntimeError):
-    """A required Slack setting is missing."""
+class SlackConfigError(StartupError):
+    """A required Slack setting is missing, or the HTTP port is taken."""
 
 
 def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value().strip() if value is not None else ""
+
+
+def credentials(slack: SlackSettings) -> tuple[str, str, str]:
+    """``(bot token, signing secret, app token)``; :class:`SlackConfigError` (what to set) if one is missing."""
+    token, signing_secret, app_token = _secret(slack.bot_token), _secret(slack.signing_secret), _secret(slack.app_token)
+    if not token:
+        raise SlackConfigError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...).")
+    if not signing_secret and not app_token:
+        raise SlackConfigError(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to check that requests come from Slack "
+            "(or set SLACK_APP_TOKEN to use Socket Mode)."
+        )
+    return token, signing_secret, app_token
+
+
+def check_settings(slack: SlackSettings, settings: Settings) -> None:
+    """Raise :class:`SlackConfigError` (one line) unless the bot can start: checked before the database is opened.
+
+    The credentials must be set and the HTTP port (``/slack/events``, ``/healthz``) free.
+    """
+    credentials(slack)
+    check_port(settings.http_host, settings.http_port)
+
+
+def _port_error(host: str, port: int, exc: OSError) -> SlackConfigError:
+    reason = exc.strerror or str(exc)
+    return SlackConfigError(
+        f"cannot listen on {host}:{port}: {reason}; another program (or another cohortbot) may be using it: "
+        "stop it or set COHORTBOT_HTTP_PORT to a free port"
+    )
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`SlackConfigError` if ``host:port`` cannot be listened on now (port 0: any free port)."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, kind, proto, _, address in infos:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's server does
+                probe.bind(address)
+    except OSError as exc:
+        raise _port_error(host, port, exc) from None
 
 
 def _place(channel_id: str | None, channel_name: str | None) -> Place:
@@ -73,16 +119,7 @@ class SlackPlatform:
     name = "slack"
 
     def __init__(self, app: CohortBot, slack: SlackSettings, settings: Settings) -> None:
-        token = _secret(slack.bot_token)
-        signing_secret = _secret(slack.signing_secret)
-        self.app_token = _secret(slack.app_token)
-        if not token:
-            raise SlackConfigError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...).")
-        if not signing_secret and not self.app_token:
-            raise SlackConfigError(
-                "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to check that requests come from Slack "
-                "(or set SLACK_APP_TOKEN to use Socket Mode)."
-            )
+        token, signing_secret, self.app_token = credentials(slack)
         self.app = app
         self.settings = settings
         self.socket_mode = bool(self.app_token)
@@ -121,7 +158,12 @@ class SlackPlatform:
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+            raise _port_error(self.settings.http_host, self.settings.http_port, exc) from None
         self.port = self._runner.addresses[0][1]
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.client)
