@@ -20,7 +20,7 @@ from bot.cohort import Cohort, CohortError, load_cohort
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import StartupError
 from bot.core.messages import Table, format_local
-from bot.roster import import_roster_file
+from bot.roster import RosterFileError, import_roster, import_roster_file, read_roster
 from bot.settings import Settings, read_settings
 from schedules.runtime import Runtime, plan
 
@@ -97,11 +97,16 @@ async def cmd_roster_import(args: argparse.Namespace, settings: Settings) -> int
     db_path = args.db or settings.db
     if not Path(args.roster_file).is_file():
         raise CliError(f"{args.roster_file}: no such file")
+    try:
+        text, encoding = read_roster(args.roster_file)  # before the database is touched
+    except RosterFileError as exc:
+        raise CliError(f"{args.roster_file}: {exc}") from None
     app = await CohortBot.open(app_cohort, db_path)
     try:
-        report = await import_roster_file(app.people, args.roster_file, app_cohort, app.clock.now())
+        report = await import_roster(app.people, text, app_cohort, app.clock.now())
     finally:
         await app.close()
+    report.encoding = encoding
     print(f"{args.roster_file} -> {db_path}: {report.summary()}")
     return 0 if not report.errors else 2
 
