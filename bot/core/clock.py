@@ -8,6 +8,8 @@ from typing import Protocol
 
 END_OF_DAY = time(23, 59)
 """What a date written without a time means, in commands and in the cohort file: 23:59 that day."""
+LAST_YEAR = 9998
+"""The last year typed dates may name: a year short of ``datetime.max``, so adding days or hours cannot overflow."""
 
 
 class Clock(Protocol):

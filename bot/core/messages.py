@@ -29,6 +29,19 @@ BOLD_RE = re.compile(r"\*\*(.+?)\*\*")
 LINK_RE = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 
 
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def excerpt(value: object, limit: int = 60) -> str:
+    """User input quoted for an error message, cut to ``limit`` characters: ``'aaaa…' (100,000 characters)``."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[: limit - 1]!r}… ({len(text):,} characters)"
+
+
 def timestamp(dt: datetime, style: TimeStyle = "f") -> str:
     """Markup for a moment that each reader sees in their own time zone."""
     return f"<t:{int(utc(dt).timestamp())}:{style}>"

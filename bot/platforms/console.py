@@ -17,7 +17,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.app import CohortBot
-from bot.core.clock import ManualClock
+from bot.core.clock import LAST_YEAR, ManualClock
 from bot.core.context import Actor, Place
 from bot.core.messages import Message, Reply, format_local, plain
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target
@@ -282,6 +282,11 @@ class ConsolePlatform:
                     target = target.replace(tzinfo=self.app.cohort.zone)
         except ValueError:
             self.write("⚠️ Use /clock +1d, +3h, +30m, +1w, or /clock 2026-01-19 09:00 (cohort time).")
+            return
+        except OverflowError:  # beyond what a datetime can hold
+            target = None
+        if target is None or target.year > LAST_YEAR:
+            self.write(f"⚠️ The clock cannot go that far: the demo's calendar ends with the year {LAST_YEAR}.")
             return
         if target < clock.now():
             self.write("⚠️ The clock only moves forward in the demo.")

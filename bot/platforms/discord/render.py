@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
-from bot.core.messages import Form, Message
+from bot.core.messages import Form, Message, clip
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,6 @@ class Outgoing:
 
     embeds: list[discord.Embed] = field(default_factory=list)
     files: list[discord.File] = field(default_factory=list)
-
-
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def split_text(text: str, limit: int) -> list[str]:
