@@ -12,24 +12,31 @@ Two Web API clients share the token and ``SLACK_API_URL``:
 * ``outbox_client`` (the :class:`SlackSender`) has no rate-limit retry: the outbox worker must see the 429
   (as a ``TransientSendError`` with ``retry_after``) to pace itself.
 
-HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events; bolt checks the signature and
-rejects requests older than 5 minutes with 401) and ``GET /healthz``. Socket Mode (``SLACK_APP_TOKEN`` set)
-serves only ``/healthz`` over HTTP.
+HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events) and ``GET /healthz``. The
+signature is checked on the raw body before anything is parsed: unsigned, forged or older than 5 minutes is 401;
+signed but unreadable (not UTF-8, broken JSON) is 400. A request Slack retries, or anyone replays, is run once
+(``dedupe.py``; also in Socket Mode). Socket Mode (``SLACK_APP_TOKEN`` set) serves only ``/healthz`` over HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
+import os
 import re
 import socket
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -40,6 +47,7 @@ from bot.core.context import Actor, Place
 from bot.core.errors import StartupError
 from bot.core.messages import Reply
 from bot.core.textargs import TextParseError, resolve
+from bot.platforms.slack.dedupe import RecentlySeen, request_key
 from bot.platforms.slack.forms import CALLBACK_ID, form_view, read_submission
 from bot.platforms.slack.render import Rendered, render, text_blocks
 from bot.platforms.slack.sender import SlackSender, upload_files
@@ -53,6 +61,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 APOLOGY = "Sorry, something went wrong on my side while answering that. Please try again in a moment."
 FORM_EXPIRED = "That needs a form, but Slack no longer lets me open it. Please run the command again."
+MAX_REQUEST_AGE = 5 * 60  # seconds, as Slack and bolt allow
 ACK_SECONDS = 2.5  # answer a modal submission before Slack's 3 s deadline, even if the command is slow
 Respond = Callable[..., Awaitable[Any]]
 
@@ -88,7 +97,7 @@ def check_settings(slack: SlackSettings, settings: Settings) -> None:
 
 
 def _port_error(host: str, port: int, exc: OSError) -> SlackConfigError:
-    reason = exc.strerror or str(exc)
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
     return SlackConfigError(
         f"cannot listen on {host}:{port}: {reason}; another program (or another cohortbot) may be using it: "
         "stop it or set COHORTBOT_HTTP_PORT to a free port"
@@ -138,6 +147,9 @@ class SlackPlatform:
             process_before_response=False,
             logger=logging.getLogger("slack_bolt"),
         )
+        self._signing_secret = signing_secret.encode()
+        self.seen = RecentlySeen()
+        self.bolt.middleware(self._once)
         self.bolt.command(re.compile(r"^/.+"))(self._on_command)
         self.bolt.view_submission(CALLBACK_ID)(self._on_view_submission)
         self.bolt.event("app_mention")(self._on_mention)
@@ -193,7 +205,46 @@ class SlackPlatform:
         return web.json_response({"ok": up, "platform": "slack", "mode": mode}, status=200 if up else 503)
 
     async def _events(self, request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await self.bolt.async_dispatch(await to_bolt_request(request)))
+        """Check the signature on the raw bytes first (401), then parse (400), then let bolt dispatch.
+
+        Bolt itself would decode and parse before checking, so a binary body, a broken JSON ``payload`` or a
+        timestamp that is not a number would answer 500 with a traceback in the log.
+        """
+        raw = await request.read()
+        if not self._signed(raw, request.headers):
+            return web.Response(status=401, text="invalid or missing signature")
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
+            )
+            if not isinstance(bolt_request.body, dict):
+                raise ValueError("the body is not a JSON object or form")
+        except Exception as exc:  # not UTF-8, broken JSON, or JSON bolt cannot read: parsing untrusted input
+            log.warning("refused a signed Slack request that cannot be read: %s", str(exc)[:200])
+            return web.Response(status=400, text="the request body is not a Slack payload")
+        return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+
+    def _signed(self, raw: bytes, headers: Mapping[str, str]) -> bool:
+        """Slack's request signature (``v0=HMAC-SHA256(secret, "v0:{ts}:{body}")``), at most 5 minutes old.
+
+        Computed over the raw bytes, so a body that is not text is simply unsigned, not an error.
+        """
+        timestamp = headers.get("X-Slack-Request-Timestamp", "")
+        signature = headers.get("X-Slack-Signature", "")
+        if not (timestamp.isascii() and timestamp.isdigit()) or abs(time.time() - int(timestamp)) > MAX_REQUEST_AGE:
+            return False
+        digest = hmac.new(self._signing_secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256)
+        return hmac.compare_digest(f"v0={digest.hexdigest()}", signature)
+
+    async def _once(self, body: dict, request: AsyncBoltRequest, next: Callable[[], Awaitable[None]]) -> Any:
+        """Bolt middleware: a retried or replayed request (same ``event_id`` or ``trigger_id``) is acknowledged
+        and not run again (see :mod:`bot.platforms.slack.dedupe`)."""
+        key = request_key(body)
+        if key is not None and not self.seen.first_time(key):
+            retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
+            log.info("answered a repeated Slack request without acting again (%s, retry %s)", key, retry)
+            return BoltResponse(status=200, body="")
+        return await next()
 
     # --- slash commands ------------------------------------------------------------------------------------
 
