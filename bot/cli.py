@@ -136,7 +136,10 @@ async def cmd_manifest(args: argparse.Namespace) -> int:
 
     app = await CohortBot.open(args.cohort or EXAMPLE_COHORT, ":memory:")
     try:
-        manifest = build_manifest(app.registry, request_url=args.request_url, app_name=args.name)
+        from bot.settings import SlackSettings
+
+        prefix = SlackSettings().command_prefix
+        manifest = build_manifest(app.registry, request_url=args.request_url, app_name=args.name, prefix=prefix)
     finally:
         await app.close()
     print(json.dumps(manifest, indent=2, ensure_ascii=False))

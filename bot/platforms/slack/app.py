@@ -40,6 +40,7 @@ from bot.core.messages import ACTION_PREFIX, Reply
 from bot.core.textargs import TextParseError, resolve
 from bot.platforms import preselected_ids
 from bot.platforms.slack.forms import CALLBACK_ID, form_view, read_submission
+from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.render import Rendered, chosen_values, render, text_blocks
 from bot.platforms.slack.sender import SlackSender, upload_files
 from bot.platforms.slack.spec import CAPS
@@ -96,7 +97,8 @@ class SlackPlatform:
             retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
         )
         self.outbox_client = AsyncWebClient(token=token, base_url=base_url)
-        self.sender = SlackSender(app, self.outbox_client)
+        self.names = SlackNames(app.registry.top_level_names(), slack.command_prefix)
+        self.sender = SlackSender(app, self.outbox_client, self.names)
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=signing_secret,
@@ -172,7 +174,8 @@ class SlackPlatform:
         actor = Actor("slack", body["user_id"], body.get("user_name") or "", caps=CAPS)
         place = _place(body.get("channel_id"), body.get("channel_name"))
         try:
-            name, options = resolve(self.app.registry, body.get("command", ""), body.get("text") or "")
+            slash = self.names.core(body.get("command", ""))
+            name, options = resolve(self.app.registry, slash, body.get("text") or "")
         except TextParseError as exc:
             usage = f"\nUsage: `{exc.usage}`" if "\n" not in exc.usage else f"\nUsage:\n```{exc.usage}```"
             await self._respond_text(respond, f"⚠️ {exc.message}{usage if exc.usage else ''}")
@@ -188,14 +191,16 @@ class SlackPlatform:
         zone = reply.zone_or(self.app.cohort.zone)
         if reply.form is not None:
             try:
-                await self.client.views_open(trigger_id=trigger_id, view=form_view(reply.form, place, zone))
+                view = form_view(self.names.form(reply.form), place, zone)
+                await self.client.views_open(trigger_id=trigger_id, view=view)
             except Exception:
                 log.exception("views.open for /%s failed", name)
                 await self._respond_text(respond, FORM_EXPIRED)
             return
         if reply.message is None:
             return
-        rendered = render(reply.message, zone, await preselected_ids(self.app, reply.message, "slack"))
+        message = self.names.message(reply.message)
+        rendered = render(message, zone, await preselected_ids(self.app, message, "slack"))
         await self._upload(rendered, actor, place, reply.private)
         if reply.replace:
             await respond(text=rendered.text, blocks=rendered.blocks, replace_original=True)
@@ -225,6 +230,7 @@ class SlackPlatform:
             await self._respond_text(respond, APOLOGY)
 
     async def _respond_text(self, respond: Respond, text: str) -> None:
+        text = self.names.text(text)
         try:
             await respond(text=text, blocks=text_blocks(text), response_type="ephemeral", replace_original=False)
         except Exception:
@@ -269,7 +275,7 @@ class SlackPlatform:
                 await ack(response_action="errors", errors={reply.error_field: reply.error or "Please check this."})
                 return
             if not acked and reply.form is not None:
-                view = form_view(reply.form, submission.place, reply.zone_or(self.app.cohort.zone))
+                view = form_view(self.names.form(reply.form), submission.place, reply.zone_or(self.app.cohort.zone))
                 await ack(response_action="update", view=view)
                 return
             if not acked:
@@ -292,7 +298,7 @@ class SlackPlatform:
     async def _post_result(self, reply: Reply, actor: Actor, place: Place) -> None:
         """Post a modal's result: ephemeral in the original channel if private (else in it), or by DM."""
         assert reply.message is not None
-        rendered = render(reply.message, reply.zone_or(self.app.cohort.zone))
+        rendered = render(self.names.message(reply.message), reply.zone_or(self.app.cohort.zone))
         await self._upload(rendered, actor, place, reply.private)
         content = {"text": rendered.text, "blocks": rendered.blocks}
         if place.channel_id and not place.is_dm:
