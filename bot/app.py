@@ -14,6 +14,7 @@ from bot.core.dispatch import Dispatcher
 from bot.core.messages import Reply, Table
 from bot.core.platform import Sender
 from bot.loader import load_cogs
+from bot.meetings import Meetings
 from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.storage.db import Database
@@ -45,6 +46,7 @@ class CohortBot:
         self.registry = CommandRegistry()
         self.people = PeopleRepo(db)
         self.outbox = Outbox(self)
+        self.meetings = Meetings(self)
         self.planners: list[Planner] = []
         self.senders: dict[str, Sender] = {}
         self.dispatcher = Dispatcher(self)

@@ -20,6 +20,7 @@ from bot.cohort import Cohort, CohortError, load_cohort
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import StartupError
 from bot.core.messages import Table, format_local
+from bot.platforms import platforms
 from bot.roster import RosterFileError, import_roster, import_roster_file, read_roster
 from bot.settings import Settings, read_settings
 from schedules.runtime import Runtime, plan
@@ -140,7 +141,10 @@ async def cmd_manifest(args: argparse.Namespace) -> int:
 
     app = await CohortBot.open(args.cohort or EXAMPLE_COHORT, ":memory:")
     try:
-        manifest = build_manifest(app.registry, request_url=args.request_url, app_name=args.name)
+        from bot.settings import SlackSettings
+
+        prefix = SlackSettings().command_prefix
+        manifest = build_manifest(app.registry, request_url=args.request_url, app_name=args.name, prefix=prefix)
     finally:
         await app.close()
     print(json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -176,47 +180,19 @@ def pid_file(db_path: str | Path) -> Path:
     return Path(db_path).with_suffix(".pid")
 
 
-def check_platform_settings(platform: str, settings: Settings) -> object:
-    """The platform's own settings, checked before the database is touched (:class:`StartupError` if wrong)."""
-    if platform == "discord":
-        from bot.platforms.discord.client import check_settings as check_discord
-        from bot.settings import DiscordSettings
-
-        discord_settings = read_settings(DiscordSettings)
-        check_discord(discord_settings)
-        return discord_settings
-    if platform == "slack":
-        from bot.platforms.slack.app import check_settings as check_slack
-        from bot.settings import SlackSettings
-
-        slack_settings = read_settings(SlackSettings)
-        check_slack(slack_settings, settings)
-        return slack_settings
-    return None
-
-
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     cohort_path = args.cohort or settings.cohort
     db_path = args.db or settings.db
+    spec = platforms()[args.platform]
     load_cohort(cohort_path)  # a bad cohort file, then bad settings, are reported before the database is opened
-    platform_settings = check_platform_settings(args.platform, settings)
+    if spec.check is not None:
+        spec.check(settings)
     app = await CohortBot.open(cohort_path, db_path, settings=settings, platform=args.platform)
     runtime = Runtime(app)
     platform = None
     pid = pid_file(db_path)
     try:
-        if args.platform == "discord":
-            from bot.platforms.discord import DiscordPlatform
-
-            platform = DiscordPlatform(app, platform_settings)  # type: ignore[arg-type]
-        elif args.platform == "slack":
-            from bot.platforms.slack import SlackPlatform
-
-            platform = SlackPlatform(app, platform_settings, settings)  # type: ignore[arg-type]
-        else:
-            from bot.platforms.console import ConsolePlatform
-
-            platform = ConsolePlatform(app, runtime=runtime)
+        platform = spec.create(app, settings, runtime)
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -228,8 +204,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         await runtime.start()
         pid.write_text(f"{os.getpid()}\n")
         log.info("cohortbot is running on %s for %s (pid %d)", args.platform, app.cohort.program, os.getpid())
-        main = platform.run() if args.platform == "console" else platform.wait()  # type: ignore[attr-defined]
-        waiter = asyncio.ensure_future(main)
+        waiter = asyncio.ensure_future(platform.wait())
         stopper = asyncio.ensure_future(stop.wait())
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):
@@ -303,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
 
     p = sub.add_parser("run", help="run the bot")
-    p.add_argument("--platform", choices=["discord", "slack", "console"], required=True)
+    p.add_argument("--platform", choices=sorted(platforms()), required=True)
     p.add_argument("--cohort", help="cohort file (default: COHORTBOT_COHORT)")
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
 

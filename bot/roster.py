@@ -7,29 +7,31 @@ import codecs
 import csv
 import io
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.cohort import Cohort
+from bot.core.people import PersonInput
 from bot.core.roles import Role
 from bot.core.zones import is_zone, suggest_zone
-from bot.storage.people import PeopleRepo, PersonInput
+from bot.platforms import platforms, roster_columns
+from bot.storage.people import IdentityTaken, PeopleRepo
 
-COLUMNS = (
-    "name",
-    "email",
-    "role",
-    "track",
-    "section",
-    "discord_id",
-    "slack_id",
-    "timezone",
-    "stipend_eligible",
-)
+BASE_COLUMNS = ("name", "email", "role", "track", "section")
+# Then one user-id column per platform that has one (discord_id, slack_id; see bot/platforms), then these.
+LAST_COLUMNS = ("timezone", "stipend_eligible")
+
+
+def columns() -> tuple[str, ...]:
+    """The roster CSV's columns, in order: ``name,email,role,track,section,discord_id,slack_id,timezone,...``."""
+    return (*BASE_COLUMNS, *roster_columns(), *LAST_COLUMNS)
+
+
+COLUMNS = columns()
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -43,8 +45,7 @@ class RosterRow(BaseModel):
     role: Role
     track: str | None = None
     sections: tuple[str, ...] = ()
-    discord_id: str | None = None
-    slack_id: str | None = None
+    identities: dict[str, str] = Field(default_factory=dict)
     timezone: str | None = None
     stipend_eligible: bool = True
 
@@ -67,19 +68,15 @@ class RosterRow(BaseModel):
     def _role(cls, v: object) -> Role:
         return v if isinstance(v, Role) else Role.parse(str(v))
 
-    @field_validator("discord_id")
+    @field_validator("identities")
     @classmethod
-    def _discord(cls, v: str | None) -> str | None:
-        if v and not re.fullmatch(r"\d{15,21}", v):
-            raise ValueError(f"{v!r} is not a Discord user id (15–21 digits)")
-        return v or None
-
-    @field_validator("slack_id")
-    @classmethod
-    def _slack(cls, v: str | None) -> str | None:
-        if v and not re.fullmatch(r"[UW][A-Z0-9]{6,}", v):
-            raise ValueError(f"{v!r} is not a Slack member id (like U012AB3CD)")
-        return v or None
+    def _ids(cls, v: dict[str, str]) -> dict[str, str]:
+        specs = platforms()
+        for platform, user_id in v.items():
+            spec = specs[platform]
+            if spec.id_pattern and not re.fullmatch(spec.id_pattern, user_id):
+                raise ValueError(f"{spec.roster_column}: {user_id!r} is not {spec.id_example}")
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -158,6 +155,13 @@ def _extra_values(columns: int, extra: list[str]) -> str:
     )
 
 
+def _message(error: Any) -> str:
+    """A pydantic error as ``column: what is wrong`` (identity errors name their own column)."""
+    text = str(error["msg"]).removeprefix("Value error, ")
+    field = str(error["loc"][0]) if error["loc"] else "row"
+    return text if field == "identities" else f"{field}: {text}"
+
+
 def parse_rows(text: str, cohort: Cohort | None) -> tuple[list[tuple[int, RosterRow]], list[tuple[int, str]]]:
     """Parse CSV text into ``(line, row)`` pairs and ``(line, error)`` pairs."""
     reader = csv.DictReader(io.StringIO(text))
@@ -177,14 +181,15 @@ def parse_rows(text: str, cohort: Cohort | None) -> tuple[list[tuple[int, Roster
         if extra:
             bad.append((line, _extra_values(len(header), extra)))
             continue
-        data = {k: values.get(k) or None for k in COLUMNS if k not in ("section", "stipend_eligible")}
+        data: dict[str, object] = {k: values.get(k) or None for k in ("name", "email", "role", "track", "timezone")}
+        data["identities"] = {p: values[c] for c, p in roster_columns().items() if values.get(c)}
         data["sections"] = tuple(s.strip() for s in (values.get("section") or "").split(";") if s.strip())
         data["stipend_eligible"] = values.get("stipend_eligible", "")
         missing = [f"{k} is missing{REQUIRED[k]}" for k in REQUIRED if not data.get(k)]
         try:
             row = RosterRow.model_validate({**data, **{k: PLACEHOLDER[k] for k in REQUIRED if not data.get(k)}})
         except ValidationError as exc:
-            problems = [f"{e['loc'][0]}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+            problems = [_message(e) for e in exc.errors()]
             bad.append((line, "; ".join(missing + problems)))
             continue
         if missing:
@@ -208,9 +213,9 @@ async def import_roster(repo: PeopleRepo, text: str, cohort: Cohort | None, now:
     for line, row in good:
         try:
             outcome = await repo.upsert(row.to_input(), now)
-        except sqlite3.IntegrityError as exc:
-            which = "discord_id" if "discord_id" in str(exc) else "slack_id" if "slack_id" in str(exc) else "row"
-            report.errors.append((line, f"{which}: already used by someone else on the roster"))
+        except IdentityTaken as exc:
+            column = platforms()[exc.platform].roster_column
+            report.errors.append((line, f"{column}: {exc.user_id} is already {exc.holder}'s on the roster"))
             continue
         setattr(report, outcome, getattr(report, outcome) + 1)
     report.errors.sort()

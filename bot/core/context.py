@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from bot.core.commands import Command
 from bot.core.errors import PermissionDenied
+from bot.core.people import Person
+from bot.core.platform import Capabilities
 from bot.core.roles import Role
-from bot.storage.people import Person
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -18,12 +19,21 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Actor:
-    """A platform user as the adapter sees them; the core maps them to a roster entry."""
+    """A platform user as the adapter sees them; the core maps them to a roster entry.
+
+    * ``granted_role``: a role the platform itself grants this user (e.g. a Discord server role the cohort file
+      maps to organizer); the person acts with the higher of it and their roster role.
+    * ``person_id``: set only by an adapter that already knows which roster person is acting (the console,
+      where one types commands as a chosen person); otherwise the person is found by ``(platform, user_id)``.
+    * ``caps``: what the platform can do (for wording and usage lines).
+    """
 
     platform: str
     user_id: str
     display_name: str = ""
-    platform_roles: tuple[str, ...] = ()
+    granted_role: Role | None = None
+    person_id: int | None = None
+    caps: Capabilities = field(default_factory=Capabilities)
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class Context:
     place: Place
     now: datetime
     command: Command | None = None
+    clicked: bool = False  # run by a button or a select, not typed
     _sections: list[str] | None = field(default=None, repr=False)
 
     @property

@@ -23,6 +23,9 @@ from bot.core.errors import StartupError
 log = logging.getLogger(__name__)
 MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _IN_TRANSACTION: ContextVar[bool] = ContextVar("in_transaction", default=False)
+# A migration file containing this line rebuilds a table: it runs with foreign keys off (SQLite's documented
+# procedure), and the keys are checked before it commits.
+FOREIGN_KEYS_OFF = "-- migrate: foreign_keys=off"
 
 
 class DatabaseUnavailable(StartupError):
@@ -132,10 +135,21 @@ class Database:
         for version, name, sql in migration_files():
             if version <= current:
                 continue
-            async with self.transaction():
-                for statement in _split_sql(sql):
-                    await self.conn.execute(statement)
-                await self.conn.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", (version, name))
+            rebuilds = FOREIGN_KEYS_OFF in sql
+            if rebuilds:  # a table rebuild: foreign keys off around the transaction (a no-op inside one)
+                await self.conn.execute("PRAGMA foreign_keys=OFF")
+            try:
+                async with self.transaction():
+                    for statement in _split_sql(sql):
+                        await self.conn.execute(statement)
+                    if rebuilds:
+                        broken = await self.fetchall("PRAGMA foreign_key_check")
+                        if broken:
+                            raise RuntimeError(f"migration {name} would break {len(broken)} foreign key(s)")
+                    await self.conn.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", (version, name))
+            finally:
+                if rebuilds:
+                    await self.conn.execute("PRAGMA foreign_keys=ON")
             applied.append(name)
             log.info("applied migration %s", name)
         return applied

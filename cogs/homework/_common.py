@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from bot.cohort import Cohort, Homework
 from bot.core.errors import UserError
+from bot.core.people import Person
 from bot.core.roles import Role
 from bot.storage.homework import Extension, HomeworkRepo, Submission
-from bot.storage.people import Person
 
 if TYPE_CHECKING:
     from bot.app import CohortBot

@@ -44,7 +44,7 @@ async def test_bad_rows_are_reported_by_line_and_good_rows_kept(app: CohortBot) 
     assert "not an email" in messages[3]
     assert "Europe/Berlin" in messages[5]  # suggestion
     assert "moon-base" in messages[6]
-    assert "already used" in messages[8]
+    assert "is already Ada Lovelace's" in messages[8]
     fac = await app.people.by_email("fac2@example.com")
     assert fac is not None and set(fac.sections) == {"europe-wed", "americas-tue"}
     assert await app.people.by_email("dup@example.com") is None

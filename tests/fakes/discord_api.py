@@ -142,6 +142,9 @@ class FakeDiscord:
         self._by_nonce: dict[tuple[int, str], dict[str, Any]] = {}
         self._files: dict[str, bytes] = {}
         self._ids = itertools.count(500000000000000001)
+        self.messages: dict[int, dict[str, Any]] = {}  # every message the bot created or edited, by id
+        self._clicked: dict[int, int] = {}  # component interaction id -> the clicked message's id
+        self._clicked_by_token: dict[str, int] = {}  # ... and by the interaction's token
         self._seq = itertools.count(1)
         self._failures: list[_Failure] = []
         self._sockets: list[web.WebSocketResponse] = []
@@ -340,6 +343,38 @@ class FakeDiscord:
         ]
         return self._interaction(5, {"custom_id": custom_id, "components": components}, user_id, channel)
 
+    def click(
+        self,
+        message: dict[str, Any],
+        label: str | None = None,
+        *,
+        values: list[str] | None = None,
+        user_id: int = ADA,
+        channel: str | None = "general",
+    ) -> dict[str, Any]:
+        """A component interaction (type 3): ``user_id`` clicks the button labelled ``label`` on ``message`` (a
+        message the bot sent, as recorded in ``fake.messages``), or picks ``values`` in its select (``label``:
+        the select's placeholder, or ``None`` for the only select)."""
+        component = _find_component(message, label, select=values is not None)
+        data: dict[str, Any] = {"custom_id": component["custom_id"], "component_type": component["type"]}
+        if values is not None:
+            data["values"] = values
+            if component["type"] == 5:  # a user select: Discord resolves the chosen users
+                users = {v: {"id": v, "username": f"user{v}", "discriminator": "0", "avatar": None} for v in values}
+                data["resolved"] = {"users": users}
+        payload = self._interaction(3, data, user_id, channel)
+        payload["message"] = message
+        self._clicked[int(payload["id"])] = int(message["id"])
+        self._clicked_by_token[payload["token"]] = int(message["id"])
+        return payload
+
+    def last_message(self, *, with_components: bool = True) -> dict[str, Any]:
+        """The newest message the bot created (with components, by default)."""
+        for message in reversed(self.messages.values()):
+            if message["components"] or not with_components:
+                return message
+        raise AssertionError("the bot has sent no message with components")
+
     async def interact(self, payload: dict[str, Any]) -> None:
         """Send an INTERACTION_CREATE down every connected gateway socket."""
         await self.dispatch("INTERACTION_CREATE", payload)
@@ -494,6 +529,11 @@ class FakeDiscord:
         if m == "POST" and (match := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", p)):
             return _respond(self._callback(r, int(match.group(1))))
         if match := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(?:/messages/(@original|\d+))?", p):
+            edited = match.group(3)
+            if edited == "@original" and match.group(2) in self._clicked_by_token:  # after a deferred update
+                edited = str(self._clicked_by_token[match.group(2)])
+            if m == "PATCH" and edited and edited.isdigit() and int(edited) in self.messages:
+                return _respond(self._edit(int(edited), r.payload() or {}))
             return _respond(self._message(self.channels["general"], r.payload() or {}))
         if m == "POST" and (match := re.fullmatch(r"/channels/(\d+)/messages", p)):
             channel_id = int(match.group(1))
@@ -544,7 +584,11 @@ class FakeDiscord:
             "response_message_ephemeral": ephemeral,
         }
         response: dict[str, Any] = {"interaction": interaction, "resource": {"type": kind}}
-        if kind in (4, 5, 7):
+        if kind == 7 and self._clicked.get(interaction_id) in self.messages:  # UPDATE_MESSAGE: edit the clicked one
+            message = self._edit(self._clicked[interaction_id], data)
+            interaction["response_message_id"] = message["id"]
+            response["resource"]["message"] = message
+        elif kind in (4, 5, 7):
             message = self._message(self.channels["general"], data)
             interaction["response_message_id"] = message["id"]
             response["resource"]["message"] = message
@@ -562,16 +606,24 @@ class FakeDiscord:
             self._by_nonce[key] = message
         return message
 
+    def _edit(self, message_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages[message_id]
+        for key in ("content", "embeds", "components", "flags"):
+            if key in body:
+                message[key] = body[key] if body[key] is not None else ([] if key != "content" else "")
+        message["edited_timestamp"] = "2026-01-05T08:00:01+00:00"
+        return message
+
     def _message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": str(self.next_id()),
+        message_id = self.next_id()
+        self.messages[message_id] = message = {
+            "id": str(message_id),
             "channel_id": str(channel_id),
             "type": 0,
             "content": body.get("content") or "",
             "author": self.bot_user,
             "embeds": body.get("embeds") or [],
             "attachments": [],
-            "components": [],
             "mentions": [],
             "mention_roles": [],
             "mention_everyone": False,
@@ -581,7 +633,26 @@ class FakeDiscord:
             "edited_timestamp": None,
             "flags": body.get("flags") or 0,
             "nonce": body.get("nonce"),
+            "components": body.get("components") or [],
         }
+        return message
+
+
+def _find_component(message: dict[str, Any], label: str | None, *, select: bool) -> dict[str, Any]:
+    """The button labelled ``label`` (or the select with that placeholder, or the only select) of ``message``."""
+    found = []
+    for row in message.get("components") or []:
+        for component in row.get("components") or []:
+            is_select = component["type"] in (3, 5, 6, 7, 8)
+            if select != is_select:
+                continue
+            name = component.get("placeholder") if is_select else component.get("label")
+            if label is None or name == label:
+                found.append(component)
+    if len(found) != 1:
+        kind = "select" if select else "button"
+        raise AssertionError(f"expected one {kind} {label!r} on the message, found {len(found)}: {message}")
+    return found[0]
 
 
 @pytest.fixture

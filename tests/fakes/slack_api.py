@@ -527,3 +527,93 @@ def view_submission(view: dict, values: dict[str, str | None], user: str) -> dic
         "trigger_id": f"trigger-submit-{next(_ids)}",  # Slack makes a fresh one for every submission
         "view": {**view, "id": "V0001", "team_id": "T0FAKE", "state": {"values": state}},
     }
+
+
+def _find_element(blocks: list[dict], label: str | None, *, select: bool) -> dict:
+    """The button with text ``label`` (or the select with that placeholder, or the only select) in ``blocks``."""
+    found = []
+    for block in blocks:
+        if block.get("type") != "actions":
+            continue
+        for element in block.get("elements", []):
+            is_select = element["type"] != "button"
+            if select != is_select:
+                continue
+            name = (element.get("placeholder") if is_select else element.get("text")) or {}
+            if label is None or name.get("text") == label:
+                found.append({**element, "block_id": block.get("block_id", "actions")})
+    if len(found) != 1:
+        kind = "select" if select else "button"
+        raise AssertionError(f"expected one {kind} {label!r} in the blocks, found {len(found)}: {blocks}")
+    return found[0]
+
+
+def block_actions(
+    fake: FakeSlackAPI,
+    blocks: list[dict],
+    label: str | None = None,
+    *,
+    values: list[str] | None = None,
+    user: str = "U0SCH000001",
+    channel: str = "C0INTRO0001",
+    ident: str | None = None,
+) -> tuple[dict, str]:
+    """The ``block_actions`` payload Slack sends when ``user`` clicks the button ``label`` in a message with
+    ``blocks`` (or picks ``values`` in its select), and the id of its response URL."""
+    ident = ident or f"a{next(_ids)}"
+    element = _find_element(blocks, label, select=values is not None)
+    action: dict[str, Any] = {
+        "type": element["type"],
+        "action_id": element["action_id"],
+        "block_id": element["block_id"],
+        "action_ts": f"{time.time():.6f}",
+    }
+    kind = element["type"]
+    if kind == "button":
+        action["text"] = element["text"]
+    elif kind in ("static_select", "multi_static_select"):
+        chosen = [o for o in element["options"] if o["value"] in set(values or [])]
+        if kind == "static_select":
+            action["selected_option"] = chosen[0] if chosen else None
+        else:
+            action["selected_options"] = chosen
+    elif kind == "users_select":
+        action["selected_user"] = (values or [None])[0]
+    elif kind == "multi_users_select":
+        action["selected_users"] = list(values or [])
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0FAKE", "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0FAKE"},
+        "api_app_id": "A0FAKE",
+        "token": "legacy",
+        "container": {
+            "type": "message",
+            "message_ts": "1700000000.000100",
+            "channel_id": channel,
+            "is_ephemeral": True,
+        },
+        "trigger_id": f"trigger-{ident}",
+        "channel": {"id": channel, "name": next((n for n, i in fake.channels.items() if i == channel), "dm")},
+        "message": {"type": "message", "ts": "1700000000.000100", "text": "", "blocks": blocks},
+        "response_url": fake.response_url(ident),
+        "actions": [action],
+    }
+    return payload, ident
+
+
+async def click(
+    platform: SlackPlatform,
+    fake: FakeSlackAPI,
+    blocks: list[dict],
+    label: str | None = None,
+    *,
+    values: list[str] | None = None,
+    user: str = "U0SCH000001",
+    within: float = 3.0,
+) -> SlashResult:
+    """Send a signed ``block_actions`` click and return what came back through its response URL."""
+    payload, ident = block_actions(fake, blocks, label, values=values, user=user)
+    status, ack = await post_signed(platform, urlencode({"payload": json.dumps(payload)}))
+    response = await fake.response(ident, within) if status == 200 else None
+    return SlashResult(status, ack, response)

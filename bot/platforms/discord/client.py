@@ -15,8 +15,10 @@ from discord.gateway import DiscordWebSocket
 
 from bot.core.errors import StartupError
 from bot.platforms.discord.commands import build_commands
+from bot.platforms.discord.components import control_item
 from bot.platforms.discord.interactions import InteractionHandler
 from bot.platforms.discord.sender import DiscordSender
+from bot.platforms.discord.spec import check_settings
 from bot.settings import DiscordSettings
 
 if TYPE_CHECKING:
@@ -29,16 +31,6 @@ SYNC_HELP = {
     "scopes (see docs/discord.md), and check DISCORD_GUILD_ID",
     404: "the server or application was not found: check DISCORD_GUILD_ID and that the bot is in that server",
 }
-
-
-def check_settings(settings: DiscordSettings) -> str:
-    """The bot token, once the settings needed to start are known to be there; else :class:`StartupError`."""
-    token = settings.token.get_secret_value().strip() if settings.token else ""
-    if not token:
-        raise StartupError("DISCORD_TOKEN is not set: put the bot token from the Discord developer portal in it")
-    if settings.guild_id is None:
-        raise StartupError("DISCORD_GUILD_ID is not set: it is the id of the server the bot runs in")
-    return token
 
 
 class CohortClient(discord.Client):
@@ -82,6 +74,7 @@ class DiscordPlatform:
         guild = discord.Object(self.settings.guild_id)
         for built in build_commands(self.app.registry, self.handler.invoke, self.handler.complete):
             client.tree.add_command(built, guild=guild)
+        client.add_dynamic_items(control_item(self.handler.click))
         try:
             await self._connect(client, token)
         except BaseException:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -17,6 +17,7 @@ import discord
 from bot.core.clock import to_db
 from bot.core.messages import Message
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target, TransientSendError
+from bot.platforms.discord.components import build_view
 from bot.platforms.discord.render import render
 
 if TYPE_CHECKING:
@@ -79,9 +80,12 @@ class DiscordSender:
             channel_id = await self._channel_id(target)
             channel = self.client.get_partial_messageable(channel_id)
             first: str | None = None
-            for n, part in enumerate(render(message, self.app.cohort.zone)):
+            parts = render(message, self.app.cohort.zone)
+            view = build_view(message.actions)
+            for n, part in enumerate(parts):
+                extra: dict[str, Any] = {"view": view} if view is not None and n == len(parts) - 1 else {}
                 files = part.files or None
-                sent = await channel.send(embeds=part.embeds, files=files, nonce=nonce_for(key, n))  # type: ignore[arg-type]
+                sent = await channel.send(embeds=part.embeds, files=files, nonce=nonce_for(key, n), **extra)  # type: ignore[arg-type]
                 first = first or str(sent.id)
             return first
         except (TransientSendError, PermanentSendError):
@@ -120,16 +124,17 @@ class DiscordSender:
         person = await self.app.people.get(person_id)
         if person is None:
             raise PermanentSendError(f"nobody with id {person_id} is on the roster")
-        if not person.discord_id:
-            raise PermanentSendError(f"{person.name} has no Discord id on the roster")
+        user_id = person.platform_id("discord")
+        if not user_id:
+            raise PermanentSendError(f"{person.name} has not linked a Discord account")
         db = self.app.db
         sql = "SELECT channel_id FROM dm_channels WHERE platform = 'discord' AND user_id = ?"
-        known = await db.fetchval(sql, (person.discord_id,))
+        known = await db.fetchval(sql, (user_id,))
         if known:
             return int(known)
-        data = await self.client.http.start_private_message(int(person.discord_id))
+        data = await self.client.http.start_private_message(int(user_id))
         columns = {row["name"] for row in await db.fetchall("PRAGMA table_info(dm_channels)")}
-        values = {"platform": "discord", "user_id": person.discord_id, "channel_id": str(data["id"])}
+        values = {"platform": "discord", "user_id": user_id, "channel_id": str(data["id"])}
         if "created_at" in columns:  # tolerate a schema that also records when
             values["created_at"] = to_db(self.app.clock.now())
         names = ", ".join(values)
@@ -140,6 +145,7 @@ class DiscordSender:
     async def forget_dm_channel(self, person_id: int) -> None:
         """Drop a remembered DM channel (Discord said it no longer exists)."""
         person = await self.app.people.get(person_id)
-        if person is not None and person.discord_id:
+        user_id = person.platform_id("discord") if person is not None else None
+        if user_id:
             sql = "DELETE FROM dm_channels WHERE platform = 'discord' AND user_id = ?"
-            await self.app.db.execute(sql, (person.discord_id,))
+            await self.app.db.execute(sql, (user_id,))

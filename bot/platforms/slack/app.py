@@ -24,9 +24,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import os
 import re
-import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -44,18 +42,18 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.context import Actor, Place
-from bot.core.errors import StartupError
-from bot.core.messages import Reply
+from bot.core.messages import ACTION_PREFIX, Reply
 from bot.core.textargs import TextParseError, resolve
+from bot.platforms import preselected_ids
 from bot.platforms.slack.dedupe import RecentlySeen, request_key
 from bot.platforms.slack.forms import CALLBACK_ID, form_view, read_submission
-from bot.platforms.slack.render import Rendered, render, text_blocks
+from bot.platforms.slack.names import SlackNames
+from bot.platforms.slack.render import Rendered, chosen_values, render, text_blocks
 from bot.platforms.slack.sender import SlackSender, upload_files
+from bot.platforms.slack.spec import CAPS, credentials, port_error
 from bot.settings import Settings, SlackSettings
 
 if TYPE_CHECKING:
-    from pydantic import SecretStr
-
     from bot.app import CohortBot
 
 log = logging.getLogger(__name__)
@@ -64,58 +62,7 @@ FORM_EXPIRED = "That needs a form, but Slack no longer lets me open it. Please r
 MAX_REQUEST_AGE = 5 * 60  # seconds, as Slack and bolt allow
 ACK_SECONDS = 2.5  # answer a modal submission before Slack's 3 s deadline, even if the command is slow
 Respond = Callable[..., Awaitable[Any]]
-
-
-class SlackConfigError(StartupError):
-    """A required Slack setting is missing, or the HTTP port is taken."""
-
-
-def _secret(value: SecretStr | None) -> str:
-    return value.get_secret_value().strip() if value is not None else ""
-
-
-def credentials(slack: SlackSettings) -> tuple[str, str, str]:
-    """``(bot token, signing secret, app token)``; :class:`SlackConfigError` (what to set) if one is missing."""
-    token, signing_secret, app_token = _secret(slack.bot_token), _secret(slack.signing_secret), _secret(slack.app_token)
-    if not token:
-        raise SlackConfigError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...).")
-    if not signing_secret and not app_token:
-        raise SlackConfigError(
-            "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to check that requests come from Slack "
-            "(or set SLACK_APP_TOKEN to use Socket Mode)."
-        )
-    return token, signing_secret, app_token
-
-
-def check_settings(slack: SlackSettings, settings: Settings) -> None:
-    """Raise :class:`SlackConfigError` (one line) unless the bot can start: checked before the database is opened.
-
-    The credentials must be set and the HTTP port (``/slack/events``, ``/healthz``) free.
-    """
-    credentials(slack)
-    check_port(settings.http_host, settings.http_port)
-
-
-def _port_error(host: str, port: int, exc: OSError) -> SlackConfigError:
-    reason = os.strerror(exc.errno) if exc.errno else str(exc)
-    return SlackConfigError(
-        f"cannot listen on {host}:{port}: {reason}; another program (or another cohortbot) may be using it: "
-        "stop it or set COHORTBOT_HTTP_PORT to a free port"
-    )
-
-
-def check_port(host: str, port: int) -> None:
-    """Raise :class:`SlackConfigError` if ``host:port`` cannot be listened on now (port 0: any free port)."""
-    if port == 0:
-        return
-    try:
-        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        for family, kind, proto, _, address in infos:
-            with socket.socket(family, kind, proto) as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's server does
-                probe.bind(address)
-    except OSError as exc:
-        raise _port_error(host, port, exc) from None
+ACTION_PATTERN = rf"^{ACTION_PREFIX}\|"  # every button and select of ours (see bot/core/messages.py)
 
 
 def _place(channel_id: str | None, channel_name: str | None) -> Place:
@@ -139,7 +86,8 @@ class SlackPlatform:
             retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
         )
         self.outbox_client = AsyncWebClient(token=token, base_url=base_url)
-        self.sender = SlackSender(app, self.outbox_client)
+        self.names = SlackNames(app.registry.top_level_names(), slack.command_prefix)
+        self.sender = SlackSender(app, self.outbox_client, self.names)
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=signing_secret,
@@ -152,6 +100,7 @@ class SlackPlatform:
         self.bolt.middleware(self._once)
         self.bolt.command(re.compile(r"^/.+"))(self._on_command)
         self.bolt.view_submission(CALLBACK_ID)(self._on_view_submission)
+        self.bolt.action(re.compile(ACTION_PATTERN))(self._on_action)
         self.bolt.event("app_mention")(self._on_mention)
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -175,7 +124,7 @@ class SlackPlatform:
         except OSError as exc:
             runner, self._runner = self._runner, None
             await runner.cleanup()
-            raise _port_error(self.settings.http_host, self.settings.http_port, exc) from None
+            raise port_error(self.settings.http_host, self.settings.http_port, exc) from None
         self.port = self._runner.addresses[0][1]
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.client)
@@ -258,28 +207,40 @@ class SlackPlatform:
 
     async def handle_command(self, body: dict, respond: Respond) -> None:
         """Run the slash command in ``body`` and answer through ``respond`` (the response_url)."""
-        actor = Actor("slack", body["user_id"], body.get("user_name") or "")
+        actor = Actor("slack", body["user_id"], body.get("user_name") or "", caps=CAPS)
         place = _place(body.get("channel_id"), body.get("channel_name"))
         try:
-            name, options = resolve(self.app.registry, body.get("command", ""), body.get("text") or "")
+            slash = self.names.core(body.get("command", ""))
+            name, options = resolve(self.app.registry, slash, body.get("text") or "")
         except TextParseError as exc:
             usage = f"\nUsage: `{exc.usage}`" if "\n" not in exc.usage else f"\nUsage:\n```{exc.usage}```"
             await self._respond_text(respond, f"⚠️ {exc.message}{usage if exc.usage else ''}")
             return
         reply = await self.app.dispatch(actor, name, options, place)
+        await self.answer(reply, actor, place, respond, body.get("trigger_id"), name)
+
+    async def answer(
+        self, reply: Reply, actor: Actor, place: Place, respond: Respond, trigger_id: str | None, name: str
+    ) -> None:
+        """Render ``reply`` through ``respond``: a form as a modal, a message as blocks (replacing the clicked
+        message when ``reply.replace``), its files uploaded."""
+        zone = reply.zone_or(self.app.cohort.zone)
         if reply.form is not None:
             try:
-                await self.client.views_open(
-                    trigger_id=body.get("trigger_id"), view=form_view(reply.form, place, self.app.cohort.zone)
-                )
+                view = form_view(self.names.form(reply.form), place, zone)
+                await self.client.views_open(trigger_id=trigger_id, view=view)
             except Exception:
                 log.exception("views.open for /%s failed", name)
                 await self._respond_text(respond, FORM_EXPIRED)
             return
         if reply.message is None:
             return
-        rendered = render(reply.message, self.app.cohort.zone)
+        message = self.names.message(reply.message)
+        rendered = render(message, zone, await preselected_ids(self.app, message, "slack"))
         await self._upload(rendered, actor, place, reply.private)
+        if reply.replace:
+            await respond(text=rendered.text, blocks=rendered.blocks, replace_original=True)
+            return
         await respond(
             text=rendered.text,
             blocks=rendered.blocks,
@@ -287,7 +248,25 @@ class SlackPlatform:
             replace_original=False,
         )
 
+    # --- buttons and selects -------------------------------------------------------------------------------
+
+    async def _on_action(self, ack: Callable[..., Awaitable[None]], body: dict, respond: Respond) -> None:
+        await ack()
+        user = body.get("user") or {}
+        try:
+            action = (body.get("actions") or [{}])[0]
+            actor = Actor("slack", user["id"], user.get("username") or user.get("name") or "", caps=CAPS)
+            channel = body.get("channel") or {}
+            place = _place(channel.get("id"), channel.get("name"))
+            action_id = str(action.get("action_id", ""))
+            reply = await self.app.dispatcher.click(actor, action_id, chosen_values(action), place)
+            await self.answer(reply, actor, place, respond, body.get("trigger_id"), action_id)
+        except Exception:
+            log.exception("answering a click from %s failed", user.get("id"))
+            await self._respond_text(respond, APOLOGY)
+
     async def _respond_text(self, respond: Respond, text: str) -> None:
+        text = self.names.text(text)
         try:
             await respond(text=text, blocks=text_blocks(text), response_type="ephemeral", replace_original=False)
         except Exception:
@@ -319,7 +298,7 @@ class SlackPlatform:
         user = body.get("user") or {}
         try:
             submission = read_submission(view)
-            actor = Actor("slack", user["id"], user.get("username") or user.get("name") or "")
+            actor = Actor("slack", user["id"], user.get("username") or user.get("name") or "", caps=CAPS)
             task = asyncio.ensure_future(
                 self.app.dispatch(actor, submission.command, submission.options, submission.place)
             )
@@ -332,7 +311,8 @@ class SlackPlatform:
                 await ack(response_action="errors", errors={reply.error_field: reply.error or "Please check this."})
                 return
             if not acked and reply.form is not None:
-                await ack(response_action="update", view=form_view(reply.form, submission.place, self.app.cohort.zone))
+                view = form_view(self.names.form(reply.form), submission.place, reply.zone_or(self.app.cohort.zone))
+                await ack(response_action="update", view=view)
                 return
             if not acked:
                 await ack()
@@ -344,7 +324,7 @@ class SlackPlatform:
             if not acked:
                 await ack(response_action="errors", errors=self._apology_errors(view))
             elif user.get("id"):
-                await self._post_result(Reply.text(APOLOGY), Actor("slack", user["id"]), Place())
+                await self._post_result(Reply.text(APOLOGY), Actor("slack", user["id"], caps=CAPS), Place())
 
     @staticmethod
     def _apology_errors(view: dict) -> dict[str, str]:
@@ -354,7 +334,7 @@ class SlackPlatform:
     async def _post_result(self, reply: Reply, actor: Actor, place: Place) -> None:
         """Post a modal's result: ephemeral in the original channel if private (else in it), or by DM."""
         assert reply.message is not None
-        rendered = render(reply.message, self.app.cohort.zone)
+        rendered = render(self.names.message(reply.message), reply.zone_or(self.app.cohort.zone))
         await self._upload(rendered, actor, place, reply.private)
         content = {"text": rendered.text, "blocks": rendered.blocks}
         if place.channel_id and not place.is_dm:

@@ -19,7 +19,7 @@ from bot.core.options import parse_local_datetime
 from bot.core.textargs import TextParseError, resolve
 from bot.platforms.console import ConsolePlatform
 from cogs.homework._common import repo
-from tests.plugin import RunAs
+from tests.plugin import RunAs, console_actor
 
 HUGE = "x" * 100_000
 
@@ -55,7 +55,7 @@ async def test_a_date_alone_means_23_59_in_every_form(app: CohortBot, as_: RunAs
 
 
 async def test_date_parsing_in_the_readers_zone(app: CohortBot) -> None:
-    ctx = await app.dispatcher.context(Actor("console", "Emmy Noether"))  # Europe/Berlin
+    ctx = await app.dispatcher.context(await console_actor(app, "Emmy Noether"))  # Europe/Berlin
     assert parse_local_datetime("20260125", ctx) == datetime(2026, 1, 25, 22, 59, tzinfo=UTC)
     assert parse_local_datetime("2026-01-25 18:00", ctx) == datetime(2026, 1, 25, 17, 0, tzinfo=UTC)
     with pytest.raises(OptionError, match="too far away: give a date before 9999"):
@@ -78,7 +78,7 @@ async def test_date_parsing_in_the_readers_zone(app: CohortBot) -> None:
     ids=["week", "zone", "link", "person", "mention", "date", "section", "option-name", "command-name"],
 )
 async def test_a_huge_value_is_not_echoed_back_in_full(app: CohortBot, who: str, command: str, options: dict) -> None:
-    reply = await app.dispatch(Actor("console", who), command, options, Place(channel_name="console"))
+    reply = await app.dispatch(await console_actor(app, who), command, options, Place(channel_name="console"))
     assert reply.error is not None and reply.private
     assert len(reply.error) < 400, reply.error[:500]
     assert "went wrong" not in reply.error
@@ -103,7 +103,7 @@ def test_text_options_do_not_echo_a_huge_value(app: CohortBot) -> None:
 
 @pytest.mark.parametrize("key", [1, None, ("week",), 2.5])
 async def test_an_option_key_that_is_not_text_gets_a_reply_not_an_exception(app: CohortBot, key: object) -> None:
-    reply = await app.dispatch(Actor("console", "Ada Lovelace"), "readings", {key: "2"}, Place())
+    reply = await app.dispatch(await console_actor(app, "Ada Lovelace"), "readings", {key: "2"}, Place())
     assert reply.error is not None and "/readings has no option" in reply.error
     assert reply.error_field is None or isinstance(reply.error_field, str)
 

@@ -16,7 +16,7 @@ from bot.core.commands import Command, Option, OptionType
 from bot.core.errors import UserError
 from bot.core.messages import Form, FormField, Message, Reply, Table
 from bot.core.roles import Role
-from bot.platforms.slack import SlackConfigError, SlackPlatform
+from bot.platforms.slack import SlackConfigError, SlackPlatform, build_manifest
 from bot.settings import Settings, SlackSettings
 from tests.fakes.slack_api import (
     FakeSlackAPI,
@@ -285,6 +285,37 @@ async def test_mention_points_to_help(slack, slack_api):
     assert status == 200
     posted = (await slack_api.wait_for("chat.postEphemeral"))[0]
     assert posted.body["user"] == ADA and "/help" in posted.body["text"]
+
+
+async def test_tables_show_times_in_the_readers_own_zone_after_timezone(app, slack_api, slack):
+    """A table's times are written out (Slack cannot localise inside a code block): in the reader's zone."""
+    done = await slash(slack, slack_api, "/submit", "week:1 link:https://example.org/hw1", user=ADA)
+    assert "Week 1" in done.text
+    before = await slash(slack, slack_api, "/submissions", "week:1", user=ADA)
+    assert "EST" in before.text and "JST" not in before.text  # the cohort's zone (America/New_York)
+    await slash(slack, slack_api, "/timezone", "zone:Asia/Tokyo", user=ADA)
+    after = await slash(slack, slack_api, "/submissions", "week:1", user=ADA)
+    assert "JST" in after.text and "EST" not in after.text
+
+
+async def _topic(ctx, text: str | None = None) -> Reply:
+    return Reply.text(f"noted {text!r}; see /topic and /help, or https://example.org/topic")
+
+
+async def test_a_command_slack_keeps_for_itself_gets_the_prefix_everywhere(app, slack_api):
+    """/topic is Slack's own: the manifest registers /cohort-topic, it arrives as /topic, messages say /cohort-topic."""
+    app.registry.add(Command("topic", "Log a topic.", _topic, (Option("text", "What"),)))
+    manifest = build_manifest(app.registry)
+    names = [c["command"] for c in manifest["features"]["slash_commands"]]
+    assert "/cohort-topic" in names and "/topic" not in names and "/readings" in names
+    async with running_slack(app, slack_api) as slack:
+        answer = await slash(slack, slack_api, "/cohort-topic", "text:cats", user=ADA)
+        assert "noted 'cats'; see /cohort-topic and /help" in answer.text
+        assert "https://example.org/topic" in answer.text  # a link is not a command
+        helped = await slash(slack, slack_api, "/help", user=ADA)
+        assert "/cohort-topic [text:&lt;string&gt;]" in helped.text and "`/topic" not in helped.text
+        usage = await slash(slack, slack_api, "/cohort-topic", "nope:1", user=ADA)
+        assert "/cohort-topic" in usage.text and "/topic " not in usage.text
 
 
 # --- bad requests, retries and replays -------------------------------------------------------------------

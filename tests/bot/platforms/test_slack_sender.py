@@ -46,7 +46,7 @@ async def test_dm_uses_the_slack_id(app, sender, slack_api):
 
 
 async def test_permanent_failures(app, sender, slack_api):
-    with pytest.raises(PermanentSendError, match="no Slack id"):
+    with pytest.raises(PermanentSendError, match="has not linked a Slack account"):
         await sender.send(DMTarget(await _person_id(app, "Hedy Lamarr")), HELLO, key="dm:2")
     with pytest.raises(PermanentSendError, match="no person"):
         await sender.send(DMTarget(999999), HELLO, key="dm:3")
