@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from bot.core.context import Context
 
 MAX_URL = 2000
-MAX_LOOKUP = 200  # longer text names nobody (and SQLite refuses LIKE patterns past 50,000 bytes)
 TRUE = {"true", "yes", "y", "1", "on"}
 FALSE = {"false", "no", "n", "0", "off"}
 MENTION_RE = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
@@ -190,7 +189,7 @@ async def resolve_person(ctx: Context, text: str, name: str = "user") -> Person:
     found = await people.by_platform(ctx.actor.platform, text)
     if found:
         return found
-    matches = await people.by_name(text) if len(text) <= MAX_LOOKUP else []
+    matches = await people.by_name(text)
     if len(matches) == 1:
         return matches[0]
     if matches:
@@ -243,8 +242,6 @@ async def suggestions(ctx: Context, option: Option, current: str) -> list[Choice
         case OptionType.PERSON | OptionType.PEOPLE:
             before, _, last = current.rpartition(",") if option.type is OptionType.PEOPLE else ("", "", current)
             lead = f"{before.strip()}, " if before.strip() else ""
-            if len(last) > MAX_LOOKUP:
-                return []
             people = await (ctx.app.people.by_name(last, limit=50) if last.strip() else ctx.app.people.all(limit=50))
             if option.own_sections:
                 people = [p for p in people if ctx.may_manage_person(p)]

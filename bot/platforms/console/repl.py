@@ -20,7 +20,6 @@ from bot.app import CohortBot
 from bot.core.clock import LAST_YEAR, ManualClock
 from bot.core.context import Actor, Place
 from bot.core.messages import Button, Message, Reply, Select, excerpt, format_local, plain
-from bot.core.options import MAX_LOOKUP
 from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, PlatformTask, Target
 from bot.core.roles import Role
@@ -334,7 +333,7 @@ class ConsolePlatform:
 
     async def switch_user(self, name: str) -> None:
         """``/as NAME``: exact name, or a unique first-name/prefix match."""
-        matches = await self.app.people.by_name(name) if name and len(name) <= MAX_LOOKUP else []
+        matches = await self.app.people.by_name(name)
         if len(matches) != 1:
             shown = matches or await self.app.people.all(limit=30)
             names = ", ".join(f"{p.name} ({p.role.label})" for p in shown)
