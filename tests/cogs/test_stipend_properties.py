@@ -30,7 +30,6 @@ from bot.roster import import_roster_file
 from bot.storage.homework import HomeworkRepo, NewSubmission
 from cogs.attendance._engine import STATUSES, HomeworkFacts, MeetingFacts, standing, totals
 from cogs.attendance._store import AttendanceRepo, NewMark
-from cogs.reports import table_csv
 from tests.plugin import EXAMPLE_COHORT, EXAMPLE_ROSTER, console_actor
 
 START = datetime(2026, 1, 12, 5, 0, tzinfo=UTC)
@@ -244,6 +243,6 @@ def test_organizer_totals_equal_the_sum_of_the_rows_end_to_end(runner_app, histo
             assert (r["status"] == "qualified") == (met and r["eligible"] == "yes")
             assert int(r["sections_may_miss"]) >= 0 and int(r["homework_may_miss"]) >= 0
         # the same CSV through the command line's exporter
-        assert table_csv(await app.exporters["stipends"](app)) == export.message.files[0].content
+        assert (await app.exporters["stipends"](app)).as_csv() == export.message.files[0].content
 
     runner.run(run())
