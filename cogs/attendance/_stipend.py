@@ -241,7 +241,13 @@ def parse_amount(text: str, currency: str) -> Decimal:
     "stipend-adjust",
     "Organizers: add to (or take from) a facilitator's pay, with the reason.",
     Option("user", "Which facilitator", OptionType.PERSON, required=True),
-    Option("amount", "How much, in the cohort's currency (negative to take off)", OptionType.STRING, required=True),
+    Option(
+        "amount",
+        "How much, in the cohort's currency (negative to take off)",
+        OptionType.STRING,
+        required=True,
+        max_length=40,
+    ),
     Option("reason", "Why (kept with the adjustment)", OptionType.STRING, required=True, max_length=MAX_REASON),
     min_role=Role.ORGANIZER,
 )

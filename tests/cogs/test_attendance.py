@@ -186,3 +186,27 @@ async def test_missed_before_attendance_is_taken_counts_only_explicit_marks(app,
     await as_("Alan Turing", "attendance", section="americas-tue", absent="Hedy")
     assert [p.name for p in await missed(app, "americas-tue", 1)] == ["Hedy Lamarr"]
     assert await present_at(app, "americas-tue", 1) == []
+
+
+HUGE = "x" * 5000
+
+
+@pytest.mark.parametrize(
+    ("who", "command", "options"),
+    [
+        ("Alan Turing", "attendance", {"section": "americas-tue", "present": HUGE}),
+        ("Alan Turing", "attendance", {"section": "americas-tue", "excused": "Ada", "reason": HUGE}),
+        ("Alan Turing", "attendance", {"section": HUGE}),
+        ("Alan Turing", "checkin-code", {"section": "americas-tue", "minutes": HUGE}),
+        ("Ada Lovelace", "checkin", {"code": HUGE}),
+        ("Ada Lovelace", "stipend", {"user": HUGE}),
+        ("Grace Hopper", "stipend-adjust", {"user": "Alan", "amount": HUGE, "reason": "x"}),
+        ("Grace Hopper", "stipend-adjust", {"user": "Alan", "amount": "5", "reason": HUGE}),
+    ],
+)
+async def test_a_huge_value_is_refused_briefly_and_changes_nothing(app, as_, after_meeting, who, command, options):
+    before = await snapshot(app)
+    reply = await as_(who, command, **options)
+    assert reply.error is not None and reply.private and len(reply.error) < 400, reply.error[:500]
+    assert "went wrong" not in reply.error
+    assert await snapshot(app) == before
