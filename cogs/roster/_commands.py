@@ -268,12 +268,13 @@ async def add(
         "sections": parse_sections(section),
         "stipend_eligible": True if eligible is None else eligible,
     }
-    wanted = checked(ctx, data)
-    existing = await ctx.app.people.by_email(wanted.email)
+    existing = await ctx.app.people.by_email(str(email))
     if existing is not None and not existing.removed:
         raise UserError(
-            f"{wanted.email} is already on the roster as {existing.name}; change them with /roster set.", field="email"
+            f"{existing.email} is already on the roster as {existing.name}; change them with /roster set.",
+            field="email",
         )
+    wanted = checked(ctx, data)
     restoring = existing is not None
     if existing is not None:  # keep what the command does not set
         wanted = replace(wanted, timezone=existing.timezone, removed=False)
