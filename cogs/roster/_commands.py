@@ -114,7 +114,7 @@ async def overview(ctx: Context) -> Reply:
     scope = None if ctx.role >= Role.ORGANIZER else ctx.own_sections
     counts, removed = await repo.counts(scope)
     total = sum(counts.values())
-    by_role = ", ".join(f"{counts.get(r.label, 0)} {r.label}s" for r in Role)
+    by_role = ", ".join(plural(counts.get(r.label, 0), r.label) for r in Role)
     where = f"your sections ({', '.join(scope) or 'none'})" if scope is not None else "the roster"
     text = f"**{total}** on {where}: {by_role}." + (f" {removed} removed (history kept)." if removed else "")
     fields = []
@@ -155,6 +155,11 @@ async def overview(ctx: Context) -> Reply:
     return Reply.of(
         Message(title=f"Roster of {ctx.cohort.program}", text=text, fields=fields, table=table, actions=actions)
     )
+
+
+def plural(n: int, word: str) -> str:
+    """``1 scholar``, ``2 scholars``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 async def lookup_notes(ctx: Context, people: list[Person]) -> dict[int, str]:

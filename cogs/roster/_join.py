@@ -42,7 +42,7 @@ def welcome(ctx: Context, person: Person) -> str:
 
 @command(
     "join",
-    "Link your account to your place on the roster: your invitation's code, or your email (an organizer OKs it).",
+    "Link your account to the roster: the code from your invitation, or your email (an organizer OKs it).",
     Option("code", "Your personal join code, from your invitation", max_length=40),
     Option("email", "The email you signed up with (an organizer confirms it)", max_length=254),
     min_role=None,

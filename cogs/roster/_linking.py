@@ -43,6 +43,7 @@ class LinkReport:
     looked_up: int = 0
     linked: list[Person] = field(default_factory=list)
     missing: list[Person] = field(default_factory=list)
+    first_missing: int = 0  # of ``missing``, those never looked up before (news for the organizers)
     taken: list[tuple[Person, str]] = field(default_factory=list)  # (person, the account's holder)
     error: str | None = None
 
@@ -88,6 +89,7 @@ async def link_by_email(app: CohortBot, people: list[Person] | None = None) -> l
             await store(app).record_lookup(platform, person.email, user_id, app.clock.now())
             if user_id is None:
                 report.missing.append(person)
+                report.first_missing += seen is None
                 continue
             try:
                 report.linked.append(

@@ -134,21 +134,20 @@ class RosterStore:
     # ---- join codes ------------------------------------------------------------------------------------
     async def ensure_codes(self, now: datetime) -> int:
         """Give every person on the roster without a code one; return how many were made."""
-        rows = await self.db.fetchall(
-            "SELECT id FROM people WHERE removed_at IS NULL AND id NOT IN (SELECT person_id FROM join_codes)"
-        )
-        if not rows:
-            return 0
-        async with self.db.transaction() as conn:
-            for row in rows:
-                while True:  # a clash of 50 random bits is all but impossible; retry if it happens
-                    cur = await conn.execute(
-                        "INSERT OR IGNORE INTO join_codes (person_id, code, created_at) VALUES (?, ?, ?)",
-                        (row["id"], new_code(), to_db(now)),
-                    )
-                    if cur.rowcount:
-                        break
-        return len(rows)
+        made = 0
+        while True:  # a clash of ~50 random bits is all but impossible; whoever it hits gets another go
+            rows = await self.db.fetchall(
+                "SELECT id FROM people WHERE removed_at IS NULL AND id NOT IN (SELECT person_id FROM join_codes)"
+            )
+            if not rows:
+                return made
+            async with self.db.transaction() as conn:
+                before = conn.total_changes
+                await conn.executemany(
+                    "INSERT OR IGNORE INTO join_codes (person_id, code, created_at) VALUES (?, ?, ?)",
+                    [(r["id"], new_code(), to_db(now)) for r in rows],
+                )
+                made += conn.total_changes - before
 
     async def code_of(self, person_id: int) -> JoinCode | None:
         """The person's join code."""

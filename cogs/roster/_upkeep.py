@@ -1,6 +1,6 @@
 """The roster's upkeep, run at start-up, on reload and after ``cohortbot roster import``: join codes for
-newcomers, linking by email where a platform can, and queuing the membership sync. Organizers are told (once
-per run with news) who could not be found by email."""
+newcomers, linking by email where a platform can, and queuing the membership sync. Organizers are told who could
+not be found by email when a run has news (someone linked, an email not found for the first time, an error)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ async def upkeep(app: CohortBot) -> list[str]:
         lines.append(f"made join codes for {made} people (`cohortbot roster codes -o codes.csv` exports them)")
     for report in await link_by_email(app):
         lines += report.lines()
-        if report.linked or report.missing or report.error:
+        if report.linked or report.first_missing or report.error:
             missing = report.missing[:REPORT_NAMES]
             more = len(report.missing) - len(missing)
             text = f"Linked **{len(report.linked)}** people by their email on {report.platform.capitalize()}."

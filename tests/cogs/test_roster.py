@@ -76,7 +76,7 @@ async def test_a_facilitator_sees_their_sections_but_cannot_edit(app: CohortBot,
 
 async def test_an_organizer_adds_changes_and_removes_and_every_change_is_logged(app: CohortBot, as_: RunAs) -> None:
     overview = await roster_as(app, "Grace Hopper")
-    assert "**12** on the roster: 8 scholars, 3 facilitators, 1 organizers." in overview.message.text
+    assert "**12** on the roster: 8 scholars, 3 facilitators, 1 organizer." in overview.message.text
 
     added = await roster_as(
         app, "Grace Hopper", action="add", name="Mary Somerville", email="Mary@Example.com", role="scholar",

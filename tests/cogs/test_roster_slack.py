@@ -8,6 +8,7 @@ who joins the workspace later is linked by the ``team_join`` event, or by their 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from bot.app import CohortBot
 from bot.core.platform import ChannelTarget
@@ -66,10 +67,15 @@ async def test_import_links_by_email_found_not_found_and_rate_limited(app, cohor
         overview = await slash(slack, fake, "/roster", user="U0ORG000001")
         assert "Lise Meitner" in overview.text and "not found by email" in overview.text
 
-        # a second run within the hour does not ask again about the emails nobody has
+        # a second run within the hour does not ask again about the emails nobody has; later it does, and the
+        # organizers are not told the same news twice
         before = len(fake.calls_to("users.lookupByEmail"))
         await app.run_upkeep()
         assert len(fake.calls_to("users.lookupByEmail")) == before
+        clock.advance(timedelta(hours=2))
+        await app.run_upkeep()
+        assert len(fake.calls_to("users.lookupByEmail")) == before + 3
+        assert len([i for i in await app.outbox.items() if i.key.startswith("link-report:")]) == 1
 
         # the newly linked are invited to their track's and section's channels (through the outbox)
         await Runtime(app, worker=OutboxWorker(app, rates={"slack": None})).run_until_idle()
