@@ -7,7 +7,8 @@
   asker whether the email is on the roster; the organizers see it. One request at a time per account, at most
   :data:`REQUESTS_PER_DAY` a day. An approval is sent to the person by DM; ``/join`` alone shows where a request
   stands.
-* An account already linked to someone on the roster cannot be linked to anyone else this way.
+* An account already linked to someone on the roster cannot be linked to anyone else this way, and a code never
+  moves a place that is linked already (an organizer's approval can).
 
 It is open to ``anyone`` (people not on the roster yet get a guest context).
 """
@@ -51,7 +52,11 @@ def welcome(ctx: Context, person: Person) -> str:
 async def join(ctx: Context, code: str | None = None, email: str | None = None) -> Reply:
     """Link the asker's account with a code, ask organizers to approve an email, or say where things stand."""
     if not ctx.guest:
-        if code or email:
+        found = await store(ctx.app).find_code(code) if code else None
+        mine = (found is not None and found.person_id == ctx.person.id) or (
+            email is not None and email.strip().casefold() == ctx.person.email.casefold()
+        )
+        if (code or email) and not mine:
             raise UserError(
                 f"This account is already linked to **{ctx.person.name}** on the roster, so it cannot be linked to "
                 "anyone else. If that is wrong, ask an organizer."
@@ -93,6 +98,12 @@ async def join_with_code(ctx: Context, code: str) -> Reply:
         left = limit - len(tries) - 1
         more = f" You can try {left} more time{'s' if left != 1 else ''} this hour." if left else ""
         raise UserError(f"{problem}{more}", field="code")
+    if person.platform_id(platform):  # a code never moves a place that is linked already (an organizer can)
+        raise UserError(
+            f"That place on the roster is already linked to another {ctx.actor.caps.label} account. If that account "
+            "is not yours, ask the organizers with `/join email:<address>`.",
+            field="code",
+        )
     async with ctx.app.db.transaction():
         if not await repo.spend_code(found.code, f"{platform}:{user_id}", ctx.now):
             raise UserError("That code has already been used. If that was not you, tell an organizer.", field="code")

@@ -115,6 +115,12 @@ async def test_an_account_already_linked_is_refused(app, fake, discord):
     [marie] = await app.people.by_name("Marie Curie")
     assert marie.platform_id("discord") is None and not (await store(app).code_of(marie.id)).used_at
     assert (await app.people.by_platform("discord", str(ADA))).name == "Ada Lovelace"
+    own = await run(fake, "join", {"code": await code_for(app, "Ada Lovelace")}, user_id=ADA)
+    assert "You're all set" in text_of(own)
+    # nor can a code move a place already linked to another account (say, by an id in the CSV)
+    hedys = await run(fake, "join", {"code": await code_for(app, "Hedy Lamarr")}, user_id=NEWCOMER)
+    assert "already linked to another Discord account" in text_of(hedys) and "/join email:" in text_of(hedys)
+    assert (await app.people.by_name("Hedy Lamarr"))[0].platform_id("discord") == "100000000000000012"
 
 
 async def test_join_by_email_is_approved_or_denied_with_buttons(app, fake, discord):
