@@ -247,3 +247,17 @@ def test_a_command_open_to_anyone_cannot_also_need_a_role() -> None:
 
     with pytest.raises(ValueError, match="cannot also need a role"):
         command("hello", "Hi.", anyone=True)(handler)
+
+
+def test_sync_templates_are_checked_by_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    data = yaml.safe_load(EXAMPLE_COHORT.read_text())
+    data["roster"]["sync"]["section_role"] = "{section}-{room}"
+    data["roster"]["sync"]["track_role"] = "{channel}"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    assert main(["check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "roster.sync.section_role: '{section}-{room}' can only use {track}, {section}, {channel}" in err
+    assert "roster.sync.track_role: '{channel}' can only use {track}" in err

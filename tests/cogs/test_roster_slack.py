@@ -110,3 +110,12 @@ async def test_someone_who_joins_the_workspace_later_is_linked(app, cohort, cloc
         fake.add_user("U0STRANGE01", "nobody@example.com", "No Body")
         stranger = await slash(slack, fake, "/readings", user="U0STRANGE01")
         assert stranger.ephemeral and "/join" in stranger.text and "not on the roster" in stranger.text
+
+
+def test_the_manifest_asks_for_the_email_scope_and_the_team_join_event(app):
+    from bot.platforms.slack.manifest import build_manifest
+
+    manifest = build_manifest(app.registry)
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    assert {"users:read.email", "channels:manage", "groups:write", "channels:join"} <= set(scopes)
+    assert "team_join" in manifest["settings"]["event_subscriptions"]["bot_events"]
