@@ -261,3 +261,19 @@ def test_sync_templates_are_checked_by_path(tmp_path: Path, capsys: pytest.Captu
     err = capsys.readouterr().err
     assert "roster.sync.section_role: '{section}-{room}' can only use {track}, {section}, {channel}" in err
     assert "roster.sync.track_role: '{channel}' can only use {track}" in err
+
+
+async def test_the_runtime_runs_the_upkeep_at_start_up_and_after_a_reload(app: CohortBot) -> None:
+    from schedules.runtime import Runtime
+
+    runtime = Runtime(app)
+    await runtime.start()
+    try:
+        await runtime._upkeep_task  # in the background: join codes for everyone
+        assert await store(app).ensure_codes(app.clock.now()) == 0
+        await import_roster(app.people, NEWCOMERS, app.cohort, app.clock.now())
+        await runtime.reload()  # what `cohortbot roster import` asks of a running bot
+        await runtime._upkeep_task
+        assert await store(app).ensure_codes(app.clock.now()) == 0  # the newcomers got theirs
+    finally:
+        await runtime.stop()
