@@ -109,7 +109,8 @@ async def test_someone_who_joins_the_workspace_later_is_linked(app, cohort, cloc
         # someone whose email is not on the roster stays a stranger, told about /join
         fake.add_user("U0STRANGE01", "nobody@example.com", "No Body")
         stranger = await slash(slack, fake, "/readings", user="U0STRANGE01")
-        assert stranger.ephemeral and "/join" in stranger.text and "not on the roster" in stranger.text
+        assert stranger.ephemeral and "not on the roster" in stranger.text
+        assert "/cohort-join" in stranger.text  # Slack keeps /join for itself: the bot's is /cohort-join
 
 
 def test_the_manifest_asks_for_the_email_scope_and_the_team_join_event(app):

@@ -28,6 +28,7 @@ from bot.core.platform import (
     TransientSendError,
 )
 from bot.membership import wanted
+from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.render import Rendered, render
 
 if TYPE_CHECKING:
@@ -100,9 +101,10 @@ class SlackSender:
     platform = "slack"
     task_kinds = frozenset({"member_sync"})
 
-    def __init__(self, app: CohortBot, client: AsyncWebClient) -> None:
+    def __init__(self, app: CohortBot, client: AsyncWebClient, names: SlackNames | None = None) -> None:
         self.app = app
         self.client = client
+        self.names = names or SlackNames(app.registry.top_level_names())
         self._channels: dict[str, str] = {}
         self._lock = asyncio.Lock()
         self._warned: set[str] = set()
@@ -166,7 +168,7 @@ class SlackSender:
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Post ``message`` to ``target``; ``key`` goes into the message metadata for traceability."""
         channel = await self.channel_for(target)
-        rendered = render(message, self.app.cohort.zone)
+        rendered = render(self.names.message(message), self.app.cohort.zone)
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
         response = await call(
             f"chat.postMessage to {target.describe()}",
