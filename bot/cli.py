@@ -105,11 +105,34 @@ async def cmd_roster_import(args: argparse.Namespace, settings: Settings) -> int
     app = await CohortBot.open(app_cohort, db_path)
     try:
         report = await import_roster(app.people, text, app_cohort, app.clock.now())
+        upkeep = await app.run_upkeep()  # join codes for newcomers (linking and syncing need the running bot)
     finally:
         await app.close()
     report.encoding = encoding
     print(f"{args.roster_file} -> {db_path}: {report.summary()}")
+    for line in upkeep:
+        print(line)
+    with contextlib.suppress(CliError, OSError):
+        number = running_pid(db_path)
+        os.kill(number, signal.SIGHUP)  # the running bot links (by email), syncs roles and reports what it did
+        print(f"asked the running bot (pid {number}) to link and sync the changes")
     return 0 if not report.errors else 2
+
+
+async def cmd_roster_codes(args: argparse.Namespace, settings: Settings) -> int:
+    """``cohortbot roster codes``: name, email and join code of everyone not linked yet, for a mail merge."""
+    app = await CohortBot.open(args.cohort or settings.cohort, args.db or settings.db)
+    try:
+        exporter = app.exporters.get("join-codes")
+        if exporter is None:
+            raise CliError("this bot has no join codes (the roster feature is not installed)")
+        table = await exporter(app)
+    finally:
+        await app.close()
+    linked = table.headers.index("linked")
+    rows = [row[:3] for row in table.rows if args.all or not row[linked]]
+    write_csv(Table(headers=table.headers[:3], rows=rows), args.output)
+    return 0
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -126,14 +149,19 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         table = await exporter(app)
     finally:
         await app.close()
+    write_csv(table, args.output)
+    return 0
+
+
+def write_csv(table: Table, output: str | None) -> None:
+    """``table`` as CSV (``Table.as_csv``) to the file ``output`` (saying how many rows), or to standard output."""
     data = table.as_csv()
-    if args.output:
-        Path(args.output).write_bytes(data)
-        print(f"wrote {len(table.rows)} rows to {args.output}", file=sys.stderr)
+    if output:
+        Path(output).write_bytes(data)
+        print(f"wrote {len(table.rows)} rows to {output}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
-    return 0
 
 
 async def cmd_manifest(args: argparse.Namespace) -> int:
@@ -276,6 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("roster_file")
     p.add_argument("--cohort", help="cohort file to check tracks and sections against")
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
+    p = roster.add_parser("codes", help="CSV of name, email and personal join code, for a mail merge")
+    p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
+    p.add_argument("--cohort", help="cohort file (default: COHORTBOT_COHORT)")
+    p.add_argument("-o", "--output", help="write to this file (default: standard output)")
+    p.add_argument("--all", action="store_true", help="also people already linked to an account")
 
     p = sub.add_parser("run", help="run the bot")
     p.add_argument("--platform", choices=sorted(platforms()), required=True)
@@ -295,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--roster", help=argparse.SUPPRESS)
 
     p = sub.add_parser("export", help="write a CSV report")
-    p.add_argument("what", help="attendance, submissions or stipends")
+    p.add_argument("what", help="attendance, submissions, stipends, roster, roster-changes, join-codes")
     p.add_argument("--db")
     p.add_argument("--cohort")
     p.add_argument("-o", "--output")
@@ -315,6 +348,8 @@ async def _main(args: argparse.Namespace) -> int:
     if args.command == "slack-manifest":
         return await cmd_manifest(args)
     settings = read_settings(Settings)
+    if args.command == "roster" and args.roster_command == "codes":
+        return await cmd_roster_codes(args, settings)
     if args.command == "roster":
         return await cmd_roster_import(args, settings)
     if args.command == "export":

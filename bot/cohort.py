@@ -204,6 +204,55 @@ class DiscordRoles(_Model):
     facilitator_roles: list[str] = Field(default_factory=list)
 
 
+# ---- roster: onboarding and membership sync (cogs/roster, docs/roster.md) ------------------------------------
+class MemberSync(_Model):
+    """Keep platform membership in step with the roster (optional): server roles where the platform has them,
+    channel invitations where it does not. Templates may use ``{track}``, ``{section}`` and ``{channel}`` (the
+    section's channel)."""
+
+    roles: dict[Literal["scholar", "facilitator", "organizer"], str] = Field(default_factory=dict)
+    track_role: str | None = None
+    section_role: str | None = None
+    channels: bool = False  # invite people to their track's posting channel and their sections' channels
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is to be kept in sync."""
+        return bool(self.roles or self.track_role or self.section_role or self.channels)
+
+
+class RosterRules(_Model):
+    """Joining and the roster: where organizers approve join requests, how many wrong codes an account may try
+    in an hour, and membership sync."""
+
+    organizer_channel: str | None = None  # a private channel for join requests; unset: DMs to each organizer
+    join_code_tries: PositiveInt = 5
+    sync: MemberSync = Field(default_factory=MemberSync)
+
+
+TEMPLATE_FIELDS = {"track_role": ("track",), "section_role": ("track", "section", "channel")}
+
+
+def _template_errors(c: Cohort) -> list[tuple[str, str]]:
+    """Role-name templates that use unknown placeholders, or ``{channel}`` for a section without one."""
+    errors: list[tuple[str, str]] = []
+    for name, fields in TEMPLATE_FIELDS.items():
+        template = getattr(c.roster.sync, name)
+        if not template:
+            continue
+        try:
+            template.format(**{f: f for f in fields})
+        except (KeyError, IndexError, ValueError) as exc:
+            allowed = ", ".join("{" + f + "}" for f in fields)
+            errors.append((f"roster.sync.{name}", f"{template!r} can only use {allowed} ({exc})"))
+            continue
+        if "{channel}" in template:
+            for i, s in enumerate(c.sections):
+                if not s.channel:
+                    errors.append((f"sections[{i}].channel", f"needed by roster.sync.{name} ({template!r})"))
+    return errors
+
+
 class Cohort(_Model):
     """A whole cohort: program, zone, start, tracks, weeks, sections and rules."""
 
@@ -219,6 +268,7 @@ class Cohort(_Model):
     pairing: Pairing = Field(default_factory=Pairing)
     reminders: Reminders = Field(default_factory=Reminders)
     discord: DiscordRoles = Field(default_factory=DiscordRoles)
+    roster: RosterRules = Field(default_factory=RosterRules)
 
     @field_validator("timezone")
     @classmethod
@@ -385,6 +435,7 @@ def _semantic_errors(c: Cohort, skip: Collection[str] = ()) -> list[tuple[str, s
             available = sum(1 for w in c.weeks if w.homework)
         if needed > available:
             errors.append((f"stipend.{field_name}", f"asks for {needed} but the cohort only has {available}"))
+    errors += _template_errors(c)
     return errors
 
 

@@ -47,6 +47,7 @@ class SlackSettings(BaseSettings):
     app_token: SecretStr | None = None
     api_url: str = "https://slack.com/api/"
     rate_per_second: float = 1.0
+    lookup_per_minute: float = 50.0  # users.lookupByEmail / users.info (Tier 3) when linking people by email
     command_prefix: str = "cohort-"  # for commands whose names Slack keeps for itself (/topic -> /cohort-topic)
 
 

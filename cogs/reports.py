@@ -18,7 +18,7 @@ from bot.core.roles import Role
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
-KINDS = ("attendance", "submissions", "stipends")
+KINDS = ("attendance", "submissions", "stipends", "roster")
 
 
 def csv_attachment(table: Table, filename: str, description: str = "") -> Attachment:
@@ -28,7 +28,7 @@ def csv_attachment(table: Table, filename: str, description: str = "") -> Attach
 
 @command(
     "report",
-    "Organizers: a CSV report (attendance, submissions or stipends), sent to you privately.",
+    "Organizers: a CSV report (attendance, submissions, stipends or roster), sent to you privately.",
     Option("kind", "Which report", OptionType.STRING, required=True, choices=[Choice(k, k) for k in KINDS]),
     min_role=Role.ORGANIZER,
     slow=True,

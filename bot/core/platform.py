@@ -104,13 +104,41 @@ class Sender(Protocol):
         async def run_task(self, task: PlatformTask, *, key: str) -> str | None: ...
 
     It must be idempotent (a retry after a crash runs it again) and raise the same send errors; a kind it does
-    not know is a :class:`PermanentSendError`.
+    not know is a :class:`PermanentSendError`. A sender that does some kinds for real (not just prints them) lists
+    them in an optional ``task_kinds: frozenset[str]``, so features enqueue only work that will be done.
     """
 
     platform: str
 
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Deliver ``message``; ``key`` is the outbox idempotency key (a stable nonce). Return the message id."""
+        ...
+
+
+class LinkError(Exception):
+    """A :class:`Linker` cannot look anyone up (a missing permission, a revoked token): ``reason`` says what to do."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Linker(Protocol):
+    """A platform's directory of accounts, for linking people to the roster without asking for their ids.
+
+    A running platform that can see its members' emails puts one in ``app.linkers[platform]`` (Slack does, with
+    ``users.lookupByEmail`` and ``users.info``). Both methods pace themselves to the platform's limits and wait
+    out rate limits; they raise :class:`LinkError` when no lookup can succeed (e.g. a missing scope).
+    """
+
+    platform: str
+
+    async def find_by_email(self, email: str) -> str | None:
+        """The user id of the (active, human) account with ``email``, or ``None`` if there is none."""
+        ...
+
+    async def email_of(self, user_id: str) -> str | None:
+        """The email of the account ``user_id``, or ``None`` if it has none visible to the bot."""
         ...
 
 

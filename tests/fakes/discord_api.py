@@ -44,6 +44,10 @@ Or by hand::
   ``general``, plus the sections' channels), ``fake.dm_channels`` (user id -> created DM channel id).
   Members are the example roster's Discord ids plus ``STRANGER`` (not on the roster); ``ALAN`` holds the
   ``Facilitators`` role and ``GRACE`` the ``Organizers`` role.
+* Server roles: ``GET /guilds/{g}/members/{u}`` (404 code 10007 for someone not in the server), ``GET`` and
+  ``POST /guilds/{g}/roles`` (list, create), ``PUT`` / ``DELETE /guilds/{g}/members/{u}/roles/{r}`` (204; they
+  change ``fake.members``); ``fake.member_roles(user_id)`` is a member's role names now. ``fake.add_member(id,
+  name)`` puts someone in the server.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ CHANNEL_NAMES = (
     "section-americas",
     "section-europe",
     "section-apac",
+    "organizers",  # the example cohort's roster.organizer_channel (join requests)
 )
 JSON = "application/json"  # discord.py only parses JSON when the Content-Type is exactly this
 
@@ -390,32 +395,12 @@ class FakeDiscord:
     def guild_payload(self) -> dict[str, Any]:
         """The GUILD_CREATE guild: channels, roles and members."""
         gid = str(self.guild_id)
-        role = {"permissions": "0", "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
-        roles = [{"id": gid, "name": "@everyone", "position": 0, **role}]
-        roles += [
-            {"id": str(i), "name": n, "position": p + 1, **role} for p, (n, i) in enumerate(self.role_ids.items())
-        ]
+        roles = self._roles_payload()
         channels = [
             {"id": str(i), "type": 0, "name": n, "position": p, "permission_overwrites": [], "guild_id": gid}
             for p, (n, i) in enumerate(self.channels.items())
         ]
-        members = [
-            {
-                "user": {
-                    "id": str(uid),
-                    "username": name.lower().replace(" ", ""),
-                    "discriminator": "0",
-                    "avatar": None,
-                },
-                "nick": None,
-                "roles": [str(self.role_ids[r]) for r in roles_],
-                "joined_at": "2026-01-01T00:00:00+00:00",
-                "deaf": False,
-                "mute": False,
-                "flags": 0,
-            }
-            for uid, (name, roles_) in self.members.items()
-        ]
+        members = [self._member_payload(uid) for uid in self.members]
         members.append({"user": self.bot_user, "roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "flags": 0})
         return {
             "id": gid,
@@ -512,9 +497,67 @@ class FakeDiscord:
             return _respond(failure.body, failure.status, failure.headers)
         return self._route(record)
 
+    def member_roles(self, user_id: int) -> set[str]:
+        """The names of the server roles ``user_id`` holds now."""
+        return set(self.members[user_id][1])
+
+    def add_member(self, user_id: int, name: str, roles: list[str] | None = None) -> None:
+        """Someone joins the server."""
+        self.members[user_id] = (name, list(roles or []))
+
+    def _member_payload(self, user_id: int) -> dict[str, Any]:
+        name, roles = self.members[user_id]
+        user = {"id": str(user_id), "username": name.lower().replace(" ", ""), "discriminator": "0", "avatar": None}
+        return {
+            "user": user,
+            "nick": None,
+            "roles": [str(self.role_ids[n]) for n in roles],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        }
+
+    def _roles_payload(self) -> list[dict[str, Any]]:
+        base = {"permissions": "0", "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
+        roles = [{"id": str(self.guild_id), "name": "@everyone", "position": 0, **base}]
+        for position, (name, role_id) in enumerate(self.role_ids.items(), start=1):
+            roles.append({"id": str(role_id), "name": name, "position": position, **base})
+        return roles
+
+    def _guild_route(self, r: Recorded) -> web.Response | None:
+        """Members and roles of the server (``None`` if ``r`` is not such a request)."""
+        gid = str(self.guild_id)
+        if r.path == f"/guilds/{gid}/roles":
+            if r.method == "POST":
+                name = str((r.json or {}).get("name") or "new role")
+                self.role_ids[name] = self.next_id()
+                return _respond(next(x for x in self._roles_payload() if x["name"] == name))
+            return _respond(self._roles_payload())
+        match = re.fullmatch(rf"/guilds/{gid}/members/(\d+)(?:/roles/(\d+))?", r.path)
+        if match is None:
+            return None
+        user_id = int(match.group(1))
+        if user_id not in self.members:
+            return _respond({"message": "Unknown Member", "code": 10007}, 404)
+        if match.group(2) is None:
+            return _respond(self._member_payload(user_id)) if r.method == "GET" else None
+        names = {i: n for n, i in self.role_ids.items()}
+        role = names.get(int(match.group(2)))
+        if role is None:
+            return _respond({"message": "Unknown Role", "code": 10011}, 404)
+        held = self.members[user_id][1]
+        if r.method == "PUT" and role not in held:
+            held.append(role)
+        elif r.method == "DELETE" and role in held:
+            held.remove(role)
+        return web.Response(status=204)
+
     def _route(self, r: Recorded) -> web.Response:
         m = r.method
         p = r.path
+        if p.startswith("/guilds/") and (answer := self._guild_route(r)) is not None:
+            return answer
         if m == "GET" and p == "/users/@me":
             return _respond(self.bot_user)
         if m == "GET" and p == "/oauth2/applications/@me":

@@ -22,6 +22,12 @@ How other tests use it::
   with ``Retry-After: 1`` and ``{"ok": false, "error": "ratelimited"}``; ``fake.limit_rate("chat.postMessage",
   per_second=1.0)`` answers 429 (with the seconds to wait) beyond that many calls in any rolling second;
   ``fake.fail("chat.postMessage", "channel_not_found", times=1)`` makes calls fail with that Slack error.
+* Members for linking by email: ``fake.add_user(user_id, email, name)`` (``fake.users``: id -> Slack user
+  object); ``users.lookupByEmail`` finds them by email (else ``users_not_found``), ``users.info`` by id (else
+  ``user_not_found``). ``conversations.invite`` records channel members in ``fake.members`` (channel id -> user
+  ids; ``already_in_channel`` for a second invite), ``conversations.join`` answers ok. Rate-limit them with
+  ``fake.rate_limit("users.lookupByEmail", times=1, retry_after=1)`` like any method.
+* :func:`send_event` posts a signed Events API callback (``team_join_event(user)`` builds a ``team_join``).
 * The ``slack_api`` fixture (available to every test through tests/plugin.py) is a running fake.
 * :func:`running_slack` starts a :class:`SlackPlatform` on 127.0.0.1:0 against the fake (``socket_mode=True``
   for Socket Mode); :func:`slash` sends a signed slash command and waits for the ``response_url`` post;
@@ -77,6 +83,7 @@ class Call:
     status: int = 200
     target: str = ""  # the id in /response/<id> or /upload/<id>
     raw: bytes = b""
+    at: float = field(default_factory=time.monotonic)  # when it arrived (monotonic seconds)
 
     def json(self, key: str) -> Any:
         """A body value that Slack sends JSON-encoded in forms (``blocks``, ``view``, ``files``) or as JSON."""
@@ -110,6 +117,8 @@ class FakeSlackAPI:
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _acks: dict[str, dict] = field(default_factory=dict)
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel id -> messages, oldest first
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> Slack user object
+    members: dict[str, set[str]] = field(default_factory=dict)  # channel id -> user ids invited
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -163,6 +172,21 @@ class FakeSlackAPI:
     def fail(self, method: str, error: str, times: int = 1, status: int = 200) -> None:
         """The next ``times`` calls to ``method`` fail with the Slack ``error`` (HTTP ``status``)."""
         self._failures.setdefault(method, []).extend(_Failure(status, error) for _ in range(times))
+
+    def add_user(self, user_id: str, email: str, name: str = "", **extra: Any) -> dict[str, Any]:
+        """A member of the workspace (as ``users.info`` shows them); ``extra`` e.g. ``deleted=True``."""
+        user = {
+            "id": user_id,
+            "team_id": "T0FAKE",
+            "name": (name or user_id).lower().replace(" ", "."),
+            "real_name": name,
+            "deleted": False,
+            "is_bot": False,
+            "profile": {"email": email, "real_name": name, "display_name": name},
+            **extra,
+        }
+        self.users[user_id] = user
+        return user
 
     # --- reading what happened -------------------------------------------------------------------------
 
@@ -328,6 +352,25 @@ class FakeSlackAPI:
             case "files.completeUploadExternal":
                 files = json.loads(body.get("files", "[]"))
                 return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+            case "users.lookupByEmail":
+                email = str(body.get("email", "")).casefold()
+                found = next((u for u in self.users.values() if u["profile"]["email"].casefold() == email), None)
+                return {"ok": True, "user": found} if found else {"ok": False, "error": "users_not_found"}
+            case "users.info":
+                found = self.users.get(str(body.get("user", "")))
+                return {"ok": True, "user": found} if found else {"ok": False, "error": "user_not_found"}
+            case "conversations.invite":
+                channel = str(body.get("channel", ""))
+                if channel not in self.channels.values():
+                    return {"ok": False, "error": "channel_not_found"}
+                users = {u for u in str(body.get("users", "")).split(",") if u}
+                members = self.members.setdefault(channel, set())
+                if users <= members:
+                    return {"ok": False, "error": "already_in_channel"}
+                members |= users
+                return {"ok": True, "channel": {"id": channel}}
+            case "conversations.join":
+                return {"ok": True, "channel": {"id": str(body.get("channel", ""))}}
             case "apps.connections.open":
                 return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
         return {"ok": False, "error": "unknown_method"}
@@ -417,6 +460,26 @@ async def post_signed(
 
 
 _ids = itertools.count(1)
+
+
+def team_join_event(user: dict[str, Any]) -> dict[str, Any]:
+    """The ``team_join`` event Slack sends when ``user`` (a Slack user object) joins the workspace."""
+    return {"type": "team_join", "user": user, "event_ts": f"{time.time():.6f}"}
+
+
+async def send_event(platform: SlackPlatform, event: dict[str, Any]) -> int:
+    """POST a signed Events API ``event_callback`` carrying ``event``; the HTTP status of the ack."""
+    body = {
+        "token": "legacy",
+        "team_id": "T0FAKE",
+        "api_app_id": "A0FAKE",
+        "type": "event_callback",
+        "event_id": f"Ev{next(_ids):08d}",
+        "event_time": int(time.time()),
+        "event": event,
+    }
+    status, _ = await post_signed(platform, json.dumps(body), content_type="application/json")
+    return status
 
 
 @dataclass

@@ -16,9 +16,17 @@ import discord
 
 from bot.core.clock import to_db
 from bot.core.messages import Message
-from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target, TransientSendError
+from bot.core.platform import (
+    ChannelTarget,
+    DMTarget,
+    PermanentSendError,
+    PlatformTask,
+    Target,
+    TransientSendError,
+)
 from bot.platforms.discord.components import build_view
 from bot.platforms.discord.render import render
+from bot.platforms.discord.roles import MemberRoles
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -67,12 +75,27 @@ class DiscordSender:
     """Delivers outbox messages on Discord."""
 
     platform = "discord"
+    task_kinds = frozenset({"member_sync"})
 
     def __init__(self, app: CohortBot, client: discord.Client, guild_id: int) -> None:
         self.app = app
         self.client = client
         self.guild_id = guild_id
         self._channels: dict[str, int] = {}
+        self.roles = MemberRoles(app, client, guild_id)
+
+    async def run_task(self, task: PlatformTask, *, key: str) -> str | None:
+        """Do a :class:`PlatformTask`: ``member_sync`` (server roles, see ``roles.py``); other kinds fail."""
+        if task.kind != "member_sync":
+            raise PermanentSendError(f"Discord cannot do {task.kind} tasks")
+        try:
+            return await self.roles.sync(task.data)
+        except (TransientSendError, PermanentSendError):
+            raise
+        except Exception as exc:
+            error = classify(exc)
+            log.warning("task %s failed: %s", key, error.reason)
+            raise error from exc
 
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Deliver ``message`` to ``target``; return the (first) Discord message id."""

@@ -47,6 +47,7 @@ from bot.core.textargs import TextParseError, resolve
 from bot.platforms import preselected_ids
 from bot.platforms.slack.dedupe import RecentlySeen, request_key
 from bot.platforms.slack.forms import CALLBACK_ID, form_view, read_submission
+from bot.platforms.slack.linker import SlackLinker
 from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.render import Rendered, chosen_values, render, text_blocks
 from bot.platforms.slack.sender import SlackSender, upload_files
@@ -88,6 +89,11 @@ class SlackPlatform:
         self.outbox_client = AsyncWebClient(token=token, base_url=base_url)
         self.names = SlackNames(app.registry.top_level_names(), slack.command_prefix)
         self.sender = SlackSender(app, self.outbox_client, self.names)
+        # Linking people by email (users.lookupByEmail, Tier 3): its own client, so it sees and waits out 429s.
+        self.linker = SlackLinker(
+            AsyncWebClient(token=token, base_url=base_url, retry_handlers=[AsyncConnectionErrorRetryHandler()]),
+            per_minute=slack.lookup_per_minute,
+        )
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=signing_secret,
@@ -102,6 +108,7 @@ class SlackPlatform:
         self.bolt.view_submission(CALLBACK_ID)(self._on_view_submission)
         self.bolt.action(re.compile(ACTION_PATTERN))(self._on_action)
         self.bolt.event("app_mention")(self._on_mention)
+        self.bolt.event("team_join")(self._on_team_join)
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -130,12 +137,15 @@ class SlackPlatform:
             self._socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.client)
             await self._socket.connect_async()
         self.app.senders["slack"] = self.sender
+        self.app.linkers["slack"] = self.linker
         self._stopped.clear()
         mode = "Socket Mode" if self.socket_mode else "HTTP mode, POST /slack/events"
         log.info("Slack adapter up (%s; http://%s:%s/healthz)", mode, self.settings.http_host, self.port)
 
     async def stop(self) -> None:
         """Disconnect and stop serving (idempotent)."""
+        if self.app.linkers.get("slack") is self.linker:
+            del self.app.linkers["slack"]
         if self._socket is not None:
             socket, self._socket = self._socket, None
             await socket.close_async()
@@ -349,6 +359,20 @@ class SlackPlatform:
         await self.client.chat_postMessage(channel=actor.user_id, **content)
 
     # --- events --------------------------------------------------------------------------------------------
+
+    async def _on_team_join(self, event: dict) -> None:
+        """Someone joined the workspace: the core links them to the roster person with their email, if any."""
+        user = event.get("user") or {}
+        if not user.get("id") or user.get("is_bot") or user.get("deleted"):
+            return
+        email = (user.get("profile") or {}).get("email") or None
+        try:
+            person = await self.app.identify("slack", user["id"], email)
+        except Exception:
+            log.exception("linking the new member %s failed", user.get("id"))
+            return
+        if person is not None:
+            log.info("Slack: new member %s linked to %s", user["id"], person.name)
 
     async def _on_mention(self, event: dict, client: AsyncWebClient) -> None:
         try:

@@ -9,6 +9,7 @@ from bot.app import CohortBot
 from bot.core.messages import Message, Table
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, TransientSendError
 from bot.platforms.slack.manifest import BOT_SCOPES, build_manifest
+from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.sender import SlackSender
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 
@@ -103,9 +104,10 @@ async def test_large_table_is_posted_then_uploaded(sender, slack_api):
 def test_manifest_lists_every_command_and_scope(app):
     manifest = build_manifest(app.registry, request_url="https://bot.example.org/slack/events", app_name="mlsafety")
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
-    assert set(commands) == {f"/{name}" for name in app.registry.top_level_names()}
+    names = SlackNames(app.registry.top_level_names())  # /join is Slack's own: the app's is /cohort-join
+    assert set(commands) == {f"/{names.slack(name)}" for name in app.registry.top_level_names()}
     for command in app.registry:
-        entry = commands[f"/{command.group or command.name}"]
+        entry = commands[f"/{names.slack(command.group or command.name)}"]
         assert entry["url"] == "https://bot.example.org/slack/events"
         assert entry["should_escape"] is False
         assert entry["description"]
