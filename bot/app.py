@@ -11,7 +11,8 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.commands import CommandRegistry
 from bot.core.context import Actor, Place
 from bot.core.dispatch import Dispatcher
-from bot.core.messages import Reply, Table
+from bot.core.messages import Attachment, Reply, Table
+from bot.core.people import Person
 from bot.core.platform import Sender
 from bot.loader import load_cogs
 from bot.meetings import Meetings
@@ -19,6 +20,7 @@ from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.people import PeopleRepo
+from bot.web import WebRoute
 from schedules.jobs import Planner
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,11 @@ class CohortBot:
         self.features: list[str] = []
         # name -> async function producing a table; used by `cohortbot export NAME` and `/report NAME`.
         self.exporters: dict[str, Callable[[CohortBot], Awaitable[Table]]] = {}
+        # name -> async function producing a file, for everyone or one person (`cohortbot export NAME --person`).
+        self.documents: dict[str, Callable[[CohortBot, Person | None], Awaitable[Attachment]]] = {}
+        # HTTP routes features serve (bot/web.py) and where they are reached, once something serves them.
+        self.web_routes: list[WebRoute] = []
+        self.web_url: str | None = None
 
     @classmethod
     async def open(

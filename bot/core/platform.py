@@ -104,7 +104,8 @@ class Sender(Protocol):
         async def run_task(self, task: PlatformTask, *, key: str) -> str | None: ...
 
     It must be idempotent (a retry after a crash runs it again) and raise the same send errors; a kind it does
-    not know is a :class:`PermanentSendError`.
+    not know is a :class:`PermanentSendError`. A sender says which kinds it does in ``task_kinds`` (a set of
+    names), so features enqueue only work the running platform can do (see :func:`does_task`).
     """
 
     platform: str
@@ -112,6 +113,11 @@ class Sender(Protocol):
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Deliver ``message``; ``key`` is the outbox idempotency key (a stable nonce). Return the message id."""
         ...
+
+
+def does_task(sender: object | None, kind: str) -> bool:
+    """Whether ``sender`` (a platform's :class:`Sender`) does :class:`PlatformTask` s of ``kind`` (``task_kinds``)."""
+    return kind in getattr(sender, "task_kinds", ()) and callable(getattr(sender, "run_task", None))
 
 
 class PlatformRunner(Protocol):

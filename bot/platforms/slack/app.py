@@ -14,7 +14,8 @@ Two Web API clients share the token and ``SLACK_API_URL``:
 
 HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events; bolt checks the signature and
 rejects requests older than 5 minutes with 401) and ``GET /healthz``. Socket Mode (``SLACK_APP_TOKEN`` set)
-serves only ``/healthz`` over HTTP.
+serves only ``/healthz`` over HTTP. Both also serve the routes features declare in ``app.web_routes``
+(``bot/web.py``), such as calendar feeds.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from bot.platforms.slack.render import Rendered, chosen_values, render, text_blo
 from bot.platforms.slack.sender import SlackSender, upload_files
 from bot.platforms.slack.spec import CAPS
 from bot.settings import Settings, SlackSettings
+from bot.web import add_routes, announce
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -74,6 +76,7 @@ class SlackPlatform:
     """Runs cohortbot on Slack (the core's :class:`bot.core.platform.PlatformRunner`)."""
 
     name = "slack"
+    serves_http = True  # it runs an HTTP server, which also serves the features' routes (bot/web.py)
 
     def __init__(self, app: CohortBot, slack: SlackSettings, settings: Settings) -> None:
         token = _secret(slack.bot_token)
@@ -122,11 +125,13 @@ class SlackPlatform:
         if not self.socket_mode:
             web_app.router.add_post("/slack/events", self._events)
         web_app.router.add_get("/healthz", self._healthz)
+        add_routes(web_app, self.app)  # the features' own routes (bot/web.py), e.g. calendar feeds
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        announce(self.app, self.settings, self.port)
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.client)
             await self._socket.connect_async()
@@ -143,6 +148,7 @@ class SlackPlatform:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+            announce(self.app, self.settings, None)
         self._stopped.set()
 
     async def wait(self) -> None:
