@@ -66,7 +66,7 @@ def when(meeting: Meeting) -> str:
     """``<t:F> (<t:R>), 60 min``, plus what changed (moved from the usual time, cancelled and why)."""
     text = f"{timestamp(meeting.start, 'F')} ({timestamp(meeting.start, 'R')}), {meeting.minutes} min"
     if not meeting.held:
-        return f"~~{timestamp(meeting.start, 'F')}~~ **cancelled**" + (f": {meeting.reason}" if meeting.reason else "")
+        return f"❌ **cancelled** ({timestamp(meeting.start, 'F')})" + (f": {meeting.reason}" if meeting.reason else "")
     if meeting.usual_start is not None:
         text += f" — **moved** from {timestamp(meeting.usual_start, 'f')}"
         if meeting.reason:
