@@ -13,7 +13,7 @@ which ``/schedule`` and the facilitators' prep note look up at run time; without
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -104,11 +104,11 @@ def planned_meeting(cohort: Cohort, section: SectionMeeting, week: int) -> Meeti
     A skipped week is ``cancelled``; another date or time is ``moved`` (its ``usual_start`` is the pattern's).
     Either counts as one change for calendars (``sequence`` 1), so adding an exception later updates them.
     """
-    usual, _ = cohort.meeting(section, week)
-    start, end = planned(cohort, section, week)
+    usual, usual_end = cohort.meeting(section, week)
     exception = section.exception(week)
     if exception is None:
-        return Meeting(section, week, start, end)
+        return Meeting(section, week, usual, usual_end)
+    start, end = planned(cohort, section, week)
     if exception.skip:
         reason = exception.reason or "no meeting this week"
         return Meeting(section, week, start, end, "cancelled", reason, 1, usual)
@@ -192,6 +192,28 @@ class Meetings:
             return []
         changes = await self.changes(found.name)
         return [apply(self.app.cohort, found, w, changes.get((found.name.casefold(), w))) for w in self.weeks]
+
+    async def of_sections(self, names: Iterable[str]) -> list[Meeting]:
+        """Every week's meeting of the sections called ``names`` (unknown names left out), by start time."""
+        found = {s.name: s for n in names if (s := self.app.cohort.section(n)) is not None}
+        if not found:
+            return []
+        changes = await self.changes() if len(found) > 1 else await self.changes(next(iter(found)))
+        out = [
+            apply(self.app.cohort, s, w, changes.get((s.name.casefold(), w)))
+            for s in found.values()
+            for w in self.weeks
+        ]
+        return sorted(out, key=lambda m: (m.start, m.name))
+
+    async def in_week(self, week: int) -> list[Meeting]:
+        """Every section's meeting in ``week`` (by course week, wherever it was moved), by start time."""
+        if week not in self.weeks:
+            return []
+        rows = await self.app.db.fetchall("SELECT * FROM meeting_changes WHERE week = ?", (week,))
+        changes = {r["section"].casefold(): _change(r) for r in rows}
+        out = [apply(self.app.cohort, s, week, changes.get(s.name.casefold())) for s in self.app.cohort.sections]
+        return sorted(out, key=lambda m: (m.start, m.name))
 
     async def all(self) -> list[Meeting]:
         """Every meeting of every section, by start time."""

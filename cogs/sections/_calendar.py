@@ -80,10 +80,9 @@ async def build_calendar(app: CohortBot, person: Person | None, role: Role | Non
     cal.add("x-wr-timezone", (person.zone(cohort.zone) if person else cohort.zone).key)
 
     wanted = None if person is None else sections_of(app, person, role or person.role)
-    folded = None if wanted is None else {s.casefold() for s in wanted}
-    for meeting in await app.meetings.all():
-        if folded is None or meeting.name.casefold() in folded:
-            cal.add_component(meeting_event(app, meeting, stamp))
+    meetings = await (app.meetings.all() if wanted is None else app.meetings.of_sections(wanted))
+    for meeting in meetings:
+        cal.add_component(meeting_event(app, meeting, stamp))
 
     for week in cohort.weeks:
         due = cohort.due(week.number)

@@ -229,11 +229,11 @@ def _job(work: Work, planned: list[Planned], *, held: bool) -> Callable[[CohortB
 
 
 def _describe(what: str, meetings: Sequence[Meeting], app: CohortBot) -> str:
-    names = [
-        f"{m.name} week {m.week} ({format_local(m.start, app.cohort.section_zone(m.section), 't')})" for m in meetings
-    ]
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    return f"{what}: {shown}"
+    shown = ", ".join(
+        f"{m.name} week {m.week} ({format_local(m.start, app.cohort.section_zone(m.section), 't')})"
+        for m in meetings[:3]
+    )
+    return f"{what}: {shown}" + (f" and {len(meetings) - 3} more" if len(meetings) > 3 else "")
 
 
 def grouped(

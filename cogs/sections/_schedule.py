@@ -191,21 +191,19 @@ def field(name: str, lines: list[str], empty: str) -> MessageField:
 async def text_reply(ctx: Context, span: timedelta) -> Reply:
     """The schedule for the next ``span``."""
     end = ctx.now + span
-    everything = await ctx.app.meetings.all()
     mine = sections_of(ctx.app, ctx.person, ctx.role)
     days = span.days
     fields: list[MessageField] = []
     table: Table | None = None
 
     if mine is not None:
-        folded = {s.casefold() for s in mine}
-        own = [m for m in everything if m.name.casefold() in folded]
+        own = await ctx.app.meetings.of_sections(mine)
         shown = [meeting_line(m) for m in own if in_window(m, ctx.now, end)]
         empty = "None in this period." if mine else "You are not in a section yet; ask an organizer."
         fields.append(field("Meetings", shown, empty))
     if ctx.role >= Role.ORGANIZER:
         week = ctx.cohort.current_week(ctx.now)
-        this_week = [m for m in everything if m.week == week]
+        this_week = await ctx.app.meetings.in_week(week)
         table = Table(
             headers=["Section", "When", "Where", "Status"],
             rows=[
@@ -225,8 +223,7 @@ async def text_reply(ctx: Context, span: timedelta) -> Reply:
     fields.append(field("Deadlines", await deadline_lines(ctx, end), "None in this period."))
     fields.append(field("Weekly material", post_lines(ctx, end), "No posts in this period."))
     if ctx.role >= Role.FACILITATOR and ctx.own_sections:
-        runs = {s.casefold() for s in ctx.own_sections}
-        run = [m for m in everything if m.name.casefold() in runs]
+        run = await ctx.app.meetings.of_sections(ctx.own_sections)
         fields.append(MessageField(name="Attendance still to record", value=await attendance_lines(ctx, run)))
 
     link = "/schedule feed:link" if ctx.app.web_url else None
