@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.messages import Message
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target, TransientSendError
 from bot.platforms import mention_line, mentioned
+from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.render import Rendered, render
 
 if TYPE_CHECKING:
@@ -89,16 +90,17 @@ class SlackSender:
 
     platform = "slack"
 
-    def __init__(self, app: CohortBot, client: AsyncWebClient) -> None:
+    def __init__(self, app: CohortBot, client: AsyncWebClient, names: SlackNames | None = None) -> None:
         self.app = app
         self.client = client
+        self.names = names or SlackNames(app.registry.top_level_names())
         self._channels: dict[str, str] = {}
         self._lock = asyncio.Lock()
 
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Post ``message`` to ``target``; ``key`` goes into the message metadata for traceability."""
         channel = await self.channel_for(target)
-        rendered = render(message, self.app.cohort.zone)
+        rendered = render(self.names.message(message), self.app.cohort.zone)
         mentions = mention_line(*await mentioned(self.app, message, "slack"))
         if mentions:  # Slack notifies people mentioned as <@U…> in the text or a section
             rendered.blocks.insert(0, {"type": "section", "text": {"type": "mrkdwn", "text": mentions[:3000]}})
