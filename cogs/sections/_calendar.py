@@ -15,8 +15,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from icalendar import Calendar, Event
-
 from bot.core.messages import Attachment
 from bot.core.people import Person
 from bot.core.roles import Role
@@ -24,6 +22,8 @@ from bot.meetings import Meeting
 from cogs.sections._common import homework_of, sections_of, slug, where_plain
 
 if TYPE_CHECKING:
+    from icalendar import Calendar, Event
+
     from bot.app import CohortBot
 
 PRODID = "-//cohortbot//sections//EN"
@@ -41,6 +41,8 @@ def homework_uid(app: CohortBot, week: int) -> str:
 
 def meeting_event(app: CohortBot, meeting: Meeting, stamp: datetime) -> Event:
     """One meeting as a ``VEVENT`` (times in the section's zone)."""
+    from icalendar import Event  # imported on first use: most runs of the bot never build a calendar
+
     zone = app.cohort.section_zone(meeting.section)
     event = Event()
     event.add("uid", meeting_uid(app, meeting))
@@ -68,6 +70,8 @@ def meeting_event(app: CohortBot, meeting: Meeting, stamp: datetime) -> Event:
 async def build_calendar(app: CohortBot, person: Person | None, role: Role | None = None) -> Calendar:
     """The calendar of ``person`` (their sections' meetings, the ones they run, their deadlines), or of the whole
     cohort (``person`` ``None``, or an organizer: every section)."""
+    from icalendar import Calendar, Event
+
     cohort = app.cohort
     stamp = app.clock.now().replace(microsecond=0)
     cal = Calendar()
