@@ -20,6 +20,7 @@ from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.people import PeopleRepo
+from bot.web import WebRoute
 from schedules.jobs import Planner
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,11 @@ class CohortBot:
         self.identifiers: list[Identifier] = []
         # Features' upkeep (run by the runtime at start-up and on reload, and by `cohortbot roster import`).
         self.upkeep: list[Upkeep] = []
+        # name -> async function producing a file, for everyone or one person (`cohortbot export NAME --person`).
+        self.documents: dict[str, Callable[[CohortBot, Person | None], Awaitable[Attachment]]] = {}
+        # HTTP routes features serve (bot/web.py) and where they are reached, once something serves them.
+        self.web_routes: list[WebRoute] = []
+        self.web_url: str | None = None
 
     @classmethod
     async def open(

@@ -23,6 +23,7 @@ from bot.core.messages import Table, format_local
 from bot.platforms import platforms
 from bot.roster import RosterFileError, import_roster, import_roster_file, read_roster
 from bot.settings import Settings, read_settings
+from bot.web import WebServer, wanted
 from schedules.runtime import Runtime, plan
 
 log = logging.getLogger("cohortbot")
@@ -54,10 +55,11 @@ def calendar_table(cohort: Cohort) -> Table:
 
 
 def sections_table(cohort: Cohort) -> Table:
-    """Each section's weekly meeting, in its own zone and the cohort's."""
+    """Each section's weekly meeting, in its own zone and the cohort's, and where it meets."""
     rows = []
     for s in cohort.sections:
         start, _ = cohort.meeting(s, 1)
+        where = [f"#{s.channel}" if s.channel else "", str(s.link) if s.link else "", s.location or ""]
         rows.append(
             [
                 s.name,
@@ -65,10 +67,30 @@ def sections_table(cohort: Cohort) -> Table:
                 f"{s.weekday.title()} {s.start:%H:%M} {cohort.section_zone(s).key}",
                 format_local(start, cohort.zone, "t"),
                 f"{s.duration_minutes} min",
+                " · ".join(w for w in where if w) or "-",
                 ", ".join(s.facilitators) or "-",
             ]
         )
-    return Table(headers=["section", "track", "meets", "cohort time", "length", "facilitators"], rows=rows)
+    headers = ["section", "track", "meets", "cohort time", "length", "where", "facilitators"]
+    return Table(headers=headers, rows=rows)
+
+
+async def exceptions_table(app: CohortBot) -> Table:
+    """Every week that differs from its section's pattern: the file's exceptions and (with a database) the
+    moves and cancellations made since, as ``app.meetings`` sees them (times in the section's zone)."""
+    changes = await app.meetings.changes()
+    rows = []
+    for m in await app.meetings.all():
+        changed = changes.get((m.name.casefold(), m.week))
+        if m.status == "scheduled":
+            continue
+        zone = app.cohort.section_zone(m.section)
+        what = "skipped / cancelled" if not m.held else f"at {format_local(m.start, zone)}"
+        if m.usual_start is not None and m.held:
+            what += f" (usually {format_local(m.usual_start, zone, 't')})"
+        source = f"changed {format_local(changed.changed_at, app.cohort.zone)}" if changed else "cohort file"
+        rows.append([m.name, str(m.week), what, m.reason or "-", source])
+    return Table(headers=["section", "week", "meeting", "reason", "from"], rows=rows)
 
 
 async def cmd_check(args: argparse.Namespace) -> int:
@@ -79,16 +101,25 @@ async def cmd_check(args: argparse.Namespace) -> int:
     )
     print(calendar_table(cohort).as_text() + "\n")
     print(sections_table(cohort).as_text() + "\n")
-    app = await CohortBot.open(cohort, ":memory:", clock=SystemClock())
+    if args.db and not Path(args.db).is_file():
+        raise CliError(f"{args.db}: no such database (check --db)")
+    app = await CohortBot.open(cohort, args.db or ":memory:", clock=SystemClock())
     try:
+        exceptions = await exceptions_table(app)
         jobs = await plan(app)
     finally:
         await app.close()
+    scope = "file and database" if args.db else "file"
+    print(f"Meetings that differ from the weekly pattern ({scope}): {len(exceptions.rows)}")
+    print((exceptions.as_text() if exceptions.rows else "  (none)") + "\n")
     table = Table(
         headers=["when (cohort time)", "job", "what"],
         rows=[[format_local(j.when, cohort.zone), j.id, j.description] for j in jobs],
     )
-    print(f"Scheduled jobs the bot will run ({len(jobs)}):")
+    where = (
+        f"with the moves and cancellations in {args.db}" if args.db else "from the file alone (add --db for changes)"
+    )
+    print(f"Scheduled jobs the bot will run ({len(jobs)}, {where}):")
     print(table.as_text() if jobs else "  (none)")
     return 0
 
@@ -142,10 +173,14 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(f"{problem}: give the bot's database with --db or COHORTBOT_DB (export creates none)")
     app = await CohortBot.open(args.cohort or settings.cohort, db_path)
     try:
+        if args.what in app.documents:
+            return await export_document(app, args)
         exporter = app.exporters.get(args.what)
         if exporter is None:
-            known = ", ".join(sorted(app.exporters)) or "none yet"
+            known = ", ".join(sorted([*app.exporters, *app.documents])) or "none yet"
             raise CliError(f"nothing called {args.what!r} can be exported (available: {known})")
+        if args.person:
+            raise CliError(f"--person only goes with {', '.join(sorted(app.documents)) or 'file exports'}")
         table = await exporter(app)
     finally:
         await app.close()
@@ -162,6 +197,23 @@ def write_csv(table: Table, output: str | None) -> None:
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+
+
+async def export_document(app: CohortBot, args: argparse.Namespace) -> int:
+    """Write a file export (``app.documents``, e.g. ``calendar``) for everyone or ``--person EMAIL``."""
+    person = None
+    if args.person:
+        person = await app.people.by_email(args.person)
+        if person is None:
+            raise CliError(f"nobody with the email {args.person!r} is on the roster of this database")
+    document = await app.documents[args.what](app, person)
+    if args.output:
+        Path(args.output).write_bytes(document.content)
+        print(f"wrote {document.filename} ({len(document.content)} bytes) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(document.content)
+        sys.stdout.flush()
+    return 0
 
 
 async def cmd_manifest(args: argparse.Namespace) -> int:
@@ -219,6 +271,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     runtime = Runtime(app)
     platform = None
     pid = pid_file(db_path)
+    server: WebServer | None = None
     try:
         platform = spec.create(app, settings, runtime)
         loop = asyncio.get_running_loop()
@@ -229,6 +282,9 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         with contextlib.suppress(NotImplementedError, AttributeError):  # SIGHUP: re-read the cohort, rebuild jobs
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload()))
         await platform.start()
+        if not getattr(platform, "serves_http", False) and wanted(settings):
+            server = WebServer(app, settings)  # the features' HTTP routes (calendar feeds), only when asked
+            await server.start()
         await runtime.start()
         pid.write_text(f"{os.getpid()}\n")
         log.info("cohortbot is running on %s for %s (pid %d)", args.platform, app.cohort.program, os.getpid())
@@ -242,6 +298,8 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             if pid.read_text().strip() == str(os.getpid()):
                 pid.unlink()
         await runtime.stop()
+        if server is not None:
+            await server.stop()
         if platform is not None:
             await platform.stop()
         await app.close()
@@ -298,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="validate a cohort file and print its schedule")
     p.add_argument("cohort_file")
+    p.add_argument("--db", help="also apply the moves and cancellations recorded in this database (the running bot's)")
 
     roster = sub.add_parser("roster", help="roster commands").add_subparsers(dest="roster_command", required=True)
     p = roster.add_parser("import", help="upsert people from a roster CSV")
@@ -327,10 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cohort", help=argparse.SUPPRESS)
     p.add_argument("--roster", help=argparse.SUPPRESS)
 
-    p = sub.add_parser("export", help="write a CSV report")
-    p.add_argument("what", help="attendance, submissions, stipends, roster, roster-changes, join-codes")
+    p = sub.add_parser("export", help="write a CSV report, or a calendar (.ics)")
+    p.add_argument("what", help="attendance, submissions, stipends, roster, roster-changes, join-codes, or calendar")
     p.add_argument("--db")
     p.add_argument("--cohort")
+    p.add_argument("--person", metavar="EMAIL", help="calendar: only this person's meetings and deadlines")
     p.add_argument("-o", "--output")
 
     p = sub.add_parser("slack-manifest", help="print the Slack app manifest generated from the commands")

@@ -20,6 +20,7 @@ from bot.core.clock import END_OF_DAY, date_only, utc
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PositiveInt = Annotated[int, Field(gt=0)]
+Day = date  # a field called ``date`` would shadow the type inside its class
 
 
 def _zone(value: str) -> str:
@@ -96,8 +97,35 @@ class Week(_Model):
     homework: Homework | None = None
 
 
+# ---- sections (issue 12: link, location, per-week exceptions) -----------------------------------------
+class MeetingException(_Model):
+    """One week that differs from a section's weekly pattern: skipped, or on another date and/or at another time.
+
+    ``date`` and ``start`` are local, in the section's zone; either may be left out (same weekday of that week,
+    or the usual start time).
+    """
+
+    week: PositiveInt
+    skip: bool = False
+    date: Day | None = None
+    start: Time | None = None
+    reason: Annotated[str, Field(max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> MeetingException:
+        if self.skip and (self.date is not None or self.start is not None):
+            raise ValueError("a skipped week has no date or start; give either skip: true, or a date and/or start")
+        if not self.skip and self.date is None and self.start is None:
+            raise ValueError("say what is different that week: skip: true, or a date and/or a start time")
+        return self
+
+
 class SectionMeeting(_Model):
-    """A discussion section: who runs it, and when it meets each week, in its own zone."""
+    """A discussion section: who runs it, and when and where it meets each week, in its own zone.
+
+    ``link`` is a call URL and ``location`` a place (a room, an address); ``channel`` is its chat channel.
+    ``exceptions`` lists the weeks that differ from the pattern (read them through ``bot.meetings``).
+    """
 
     name: Annotated[str, Field(min_length=1)]
     track: str
@@ -107,11 +135,18 @@ class SectionMeeting(_Model):
     timezone: Annotated[str, Field()] = ""
     duration_minutes: PositiveInt = 60
     channel: str | None = None
+    link: HttpUrl | None = None
+    location: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    exceptions: list[MeetingException] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
     def _valid_zone(cls, value: str) -> str:
         return _zone(value) if value else value
+
+    def exception(self, week: int) -> MeetingException | None:
+        """The exception for ``week``, if the file gives one."""
+        return next((e for e in self.exceptions if e.week == week), None)
 
 
 class Posting(_Model):
@@ -190,11 +225,18 @@ class Pairing(_Model):
 
 
 class Reminders(_Model):
-    """How long before a deadline or a section people are reminded."""
+    """How long before a deadline or a section people are reminded.
+
+    Sections: ``section_reminder_via`` is ``dm`` (each member gets a DM) or ``channel`` (one post in the
+    section's channel that mentions the members); ``facilitator_prep_hours_before`` is when facilitators get
+    their prep note (roster, who submitted, who missed last week).
+    """
 
     homework_hours_before: Annotated[float, Field(ge=0)] = 24
     section_minutes_before: Annotated[float, Field(ge=0)] = 60
     facilitator_digest_hours_after: Annotated[float, Field(ge=0)] = 1
+    section_reminder_via: Literal["dm", "channel"] = "dm"
+    facilitator_prep_hours_before: Annotated[float, Field(ge=0, le=24 * 6)] = 24
 
 
 class DiscordRoles(_Model):
@@ -328,7 +370,11 @@ class Cohort(_Model):
         return ZoneInfo(section.timezone) if section.timezone else self.zone
 
     def meeting(self, section: SectionMeeting, number: int) -> tuple[datetime, datetime]:
-        """Start and end (UTC) of ``section``'s meeting in week ``number``."""
+        """Start and end (UTC) of ``section``'s weekly meeting in week ``number``, by the weekly pattern alone.
+
+        The file's per-week exceptions and the database's moves are applied by ``bot.meetings`` (``planned()``,
+        ``app.meetings``): use those for the meeting that actually takes place.
+        """
         start = self.local(self.day_in_week(number, section.weekday), section.start, self.section_zone(section))
         return start, start + timedelta(minutes=section.duration_minutes)
 
@@ -419,6 +465,8 @@ def _semantic_errors(c: Cohort, skip: Collection[str] = ()) -> list[tuple[str, s
         names.add(s.name.casefold())
         if reads("tracks"):
             track_ok(s.track, f"sections[{i}].track")
+        if reads("weeks", "timezone", "start_date", "reminders"):
+            errors += _section_errors(c, i, s)
 
     if reads("posting", "tracks"):
         for track, _channel in c.posting.channels.items():
@@ -437,6 +485,56 @@ def _semantic_errors(c: Cohort, skip: Collection[str] = ()) -> list[tuple[str, s
             errors.append((f"stipend.{field_name}", f"asks for {needed} but the cohort only has {available}"))
     errors += _template_errors(c)
     return errors
+
+
+def _section_errors(c: Cohort, i: int, s: SectionMeeting) -> list[tuple[str, str]]:
+    """A section's exceptions (weeks that exist, one per week, not onto another of its meetings) and channel."""
+    errors: list[tuple[str, str]] = []
+    if c.reminders.section_reminder_via == "channel" and not s.channel:
+        errors.append(
+            (f"sections[{i}].channel", "reminders.section_reminder_via is 'channel', so every section needs a channel")
+        )
+    weeks = range(1, len(c.weeks) + 1)
+    seen: set[int] = set()
+    for j, e in enumerate(s.exceptions):
+        if e.week not in weeks:
+            errors.append(
+                (f"sections[{i}].exceptions[{j}].week", f"there is no week {e.week}: weeks are 1–{len(c.weeks)}")
+            )
+        elif e.week in seen:
+            errors.append((f"sections[{i}].exceptions[{j}].week", f"week {e.week} has two exceptions; keep one"))
+        seen.add(e.week)
+    if errors:
+        return errors
+    length = timedelta(minutes=s.duration_minutes)
+    starts = {w: exception_start(c, s, w) for w in weeks}
+    for j, e in enumerate(s.exceptions):
+        start = starts[e.week]
+        if start is None:
+            continue
+        clash = [
+            w
+            for w, other in starts.items()
+            if w != e.week and other and start < other + length and other < start + length
+        ]
+        if clash:
+            errors.append(
+                (
+                    f"sections[{i}].exceptions[{j}]",
+                    f"week {e.week}'s time overlaps week {clash[0]}'s meeting of {s.name}",
+                )
+            )
+    return errors
+
+
+def exception_start(c: Cohort, s: SectionMeeting, week: int) -> datetime | None:
+    """When ``s`` meets in ``week`` by the file (weekly pattern and exceptions), UTC; ``None`` if skipped."""
+    e = s.exception(week)
+    if e is None:
+        return c.meeting(s, week)[0]
+    if e.skip:
+        return None
+    return c.local(e.date or c.day_in_week(week, s.weekday), e.start or s.start, c.section_zone(s))
 
 
 # Placeholders for required top-level settings that failed validation, so that the checks which do not read them

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     cohort: str = "config/example-cohort.yaml"
     http_host: str = "127.0.0.1"
     http_port: int = 3000
+    public_url: str | None = None  # where people reach the HTTP server (calendar feed links); default http://host:port
     log_level: str = "INFO"
     misfire_grace_hours: float = 6.0
 

@@ -264,7 +264,11 @@ def read_action_id(text: str) -> Clicked | None:
 
 
 class Message(BaseModel):
-    """What the bot says: a title, text, fields, an optional table, files, and buttons or selects."""
+    """What the bot says: a title, text, fields, an optional table, files, and buttons or selects.
+
+    ``mentions`` are roster ids of people to notify (e.g. a section's members in a post to its channel): each
+    platform mentions them its own way (Discord and Slack ping them; the console prints their names).
+    """
 
     title: str | None = None
     text: str = ""
@@ -274,6 +278,7 @@ class Message(BaseModel):
     files: list[Attachment] = Field(default_factory=list)
     footer: str | None = None
     actions: list[Control] = Field(default_factory=list)
+    mentions: list[int] = Field(default_factory=list)
 
     def as_plain_text(self, zone: ZoneInfo, now: datetime | None = None) -> str:
         """A plain-text rendering for consoles, logs and notification fallbacks (``R`` times against ``now``)."""

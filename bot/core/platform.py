@@ -104,8 +104,8 @@ class Sender(Protocol):
         async def run_task(self, task: PlatformTask, *, key: str) -> str | None: ...
 
     It must be idempotent (a retry after a crash runs it again) and raise the same send errors; a kind it does
-    not know is a :class:`PermanentSendError`. A sender that does some kinds for real (not just prints them) lists
-    them in an optional ``task_kinds: frozenset[str]``, so features enqueue only work that will be done.
+    not know is a :class:`PermanentSendError`. A sender says which kinds it does in ``task_kinds`` (a set of
+    names), so features enqueue only work the running platform can do (see :func:`does_task`).
     """
 
     platform: str
@@ -140,6 +140,11 @@ class Linker(Protocol):
     async def email_of(self, user_id: str) -> str | None:
         """The email of the account ``user_id``, or ``None`` if it has none visible to the bot."""
         ...
+
+
+def does_task(sender: object | None, kind: str) -> bool:
+    """Whether ``sender`` (a platform's :class:`Sender`) does :class:`PlatformTask` s of ``kind`` (``task_kinds``)."""
+    return kind in getattr(sender, "task_kinds", ()) and callable(getattr(sender, "run_task", None))
 
 
 class PlatformRunner(Protocol):

@@ -40,6 +40,11 @@ Or by hand::
   discord.py does not retry; 500/502/504 it retries after 1, 3, 5... real seconds, so avoid them in tests).
   Note that discord.py itself retries a 429 up to 5 times (sleeping ``retry_after``): fewer than 5 are absorbed
   and the send succeeds; 5 in a row reach the sender, which raises ``TransientSendError(retry_after=...)``.
+* Scheduled events (the server's Events list): ``GET/POST /guilds/{id}/scheduled-events`` and ``GET/PATCH/DELETE
+  /guilds/{id}/scheduled-events/{event}``, kept in ``fake.scheduled_events`` (id -> event). As Discord does, the
+  fake refuses an external event (type 3) without a location or an end, an end before the start, and any change
+  to a cancelled or completed event; the list leaves cancelled and completed events out. Without the Manage
+  Events permission Discord answers 403 / code 50013: ``fake.fail(403, code=50013, n=99, path="scheduled-events")``.
 * Ids: ``fake.guild_id``, ``fake.app_id``, ``fake.channels`` (name -> id: ``intro-course``, ``advanced-course``,
   ``general``, plus the sections' channels), ``fake.dm_channels`` (user id -> created DM channel id).
   Members are the example roster's Discord ids plus ``STRANGER`` (not on the roster); ``ALAN`` holds the
@@ -58,6 +63,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -148,6 +154,7 @@ class FakeDiscord:
         self._files: dict[str, bytes] = {}
         self._ids = itertools.count(500000000000000001)
         self.messages: dict[int, dict[str, Any]] = {}  # every message the bot created or edited, by id
+        self.scheduled_events: dict[int, dict[str, Any]] = {}  # the server's scheduled events, by id
         self._clicked: dict[int, int] = {}  # component interaction id -> the clicked message's id
         self._clicked_by_token: dict[str, int] = {}  # ... and by the interaction's token
         self._seq = itertools.count(1)
@@ -420,7 +427,7 @@ class FakeDiscord:
             "stickers": [],
             "features": [],
             "stage_instances": [],
-            "guild_scheduled_events": [],
+            "guild_scheduled_events": list(self.scheduled_events.values()),
             "soundboard_sounds": [],
             "joined_at": "2026-01-01T00:00:00+00:00",
             "preferred_locale": "en-US",
@@ -583,6 +590,8 @@ class FakeDiscord:
             if channel_id not in set(self.channels.values()) | set(self.dm_channels.values()):
                 return _respond({"message": "Unknown Channel", "code": 10003}, 404)
             return _respond(self._post_message(channel_id, r.payload() or {}))
+        if match := re.fullmatch(r"/guilds/(\d+)/scheduled-events(?:/(\d+))?", p):
+            return self._scheduled_event(r, int(match.group(2)) if match.group(2) else None)
         if m == "POST" and p == "/users/@me/channels":
             user_id = int(r.json["recipient_id"])
             channel_id = self.dm_channels.setdefault(user_id, self.next_id())
@@ -590,6 +599,62 @@ class FakeDiscord:
             recipient = {"id": str(user_id), "username": name, "discriminator": "0", "avatar": None}
             return _respond({"id": str(channel_id), "type": 1, "recipients": [recipient], "last_message_id": None})
         return _respond({"message": "404: Not Found", "code": 0}, 404)
+
+    def _scheduled_event(self, r: Recorded, event_id: int | None) -> web.Response:
+        """The guild scheduled-event endpoints, with Discord's checks on what an event may be."""
+        live = (1, 2)  # SCHEDULED, ACTIVE
+        if event_id is None:
+            if r.method == "GET":
+                return _respond([e for e in self.scheduled_events.values() if e["status"] in live])
+            if r.method != "POST":
+                return _respond({"message": "405: Method Not Allowed", "code": 0}, 405)
+            body = r.json or {}
+            problem = _event_problem(body)
+            if problem:
+                return _respond({"message": f"Invalid Form Body: {problem}", "code": 50035}, 400)
+            new_id = self.next_id()
+            event = {
+                "id": str(new_id),
+                "guild_id": str(self.guild_id),
+                "channel_id": body.get("channel_id"),
+                "creator_id": str(self.app_id),
+                "creator": self.bot_user,
+                "name": body["name"],
+                "description": body.get("description"),
+                "scheduled_start_time": body["scheduled_start_time"],
+                "scheduled_end_time": body.get("scheduled_end_time"),
+                "privacy_level": body.get("privacy_level", 2),
+                "status": 1,
+                "entity_type": body["entity_type"],
+                "entity_id": None,
+                "entity_metadata": body.get("entity_metadata"),
+                "user_count": 0,
+                "image": None,
+            }
+            self.scheduled_events[new_id] = event
+            return _respond(event)
+        event = self.scheduled_events.get(event_id)
+        if event is None:
+            return _respond({"message": "Unknown Guild Scheduled Event", "code": 10070}, 404)
+        if r.method == "GET":
+            return _respond(event)
+        if r.method == "DELETE":
+            del self.scheduled_events[event_id]
+            return web.Response(status=204)
+        if r.method != "PATCH":
+            return _respond({"message": "405: Method Not Allowed", "code": 0}, 405)
+        if event["status"] not in live:
+            return _respond({"message": "Cannot modify a finished or canceled event", "code": 180000}, 400)
+        body = r.json or {}
+        status = body.get("status", event["status"])
+        if status not in {event["status"], *({1: (2, 4), 2: (3,)}[event["status"]])}:
+            return _respond({"message": f"Invalid status change {event['status']} -> {status}", "code": 50035}, 400)
+        merged = {**event, **{k: v for k, v in body.items() if k in EVENT_FIELDS}}
+        problem = _event_problem(merged)
+        if problem:
+            return _respond({"message": f"Invalid Form Body: {problem}", "code": 50035}, 400)
+        event.update(merged)
+        return _respond(event)
 
     def application_payload(self) -> dict[str, Any]:
         """The bot's application (fetched by discord.py at login)."""
@@ -679,6 +744,39 @@ class FakeDiscord:
             "components": body.get("components") or [],
         }
         return message
+
+
+EVENT_FIELDS = (
+    "channel_id",
+    "entity_metadata",
+    "name",
+    "privacy_level",
+    "scheduled_start_time",
+    "scheduled_end_time",
+    "description",
+    "entity_type",
+    "status",
+)
+
+
+def _event_problem(body: dict[str, Any]) -> str | None:
+    """Why Discord would refuse this scheduled event, if it would."""
+    if not body.get("name") or not body.get("scheduled_start_time") or body.get("entity_type") not in (1, 2, 3):
+        return "name, scheduled_start_time and entity_type are required"
+    if body.get("privacy_level", 2) != 2:
+        return "privacy_level must be GUILD_ONLY (2)"
+    if body["entity_type"] == 3:
+        location = (body.get("entity_metadata") or {}).get("location")
+        if not location or len(location) > 100:
+            return "an external event needs entity_metadata.location (1-100 characters)"
+        if not body.get("scheduled_end_time"):
+            return "an external event needs scheduled_end_time"
+    end = body.get("scheduled_end_time")
+    if end and datetime.fromisoformat(end) <= datetime.fromisoformat(body["scheduled_start_time"]):
+        return "scheduled_end_time must be after scheduled_start_time"
+    if len(body["name"]) > 100 or len(body.get("description") or "") > 1000:
+        return "name (100) or description (1000) too long"
+    return None
 
 
 def _find_component(message: dict[str, Any], label: str | None, *, select: bool) -> dict[str, Any]:

@@ -16,6 +16,7 @@ HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events) 
 signature is checked on the raw body before anything is parsed: unsigned, forged or older than 5 minutes is 401;
 signed but unreadable (not UTF-8, broken JSON) is 400. A request Slack retries, or anyone replays, is run once
 (``dedupe.py``; also in Socket Mode). Socket Mode (``SLACK_APP_TOKEN`` set) serves only ``/healthz`` over HTTP.
+Both also serve the routes features declare in ``app.web_routes`` (``bot/web.py``), such as calendar feeds.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from bot.platforms.slack.render import Rendered, chosen_values, render, text_blo
 from bot.platforms.slack.sender import SlackSender, upload_files
 from bot.platforms.slack.spec import CAPS, credentials, port_error
 from bot.settings import Settings, SlackSettings
+from bot.web import add_routes, announce
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -74,6 +76,7 @@ class SlackPlatform:
     """Runs cohortbot on Slack (the core's :class:`bot.core.platform.PlatformRunner`)."""
 
     name = "slack"
+    serves_http = True  # it runs an HTTP server, which also serves the features' routes (bot/web.py)
 
     def __init__(self, app: CohortBot, slack: SlackSettings, settings: Settings) -> None:
         token, signing_secret, self.app_token = credentials(slack)
@@ -123,6 +126,7 @@ class SlackPlatform:
         if not self.socket_mode:
             web_app.router.add_post("/slack/events", self._events)
         web_app.router.add_get("/healthz", self._healthz)
+        add_routes(web_app, self.app)  # the features' own routes (bot/web.py), e.g. calendar feeds
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
@@ -133,6 +137,7 @@ class SlackPlatform:
             await runner.cleanup()
             raise port_error(self.settings.http_host, self.settings.http_port, exc) from None
         self.port = self._runner.addresses[0][1]
+        announce(self.app, self.settings, self.port)
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.client)
             await self._socket.connect_async()
@@ -152,6 +157,7 @@ class SlackPlatform:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+            announce(self.app, self.settings, None)
         self._stopped.set()
 
     async def wait(self) -> None:

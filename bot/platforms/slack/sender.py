@@ -28,6 +28,7 @@ from bot.core.platform import (
     TransientSendError,
 )
 from bot.membership import wanted
+from bot.platforms import mention_line, mentioned
 from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.render import Rendered, render
 
@@ -169,6 +170,10 @@ class SlackSender:
         """Post ``message`` to ``target``; ``key`` goes into the message metadata for traceability."""
         channel = await self.channel_for(target)
         rendered = render(self.names.message(message), self.app.cohort.zone)
+        mentions = mention_line(*await mentioned(self.app, message, "slack"))
+        if mentions:  # Slack notifies people mentioned as <@U…> in the text or a section
+            rendered.blocks.insert(0, {"type": "section", "text": {"type": "mrkdwn", "text": mentions[:3000]}})
+            rendered.text = f"{mentions} {rendered.text}"
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
         response = await call(
             f"chat.postMessage to {target.describe()}",
