@@ -13,9 +13,11 @@ For other features:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.core.people import Person
+from bot.meetings import Meeting
 from cogs.attendance._alerts import plan_alerts
 from cogs.attendance._checkin import COMMANDS as CHECKIN_COMMANDS
 from cogs.attendance._commands import COMMANDS as ATTENDANCE_COMMANDS
@@ -60,10 +62,30 @@ async def missed(app: CohortBot, section: str, week: int) -> list[Person]:
     return out
 
 
+class MeetingAttendance:
+    """What ``/schedule`` and the facilitators' prep note ask of attendance (``app.meetings.attendance``)."""
+
+    def __init__(self, app: CohortBot) -> None:
+        self.app = app
+
+    async def recorded(self, meetings: Sequence[Meeting]) -> set[tuple[str, int]]:
+        """Which of ``meetings`` have their attendance taken, as ``(section name casefolded, week)``."""
+        taken = await repo(self.app).all_recorded({m.name for m in meetings})
+        return {(m.name.casefold(), m.week) for m in meetings if (m.name.casefold(), m.week) in taken}
+
+    async def missed(self, meeting: Meeting) -> list[int]:
+        """Roster ids of the section's scholars who missed ``meeting`` without an excuse."""
+        excused = {
+            pid for pid, m in (await repo(self.app).marks(meeting.name, meeting.week)).items() if m.status == "excused"
+        }
+        return [p.id for p in await missed(self.app, meeting.name, meeting.week) if p.id not in excused]
+
+
 def setup(app: CohortBot) -> None:
-    """Register the commands, the alerts planner, the exporters and the chart."""
+    """Register the commands, the alerts planner, the exporters, the chart, and attendance for the meetings."""
     for c in (*ATTENDANCE_COMMANDS, *CHECKIN_COMMANDS, *STIPEND_COMMANDS):
         app.registry.add(c)
+    app.meetings.attendance = MeetingAttendance(app)
     app.planners.append(plan_alerts)
     app.exporters["attendance"] = export_attendance
     app.exporters["stipends"] = export_stipends

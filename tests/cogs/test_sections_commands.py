@@ -58,7 +58,7 @@ async def test_schedule_on_the_console_for_each_role(app, clock):
     assert "europe-wed, week 1: ❌ cancelled (Wed 14 Jan 2026, 18:30 GMT): strike" in facilitator
     assert "europe-wed, week 2: Wed 21 Jan 2026, 18:30 GMT" in facilitator
     assert "Room 2.14, 66 Example Street, London" in facilitator
-    assert "Attendance still to record" in facilitator and "not tracked by this bot yet" in facilitator
+    assert "Attendance still to record" in facilitator and "No meetings have taken place yet" in facilitator
     # Grace: every section this week
     assert "Every section, week 1" in organizer
     for name in ("americas-tue", "europe-wed", "apac-thu"):

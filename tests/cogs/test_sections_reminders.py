@@ -18,7 +18,6 @@ from bot.app import CohortBot
 from bot.cli import build_parser, cmd_check
 from bot.cohort import parse_cohort
 from bot.core.platform import ChannelTarget, DMTarget
-from bot.meetings import Meeting
 from bot.roster import import_roster_file
 from schedules.runtime import Runtime, plan
 from tests.plugin import EXAMPLE_COHORT, EXAMPLE_ROSTER, console_actor
@@ -176,16 +175,18 @@ async def test_facilitators_prep_note(app, as_, clock):
     assert "Roster (3)" in note and "Ada Lovelace, Hedy Lamarr, Rosalind Franklin" in note
     assert "1 of 3 submitted" in note and "Submitted: Ada Lovelace" in note
     assert "Not yet: Hedy Lamarr, Rosalind Franklin" in note
-    assert "Attendance is not tracked by this bot yet" in note  # no attendance feature installed here
+    assert "Attendance for week 1 has not been recorded yet" in note  # the attendance feature is installed
 
-    class Attendance:  # what the attendance feature plugs in (bot.meetings.AttendanceHook)
-        async def recorded(self, meetings: list[Meeting]) -> set[tuple[str, int]]:
-            return {(m.name.casefold(), m.week) for m in meetings}
-
-        async def missed(self, meeting: Meeting) -> list[int]:
-            return [p.id for p in await app.people.by_name("Hedy Lamarr")]
-
-    app.meetings.attendance = Attendance()
+    # Alan takes week 2's attendance after the meeting; week 3's note names who missed it (not the excused)
+    clock.set(meeting.end + timedelta(minutes=5))
+    taken = await as_(
+        "Alan Turing", "attendance", section="americas-tue", week="2", present="Ada Lovelace", absent="Hedy Lamarr"
+    )
+    assert taken.error is None
+    excused = await as_(
+        "Alan Turing", "attendance", section="americas-tue", week="2", excused="Rosalind Franklin", reason="ill"
+    )
+    assert excused.error is None
     meeting = await app.meetings.get("americas-tue", 3)
     clock.set(meeting.start - timedelta(hours=24))
     await Runtime(app).run_until_idle()
