@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import json
 import logging
 import os
@@ -18,10 +19,14 @@ from pathlib import Path
 from bot.app import CohortBot
 from bot.cohort import Cohort, CohortError, load_cohort
 from bot.core.clock import ManualClock, SystemClock
-from bot.core.exports import write_csv
+from bot.core.errors import StartupError
+from bot.core.exports import TableStream
+from bot.core.exports import write_csv as write_rows
 from bot.core.messages import Table, format_local
-from bot.roster import import_roster_file
-from bot.settings import Settings
+from bot.platforms import platforms
+from bot.roster import RosterFileError, import_roster, import_roster_file, read_roster
+from bot.settings import Settings, read_settings
+from bot.web import WebServer, wanted
 from schedules.runtime import Runtime, plan
 
 log = logging.getLogger("cohortbot")
@@ -53,10 +58,11 @@ def calendar_table(cohort: Cohort) -> Table:
 
 
 def sections_table(cohort: Cohort) -> Table:
-    """Each section's weekly meeting, in its own zone and the cohort's."""
+    """Each section's weekly meeting, in its own zone and the cohort's, and where it meets."""
     rows = []
     for s in cohort.sections:
         start, _ = cohort.meeting(s, 1)
+        where = [f"#{s.channel}" if s.channel else "", str(s.link) if s.link else "", s.location or ""]
         rows.append(
             [
                 s.name,
@@ -64,10 +70,30 @@ def sections_table(cohort: Cohort) -> Table:
                 f"{s.weekday.title()} {s.start:%H:%M} {cohort.section_zone(s).key}",
                 format_local(start, cohort.zone, "t"),
                 f"{s.duration_minutes} min",
+                " · ".join(w for w in where if w) or "-",
                 ", ".join(s.facilitators) or "-",
             ]
         )
-    return Table(headers=["section", "track", "meets", "cohort time", "length", "facilitators"], rows=rows)
+    headers = ["section", "track", "meets", "cohort time", "length", "where", "facilitators"]
+    return Table(headers=headers, rows=rows)
+
+
+async def exceptions_table(app: CohortBot) -> Table:
+    """Every week that differs from its section's pattern: the file's exceptions and (with a database) the
+    moves and cancellations made since, as ``app.meetings`` sees them (times in the section's zone)."""
+    changes = await app.meetings.changes()
+    rows = []
+    for m in await app.meetings.all():
+        changed = changes.get((m.name.casefold(), m.week))
+        if m.status == "scheduled":
+            continue
+        zone = app.cohort.section_zone(m.section)
+        what = "skipped / cancelled" if not m.held else f"at {format_local(m.start, zone)}"
+        if m.usual_start is not None and m.held:
+            what += f" (usually {format_local(m.usual_start, zone, 't')})"
+        source = f"changed {format_local(changed.changed_at, app.cohort.zone)}" if changed else "cohort file"
+        rows.append([m.name, str(m.week), what, m.reason or "-", source])
+    return Table(headers=["section", "week", "meeting", "reason", "from"], rows=rows)
 
 
 async def cmd_check(args: argparse.Namespace) -> int:
@@ -78,16 +104,25 @@ async def cmd_check(args: argparse.Namespace) -> int:
     )
     print(calendar_table(cohort).as_text() + "\n")
     print(sections_table(cohort).as_text() + "\n")
-    app = await CohortBot.open(cohort, ":memory:", clock=SystemClock())
+    if args.db and not Path(args.db).is_file():
+        raise CliError(f"{args.db}: no such database (check --db)")
+    app = await CohortBot.open(cohort, args.db or ":memory:", clock=SystemClock())
     try:
+        exceptions = await exceptions_table(app)
         jobs = await plan(app)
     finally:
         await app.close()
+    scope = "file and database" if args.db else "file"
+    print(f"Meetings that differ from the weekly pattern ({scope}): {len(exceptions.rows)}")
+    print((exceptions.as_text() if exceptions.rows else "  (none)") + "\n")
     table = Table(
         headers=["when (cohort time)", "job", "what"],
         rows=[[format_local(j.when, cohort.zone), j.id, j.description] for j in jobs],
     )
-    print(f"Scheduled jobs the bot will run ({len(jobs)}):")
+    where = (
+        f"with the moves and cancellations in {args.db}" if args.db else "from the file alone (add --db for changes)"
+    )
+    print(f"Scheduled jobs the bot will run ({len(jobs)}, {where}):")
     print(table.as_text() if jobs else "  (none)")
     return 0
 
@@ -97,31 +132,107 @@ async def cmd_roster_import(args: argparse.Namespace, settings: Settings) -> int
     db_path = args.db or settings.db
     if not Path(args.roster_file).is_file():
         raise CliError(f"{args.roster_file}: no such file")
+    try:
+        text, encoding = read_roster(args.roster_file)  # before the database is touched
+    except RosterFileError as exc:
+        raise CliError(f"{args.roster_file}: {exc}") from None
     app = await CohortBot.open(app_cohort, db_path)
     try:
-        report = await import_roster_file(app.people, args.roster_file, app_cohort, app.clock.now())
+        report = await import_roster(app.people, text, app_cohort, app.clock.now())
+        upkeep = await app.run_upkeep()  # join codes for newcomers (linking and syncing need the running bot)
     finally:
         await app.close()
+    report.encoding = encoding
     print(f"{args.roster_file} -> {db_path}: {report.summary()}")
+    for line in upkeep:
+        print(line)
+    with contextlib.suppress(CliError, OSError):
+        number = running_pid(db_path)
+        os.kill(number, signal.SIGHUP)  # the running bot links (by email), syncs roles and reports what it did
+        print(f"asked the running bot (pid {number}) to link and sync the changes")
     return 0 if not report.errors else 2
 
 
-async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+async def cmd_roster_codes(args: argparse.Namespace, settings: Settings) -> int:
+    """``cohortbot roster codes``: name, email and join code of everyone not linked yet, for a mail merge."""
     app = await CohortBot.open(args.cohort or settings.cohort, args.db or settings.db)
     try:
-        exporter = app.exporters.get(args.what)
+        exporter = app.exporters.get("join-codes")
         if exporter is None:
-            known = ", ".join(sorted(app.exporters)) or "none yet"
-            raise CliError(f"nothing called {args.what!r} can be exported (available: {known})")
-        source = await exporter(app)
-        if args.output:  # rows are written as they are read: a large export never sits in memory whole
-            with open(args.output, "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230 - the CLI
-                count = await write_csv(source, out)
-            print(f"wrote {count} rows to {args.output}", file=sys.stderr)
-        else:
-            await write_csv(source, sys.stdout)
+            raise CliError("this bot has no join codes (the roster feature is not installed)")
+        table = await exporter(app)
     finally:
         await app.close()
+    linked = table.headers.index("linked")
+    rows = [row[:3] for row in table.rows if args.all or not row[linked]]
+    write_csv(Table(headers=table.headers[:3], rows=rows), args.output)
+    return 0
+
+
+async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    db_path = args.db or settings.db
+    if not Path(db_path).is_file():
+        problem = f"{db_path} is a directory" if Path(db_path).is_dir() else f"there is no database at {db_path}"
+        raise CliError(f"{problem}: give the bot's database with --db or COHORTBOT_DB (export creates none)")
+    app = await CohortBot.open(args.cohort or settings.cohort, db_path)
+    try:
+        if args.what in app.documents:
+            return await export_document(app, args)
+        exporter = app.exporters.get(args.what)
+        if exporter is None:
+            known = ", ".join(sorted([*app.exporters, *app.documents])) or "none yet"
+            raise CliError(f"nothing called {args.what!r} can be exported (available: {known})")
+        if args.person:
+            raise CliError(f"--person only goes with {', '.join(sorted(app.documents)) or 'file exports'}")
+        table = await exporter(app)
+        if isinstance(table, TableStream):  # written as it is read (before the database closes): bounded memory
+            await write_stream(table, args.output)
+            return 0
+    finally:
+        await app.close()
+    write_csv(table, args.output)
+    return 0
+
+
+async def write_stream(source: TableStream, output: str | None) -> None:
+    """A streamed table as CSV to the file ``output`` (saying how many rows), or to standard output."""
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230 - the command line
+            count = await write_rows(source, out)
+        print(f"wrote {count} rows to {output}", file=sys.stderr)
+        return
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
+    try:
+        await write_rows(source, out)
+    finally:
+        out.detach()
+
+
+def write_csv(table: Table, output: str | None) -> None:
+    """``table`` as CSV (``Table.as_csv``) to the file ``output`` (saying how many rows), or to standard output."""
+    data = table.as_csv()
+    if output:
+        Path(output).write_bytes(data)
+        print(f"wrote {len(table.rows)} rows to {output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+async def export_document(app: CohortBot, args: argparse.Namespace) -> int:
+    """Write a file export (``app.documents``, e.g. ``calendar``) for everyone or ``--person EMAIL``."""
+    person = None
+    if args.person:
+        person = await app.people.by_email(args.person)
+        if person is None:
+            raise CliError(f"nobody with the email {args.person!r} is on the roster of this database")
+    document = await app.documents[args.what](app, person)
+    if args.output:
+        Path(args.output).write_bytes(document.content)
+        print(f"wrote {document.filename} ({len(document.content)} bytes) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(document.content)
+        sys.stdout.flush()
     return 0
 
 
@@ -130,7 +241,10 @@ async def cmd_manifest(args: argparse.Namespace) -> int:
 
     app = await CohortBot.open(args.cohort or EXAMPLE_COHORT, ":memory:")
     try:
-        manifest = build_manifest(app.registry, request_url=args.request_url, app_name=args.name)
+        from bot.settings import SlackSettings
+
+        prefix = SlackSettings().command_prefix
+        manifest = build_manifest(app.registry, request_url=args.request_url, app_name=args.name, prefix=prefix)
     finally:
         await app.close()
     print(json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -169,37 +283,32 @@ def pid_file(db_path: str | Path) -> Path:
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     cohort_path = args.cohort or settings.cohort
     db_path = args.db or settings.db
+    spec = platforms()[args.platform]
+    load_cohort(cohort_path)  # a bad cohort file, then bad settings, are reported before the database is opened
+    if spec.check is not None:
+        spec.check(settings)
     app = await CohortBot.open(cohort_path, db_path, settings=settings, platform=args.platform)
     runtime = Runtime(app)
-    if args.platform == "discord":
-        from bot.platforms.discord import DiscordPlatform
-        from bot.settings import DiscordSettings
-
-        platform = DiscordPlatform(app, DiscordSettings())
-    elif args.platform == "slack":
-        from bot.platforms.slack import SlackPlatform
-        from bot.settings import SlackSettings
-
-        platform = SlackPlatform(app, SlackSettings(), settings)
-    else:
-        from bot.platforms.console import ConsolePlatform
-
-        platform = ConsolePlatform(app, runtime=runtime)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    with contextlib.suppress(NotImplementedError, AttributeError):  # SIGHUP: re-read the cohort, rebuild the jobs
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload()))
+    platform = None
     pid = pid_file(db_path)
+    server: WebServer | None = None
     try:
+        platform = spec.create(app, settings, runtime)
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        with contextlib.suppress(NotImplementedError, AttributeError):  # SIGHUP: re-read the cohort, rebuild jobs
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload()))
         await platform.start()
+        if not getattr(platform, "serves_http", False) and wanted(settings):
+            server = WebServer(app, settings)  # the features' HTTP routes (calendar feeds), only when asked
+            await server.start()
         await runtime.start()
         pid.write_text(f"{os.getpid()}\n")
         log.info("cohortbot is running on %s for %s (pid %d)", args.platform, app.cohort.program, os.getpid())
-        main = platform.run() if args.platform == "console" else platform.wait()  # type: ignore[attr-defined]
-        waiter = asyncio.ensure_future(main)
+        waiter = asyncio.ensure_future(platform.wait())
         stopper = asyncio.ensure_future(stop.wait())
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):
@@ -209,7 +318,10 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             if pid.read_text().strip() == str(os.getpid()):
                 pid.unlink()
         await runtime.stop()
-        await platform.stop()
+        if server is not None:
+            await server.stop()
+        if platform is not None:
+            await platform.stop()
         await app.close()
     return 0
 
@@ -264,15 +376,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="validate a cohort file and print its schedule")
     p.add_argument("cohort_file")
+    p.add_argument("--db", help="also apply the moves and cancellations recorded in this database (the running bot's)")
 
     roster = sub.add_parser("roster", help="roster commands").add_subparsers(dest="roster_command", required=True)
     p = roster.add_parser("import", help="upsert people from a roster CSV")
     p.add_argument("roster_file")
     p.add_argument("--cohort", help="cohort file to check tracks and sections against")
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
+    p = roster.add_parser("codes", help="CSV of name, email and personal join code, for a mail merge")
+    p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
+    p.add_argument("--cohort", help="cohort file (default: COHORTBOT_COHORT)")
+    p.add_argument("-o", "--output", help="write to this file (default: standard output)")
+    p.add_argument("--all", action="store_true", help="also people already linked to an account")
 
     p = sub.add_parser("run", help="run the bot")
-    p.add_argument("--platform", choices=["discord", "slack", "console"], required=True)
+    p.add_argument("--platform", choices=sorted(platforms()), required=True)
     p.add_argument("--cohort", help="cohort file (default: COHORTBOT_COHORT)")
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
 
@@ -288,10 +406,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cohort", help=argparse.SUPPRESS)
     p.add_argument("--roster", help=argparse.SUPPRESS)
 
-    p = sub.add_parser("export", help="write a CSV report")
-    p.add_argument("what", help="attendance, submissions or stipends")
+    p = sub.add_parser("export", help="write a CSV report, or a calendar (.ics)")
+    p.add_argument("what", help="attendance, submissions, stipends, roster, roster-changes, join-codes, or calendar")
     p.add_argument("--db")
     p.add_argument("--cohort")
+    p.add_argument("--person", metavar="EMAIL", help="calendar: only this person's meetings and deadlines")
     p.add_argument("-o", "--output")
 
     p = sub.add_parser("slack-manifest", help="print the Slack app manifest generated from the commands")
@@ -308,7 +427,9 @@ async def _main(args: argparse.Namespace) -> int:
         return await cmd_demo(args)
     if args.command == "slack-manifest":
         return await cmd_manifest(args)
-    settings = Settings()
+    settings = read_settings(Settings)
+    if args.command == "roster" and args.roster_command == "codes":
+        return await cmd_roster_codes(args, settings)
     if args.command == "roster":
         return await cmd_roster_import(args, settings)
     if args.command == "export":
@@ -323,20 +444,37 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: parse arguments, run, and turn expected failures into a message and exit status 1."""
+    """Entry point: parse arguments, run, and turn failures into one line on stderr and exit status 1.
+
+    Expected failures (a bad cohort file, a missing setting, an unusable database or port) say what to fix.
+    Anything else is a bug: one line naming it; ``COHORTBOT_LOG_LEVEL=DEBUG`` shows the traceback instead.
+    """
     args = build_parser().parse_args(argv)
-    settings_level = logging.INFO if args.command == "run" else logging.WARNING
+    debug = os.environ.get("COHORTBOT_LOG_LEVEL", "").upper() == "DEBUG"
+    settings_level = logging.DEBUG if debug else logging.INFO if args.command == "run" else logging.WARNING
     logging.basicConfig(level=settings_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return asyncio.run(_main(args))
     except CohortError as exc:
         print(exc.report(), file=sys.stderr)
         return 1
-    except CliError as exc:
+    except (CliError, StartupError) as exc:
         print(f"cohortbot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if debug:
+            raise
+        hint = "set COHORTBOT_LOG_LEVEL=DEBUG to see where"
+        print(f"cohortbot: unexpected error ({one_line(exc)}); {hint}", file=sys.stderr)
+        return 1
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line, at most 300 characters."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 if __name__ == "__main__":

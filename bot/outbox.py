@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,27 +10,38 @@ from typing import TYPE_CHECKING
 
 from bot.core.clock import from_db, to_db
 from bot.core.messages import Message
-from bot.core.platform import ChannelTarget, DMTarget, Target
+from bot.core.platform import ChannelTarget, DMTarget, PlatformTask, Target
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
 
 def encode_target(target: Target) -> str:
-    """``channel:<name>`` or ``dm:<person id>``."""
+    """``channel:<name>``, ``dm:<person id>`` or ``task:<kind>`` (a task's data is the row's payload)."""
     if isinstance(target, ChannelTarget):
         return f"channel:{target.channel}"
+    if isinstance(target, PlatformTask):
+        return f"task:{target.kind}"
     return f"dm:{target.person_id}"
 
 
-def decode_target(value: str) -> Target:
-    """The inverse of :func:`encode_target`."""
+def decode_target(value: str, payload: str | None = None) -> Target:
+    """The inverse of :func:`encode_target` (a task needs the row's ``payload``)."""
     kind, _, rest = value.partition(":")
     if kind == "channel":
         return ChannelTarget(rest)
     if kind == "dm":
         return DMTarget(int(rest))
+    if kind == "task":
+        return PlatformTask(rest, json.loads(payload) if payload else {})
     raise ValueError(f"bad outbox target {value!r}")
+
+
+def encode_payload(target: Target, message: Message) -> str:
+    """What a row carries: the message as JSON, or a task's data."""
+    if isinstance(target, PlatformTask):
+        return json.dumps(target.data, separators=(",", ":"), sort_keys=True)
+    return message.model_dump_json()
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,10 @@ class Outbox:
         """Add one message; return ``False`` if ``key`` was already enqueued (it is then left alone)."""
         return await self.enqueue_many([NewItem(key, target, message, not_before)]) == 1
 
+    async def enqueue_task(self, key: str, task: PlatformTask, *, not_before: datetime | None = None) -> bool:
+        """Add one :class:`PlatformTask`; return ``False`` if ``key`` was already enqueued."""
+        return await self.enqueue(key, task, Message(), not_before=not_before)
+
     async def enqueue_many(self, items: Iterable[NewItem]) -> int:
         """Add many messages in one transaction; return how many were new."""
         now = self.app.clock.now()
@@ -78,7 +94,7 @@ class Outbox:
                 i.key,
                 self.app.platform,
                 encode_target(i.target),
-                i.message.model_dump_json(),
+                encode_payload(i.target, i.message),
                 to_db(i.not_before or now),
                 to_db(now),
             )
@@ -128,12 +144,13 @@ def row_to_item(row) -> OutboxItem:  # noqa: ANN001 - aiosqlite.Row
 
 
 def _item(row) -> OutboxItem:  # noqa: ANN001 - aiosqlite.Row
+    target = decode_target(row["target"], row["payload"])
     return OutboxItem(
         id=row["id"],
         key=row["key"],
         platform=row["platform"],
-        target=decode_target(row["target"]),
-        message=Message.model_validate_json(row["payload"]),
+        target=target,
+        message=Message() if isinstance(target, PlatformTask) else Message.model_validate_json(row["payload"]),
         state=row["state"],
         attempts=row["attempts"],
         not_before=from_db(row["not_before"]),

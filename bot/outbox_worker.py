@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.clock import from_db, to_db
-from bot.core.platform import PermanentSendError, Sender, TransientSendError
+from bot.core.platform import PermanentSendError, PlatformTask, Sender, TransientSendError
 from bot.outbox import OutboxItem, decode_target, row_to_item
 from schedules.pacing import TokenBucket
 
@@ -128,7 +128,7 @@ class OutboxWorker:
             )
             untried = cur.rowcount
         rows = await self.app.db.fetchall(
-            "SELECT id, key, platform, target, in_flight_at FROM outbox WHERE state = 'sending' ORDER BY id"
+            "SELECT id, key, platform, target, payload, in_flight_at FROM outbox WHERE state = 'sending' ORDER BY id"
         )
         found = 0
         for row in rows:
@@ -162,7 +162,8 @@ class OutboxWorker:
         if check is None:
             return None
         try:
-            message_id = await check(decode_target(row["target"]), row["key"], since=from_db(row["in_flight_at"]))
+            target = decode_target(row["target"], row["payload"])
+            message_id = await check(target, row["key"], since=from_db(row["in_flight_at"]))
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -226,7 +227,7 @@ class OutboxWorker:
             )
         await pacer.acquire()
         try:
-            message_id = await sender.send(item.target, item.message, key=item.key)
+            message_id = await _perform(sender, item)
         except PermanentSendError as exc:
             await self._record_failed(item, exc.reason)
             return "failed"
@@ -401,6 +402,16 @@ class _Pass:
             done += 1
             await asyncio.sleep(0)  # never hog the loop, even with an instant sender
         return done
+
+
+async def _perform(sender: Sender, item: OutboxItem) -> str | None:
+    """Send the row's message, or run its :class:`PlatformTask` (if the sender can)."""
+    if isinstance(item.target, PlatformTask):
+        run = getattr(sender, "run_task", None)
+        if run is None:
+            raise PermanentSendError(f"{item.platform} cannot do {item.target.kind} tasks")
+        return await run(item.target, key=item.key)
+    return await sender.send(item.target, item.message, key=item.key)
 
 
 def _drain(queue: asyncio.Queue[OutboxItem | None]) -> list[OutboxItem | None]:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from typing import TypeVar
+
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.core.errors import StartupError
+
+S = TypeVar("S", bound=BaseSettings)
 
 
 class Settings(BaseSettings):
@@ -15,6 +21,7 @@ class Settings(BaseSettings):
     cohort: str = "config/example-cohort.yaml"
     http_host: str = "127.0.0.1"
     http_port: int = 3000
+    public_url: str | None = None  # where people reach the HTTP server (calendar feed links); default http://host:port
     log_level: str = "INFO"
     misfire_grace_hours: float = 6.0
 
@@ -41,3 +48,18 @@ class SlackSettings(BaseSettings):
     app_token: SecretStr | None = None
     api_url: str = "https://slack.com/api/"
     rate_per_second: float = 1.0
+    lookup_per_minute: float = 50.0  # users.lookupByEmail / users.info (Tier 3) when linking people by email
+    command_prefix: str = "cohort-"  # for commands whose names Slack keeps for itself (/topic -> /cohort-topic)
+
+
+def read_settings(cls: type[S]) -> S:
+    """``cls()`` from the environment; a bad value raises :class:`StartupError` naming the variable, in one line.
+
+    The value itself is not echoed: it may be a token.
+    """
+    try:
+        return cls()
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        problems = [f"{prefix}{str(e['loc'][0]).upper() if e['loc'] else '?'}: {e['msg']}" for e in exc.errors()]
+        raise StartupError("; ".join(problems)) from None

@@ -10,7 +10,6 @@ batch of rows in memory, not the whole table.
 from __future__ import annotations
 
 import asyncio
-import csv
 import os
 import shutil
 import tempfile
@@ -19,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
-from bot.core.messages import Attachment, Table
+from bot.core.messages import Attachment, Table, csv_writer
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -41,7 +40,7 @@ Exporter = Callable[["CohortBot"], Awaitable[Exported]]
 
 async def write_csv(source: Exported, out: IO[str]) -> int:
     """Write ``source`` as CSV (header row first) to the text file ``out``; return the number of rows."""
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(source.headers)
     if isinstance(source, Table):
         writer.writerows(source.rows)

@@ -123,6 +123,8 @@ def status_row(row) -> StatusRow:  # noqa: ANN001 - aiosqlite.Row
     return StatusRow(person, row["week"], latest, row["versions"], extension)
 
 
+ACTIVE = " AND p.removed_at IS NULL"  # still on the roster (removed people keep their history, for exports)
+
 # Up to this many characters of a submission's text are read for list views (they show its start).
 TEXT_PREVIEW = 400
 
@@ -157,8 +159,10 @@ def weekly_query(
     now: str | None = None,
     sections: Sequence[str] | None = None,
     person_id: int | None = None,
+    include_removed: bool = False,
 ) -> tuple[str, list]:
-    """SQL (and parameters) selecting ``columns`` for every scholar (in ``sections``, or one person) and week.
+    """SQL (and parameters) selecting ``columns`` for every scholar (in ``sections``, or one person) and week;
+    people taken off the roster only with ``include_removed`` (exports keep their history).
 
     One row per person and week (weeks in the given order, people by name), by index: the person ``p``, the
     submission that counts ``s`` (the latest), the extension ``e``, and ``w.week`` (with ``w.due`` and ``w.now``,
@@ -180,7 +184,7 @@ def weekly_query(
         sql += " WHERE p.id = ?"
         params.append(person_id)
     else:
-        sql += " WHERE p.role = 'scholar'"
+        sql += " WHERE p.role = 'scholar'" + ("" if include_removed else ACTIVE)
     sql += _in_sections(sections, params)
     return sql + " ORDER BY w.position, p.name COLLATE NOCASE, p.id", params
 
@@ -207,7 +211,7 @@ def status_query(
 def scholar_count_query(sections: Sequence[str] | None = None) -> tuple[str, list]:
     """SQL counting the scholars (in ``sections``): by index, to decide between a table and a file."""
     params: list = []
-    sql = "SELECT COUNT(*) FROM people p WHERE p.role = 'scholar'" + _in_sections(sections, params)
+    sql = f"SELECT COUNT(*) FROM people p WHERE p.role = 'scholar'{ACTIVE}" + _in_sections(sections, params)
     return sql, params
 
 
@@ -330,7 +334,7 @@ class HomeworkRepo:
     async def unsubmitted(self, week: int) -> list[int]:
         """Ids of the scholars with neither a submission nor an extension for ``week``, by name."""
         rows = await self.db.fetchall(
-            "SELECT p.id FROM people p WHERE p.role = 'scholar'"
+            f"SELECT p.id FROM people p WHERE p.role = 'scholar'{ACTIVE}"
             " AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.person_id = p.id AND s.week = ?)"
             " AND NOT EXISTS (SELECT 1 FROM extensions e WHERE e.person_id = p.id AND e.week = ?)"
             " ORDER BY p.name COLLATE NOCASE, p.id",
@@ -351,8 +355,9 @@ class HomeworkRepo:
         rows = await self.db.fetchall(
             "SELECT p.id, p.name, p.email, p.track, p.role,"
             " (SELECT group_concat(ps.section, char(31)) FROM person_sections ps WHERE ps.person_id = p.id) AS sections"
-            " FROM people p WHERE p.role IN ('facilitator', 'organizer')"
-            f" OR p.email IN ({marks}) OR p.name COLLATE NOCASE IN ({marks}) ORDER BY p.name COLLATE NOCASE, p.id",
+            " FROM people p WHERE (p.role IN ('facilitator', 'organizer')"
+            f" OR p.email IN ({marks}) OR p.name COLLATE NOCASE IN ({marks})){ACTIVE}"
+            " ORDER BY p.name COLLATE NOCASE, p.id",
             [*names, *names],
         )
         return [(Member(r["id"], r["name"], r["email"], r["track"], _sections(r["sections"])), r["role"]) for r in rows]

@@ -50,9 +50,9 @@ async def export_submissions(app: CohortBot) -> TableStream:
     """The latest submission (time, late flag, link), the extension and the number of versions, per person and week.
 
     Weeks are in order, people by name within a week; times are UTC ISO 8601; ``late`` is ``yes``/``no`` and
-    empty when nothing was submitted.
+    empty when nothing was submitted. People removed from the roster are still in it (their history stays).
     """
     weeks = homework_weeks(app.cohort)
     dues = [to_db(due) for w in weeks if (due := app.cohort.due(w)) is not None]
-    sql, params = weekly_query(COLUMNS, weeks, dues=dues)
+    sql, params = weekly_query(COLUMNS, weeks, dues=dues, include_removed=True)
     return TableStream(HEADERS, stream_rows(app, sql, params))

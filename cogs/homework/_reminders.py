@@ -53,7 +53,7 @@ def reminder_message(app: CohortBot, week: int, limit: datetime, extended: bool)
         title=f"Reminder: week {week} homework",
         text=(
             f"**{homework.title}** is due {timestamp(limit, 'F')} ({timestamp(limit, 'R')}){whose} and I have "
-            f"nothing from you yet. Hand it in with /submit week:{week} (a link, a text, or a file on Discord)."
+            f"nothing from you yet. Hand it in with /submit week:{week} (a link, a text, or a file)."
         ),
     )
 

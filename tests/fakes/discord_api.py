@@ -29,6 +29,8 @@ Or by hand::
 * ``fake.requests``: every REST request as a :class:`Recorded` (method, path below ``/api/v10``, query, json,
   multipart ``files`` and ``form``); ``fake.find(method, path_regex)`` filters them, ``await fake.wait_for(...)``
   waits (up to 2 s) for one to arrive.
+* ``fake.posted``: the channel messages created. As on Discord, a message sent with ``enforce_nonce`` and a nonce
+  already used in that channel creates nothing new: the first message is returned again.
 * ``fake.gateway_received``: every frame the bot sent on the gateway (IDENTIFY, heartbeats).
 * ``fake.command(...)``, ``fake.autocomplete(...)``, ``fake.modal_submit(...)`` build INTERACTION_CREATE payloads;
   ``await fake.interact(payload)`` sends one down the gateway.
@@ -44,10 +46,19 @@ Or by hand::
   404 ``Unknown interaction`` (code 10062) and recorded in ``fake.late_callbacks``; a second callback for the same
   interaction is refused with 400 (code 40060, already acknowledged). Followups after a defer are not limited.
   Interaction ids are snowflakes of the moment they were made, as Discord's are (``Interaction.created_at``).
+* Scheduled events (the server's Events list): ``GET/POST /guilds/{id}/scheduled-events`` and ``GET/PATCH/DELETE
+  /guilds/{id}/scheduled-events/{event}``, kept in ``fake.scheduled_events`` (id -> event). As Discord does, the
+  fake refuses an external event (type 3) without a location or an end, an end before the start, and any change
+  to a cancelled or completed event; the list leaves cancelled and completed events out. Without the Manage
+  Events permission Discord answers 403 / code 50013: ``fake.fail(403, code=50013, n=99, path="scheduled-events")``.
 * Ids: ``fake.guild_id``, ``fake.app_id``, ``fake.channels`` (name -> id: ``intro-course``, ``advanced-course``,
   ``general``, plus the sections' channels), ``fake.dm_channels`` (user id -> created DM channel id).
   Members are the example roster's Discord ids plus ``STRANGER`` (not on the roster); ``ALAN`` holds the
   ``Facilitators`` role and ``GRACE`` the ``Organizers`` role.
+* Server roles: ``GET /guilds/{g}/members/{u}`` (404 code 10007 for someone not in the server), ``GET`` and
+  ``POST /guilds/{g}/roles`` (list, create), ``PUT`` / ``DELETE /guilds/{g}/members/{u}/roles/{r}`` (204; they
+  change ``fake.members``); ``fake.member_roles(user_id)`` is a member's role names now. ``fake.add_member(id,
+  name)`` puts someone in the server.
 """
 
 from __future__ import annotations
@@ -86,6 +97,7 @@ CHANNEL_NAMES = (
     "section-americas",
     "section-europe",
     "section-apac",
+    "organizers",  # the example cohort's roster.organizer_channel (join requests)
 )
 JSON = "application/json"  # discord.py only parses JSON when the Content-Type is exactly this
 INTERACTION_DEADLINE = 3.0  # seconds Discord waits for an interaction's first callback
@@ -151,8 +163,14 @@ class FakeDiscord:
         self.sent_at: dict[int, float] = {}  # interaction id -> when interact() sent it (monotonic)
         self.answered_at: dict[int, float] = {}  # interaction id -> when its first callback was accepted
         self.late_callbacks: list[int] = []  # interaction ids whose callback came too late (refused)
+        self.posted: list[dict[str, Any]] = []  # channel messages created (a nonce-deduplicated resend adds none)
+        self._by_nonce: dict[tuple[int, str], dict[str, Any]] = {}
         self._files: dict[str, bytes] = {}
         self._ids = itertools.count(500000000000000001)
+        self.messages: dict[int, dict[str, Any]] = {}  # every message the bot created or edited, by id
+        self.scheduled_events: dict[int, dict[str, Any]] = {}  # the server's scheduled events, by id
+        self._clicked: dict[int, int] = {}  # component interaction id -> the clicked message's id
+        self._clicked_by_token: dict[str, int] = {}  # ... and by the interaction's token
         self._seq = itertools.count(1)
         self._failures: list[_Failure] = []
         self._sockets: list[web.WebSocketResponse] = []
@@ -355,6 +373,38 @@ class FakeDiscord:
         ]
         return self._interaction(5, {"custom_id": custom_id, "components": components}, user_id, channel)
 
+    def click(
+        self,
+        message: dict[str, Any],
+        label: str | None = None,
+        *,
+        values: list[str] | None = None,
+        user_id: int = ADA,
+        channel: str | None = "general",
+    ) -> dict[str, Any]:
+        """A component interaction (type 3): ``user_id`` clicks the button labelled ``label`` on ``message`` (a
+        message the bot sent, as recorded in ``fake.messages``), or picks ``values`` in its select (``label``:
+        the select's placeholder, or ``None`` for the only select)."""
+        component = _find_component(message, label, select=values is not None)
+        data: dict[str, Any] = {"custom_id": component["custom_id"], "component_type": component["type"]}
+        if values is not None:
+            data["values"] = values
+            if component["type"] == 5:  # a user select: Discord resolves the chosen users
+                users = {v: {"id": v, "username": f"user{v}", "discriminator": "0", "avatar": None} for v in values}
+                data["resolved"] = {"users": users}
+        payload = self._interaction(3, data, user_id, channel)
+        payload["message"] = message
+        self._clicked[int(payload["id"])] = int(message["id"])
+        self._clicked_by_token[payload["token"]] = int(message["id"])
+        return payload
+
+    def last_message(self, *, with_components: bool = True) -> dict[str, Any]:
+        """The newest message the bot created (with components, by default)."""
+        for message in reversed(self.messages.values()):
+            if message["components"] or not with_components:
+                return message
+        raise AssertionError("the bot has sent no message with components")
+
     async def interact(self, payload: dict[str, Any]) -> None:
         """Send an INTERACTION_CREATE down every connected gateway socket; its 3 seconds start now."""
         self.sent_at[int(payload["id"])] = time.monotonic()
@@ -371,32 +421,12 @@ class FakeDiscord:
     def guild_payload(self) -> dict[str, Any]:
         """The GUILD_CREATE guild: channels, roles and members."""
         gid = str(self.guild_id)
-        role = {"permissions": "0", "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
-        roles = [{"id": gid, "name": "@everyone", "position": 0, **role}]
-        roles += [
-            {"id": str(i), "name": n, "position": p + 1, **role} for p, (n, i) in enumerate(self.role_ids.items())
-        ]
+        roles = self._roles_payload()
         channels = [
             {"id": str(i), "type": 0, "name": n, "position": p, "permission_overwrites": [], "guild_id": gid}
             for p, (n, i) in enumerate(self.channels.items())
         ]
-        members = [
-            {
-                "user": {
-                    "id": str(uid),
-                    "username": name.lower().replace(" ", ""),
-                    "discriminator": "0",
-                    "avatar": None,
-                },
-                "nick": None,
-                "roles": [str(self.role_ids[r]) for r in roles_],
-                "joined_at": "2026-01-01T00:00:00+00:00",
-                "deaf": False,
-                "mute": False,
-                "flags": 0,
-            }
-            for uid, (name, roles_) in self.members.items()
-        ]
+        members = [self._member_payload(uid) for uid in self.members]
         members.append({"user": self.bot_user, "roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "flags": 0})
         return {
             "id": gid,
@@ -416,7 +446,7 @@ class FakeDiscord:
             "stickers": [],
             "features": [],
             "stage_instances": [],
-            "guild_scheduled_events": [],
+            "guild_scheduled_events": list(self.scheduled_events.values()),
             "soundboard_sounds": [],
             "joined_at": "2026-01-01T00:00:00+00:00",
             "preferred_locale": "en-US",
@@ -495,9 +525,67 @@ class FakeDiscord:
             return _respond({"message": "Request entity too large", "code": 40005}, 413)
         return self._route(record)
 
+    def member_roles(self, user_id: int) -> set[str]:
+        """The names of the server roles ``user_id`` holds now."""
+        return set(self.members[user_id][1])
+
+    def add_member(self, user_id: int, name: str, roles: list[str] | None = None) -> None:
+        """Someone joins the server."""
+        self.members[user_id] = (name, list(roles or []))
+
+    def _member_payload(self, user_id: int) -> dict[str, Any]:
+        name, roles = self.members[user_id]
+        user = {"id": str(user_id), "username": name.lower().replace(" ", ""), "discriminator": "0", "avatar": None}
+        return {
+            "user": user,
+            "nick": None,
+            "roles": [str(self.role_ids[n]) for n in roles],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        }
+
+    def _roles_payload(self) -> list[dict[str, Any]]:
+        base = {"permissions": "0", "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
+        roles = [{"id": str(self.guild_id), "name": "@everyone", "position": 0, **base}]
+        for position, (name, role_id) in enumerate(self.role_ids.items(), start=1):
+            roles.append({"id": str(role_id), "name": name, "position": position, **base})
+        return roles
+
+    def _guild_route(self, r: Recorded) -> web.Response | None:
+        """Members and roles of the server (``None`` if ``r`` is not such a request)."""
+        gid = str(self.guild_id)
+        if r.path == f"/guilds/{gid}/roles":
+            if r.method == "POST":
+                name = str((r.json or {}).get("name") or "new role")
+                self.role_ids[name] = self.next_id()
+                return _respond(next(x for x in self._roles_payload() if x["name"] == name))
+            return _respond(self._roles_payload())
+        match = re.fullmatch(rf"/guilds/{gid}/members/(\d+)(?:/roles/(\d+))?", r.path)
+        if match is None:
+            return None
+        user_id = int(match.group(1))
+        if user_id not in self.members:
+            return _respond({"message": "Unknown Member", "code": 10007}, 404)
+        if match.group(2) is None:
+            return _respond(self._member_payload(user_id)) if r.method == "GET" else None
+        names = {i: n for n, i in self.role_ids.items()}
+        role = names.get(int(match.group(2)))
+        if role is None:
+            return _respond({"message": "Unknown Role", "code": 10011}, 404)
+        held = self.members[user_id][1]
+        if r.method == "PUT" and role not in held:
+            held.append(role)
+        elif r.method == "DELETE" and role in held:
+            held.remove(role)
+        return web.Response(status=204)
+
     def _route(self, r: Recorded) -> web.Response:
         m = r.method
         p = r.path
+        if p.startswith("/guilds/") and (answer := self._guild_route(r)) is not None:
+            return answer
         if m == "GET" and p == "/users/@me":
             return _respond(self.bot_user)
         if m == "GET" and p == "/oauth2/applications/@me":
@@ -516,12 +604,19 @@ class FakeDiscord:
                 return refused
             return _respond(self._callback(r, interaction_id))
         if match := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(?:/messages/(@original|\d+))?", p):
+            edited = match.group(3)
+            if edited == "@original" and match.group(2) in self._clicked_by_token:  # after a deferred update
+                edited = str(self._clicked_by_token[match.group(2)])
+            if m == "PATCH" and edited and edited.isdigit() and int(edited) in self.messages:
+                return _respond(self._edit(int(edited), r.payload() or {}))
             return _respond(self._message(self.channels["general"], r.payload() or {}))
         if m == "POST" and (match := re.fullmatch(r"/channels/(\d+)/messages", p)):
             channel_id = int(match.group(1))
             if channel_id not in set(self.channels.values()) | set(self.dm_channels.values()):
                 return _respond({"message": "Unknown Channel", "code": 10003}, 404)
-            return _respond(self._message(channel_id, r.payload() or {}))
+            return _respond(self._post_message(channel_id, r.payload() or {}))
+        if match := re.fullmatch(r"/guilds/(\d+)/scheduled-events(?:/(\d+))?", p):
+            return self._scheduled_event(r, int(match.group(2)) if match.group(2) else None)
         if m == "POST" and p == "/users/@me/channels":
             user_id = int(r.json["recipient_id"])
             channel_id = self.dm_channels.setdefault(user_id, self.next_id())
@@ -529,6 +624,62 @@ class FakeDiscord:
             recipient = {"id": str(user_id), "username": name, "discriminator": "0", "avatar": None}
             return _respond({"id": str(channel_id), "type": 1, "recipients": [recipient], "last_message_id": None})
         return _respond({"message": "404: Not Found", "code": 0}, 404)
+
+    def _scheduled_event(self, r: Recorded, event_id: int | None) -> web.Response:
+        """The guild scheduled-event endpoints, with Discord's checks on what an event may be."""
+        live = (1, 2)  # SCHEDULED, ACTIVE
+        if event_id is None:
+            if r.method == "GET":
+                return _respond([e for e in self.scheduled_events.values() if e["status"] in live])
+            if r.method != "POST":
+                return _respond({"message": "405: Method Not Allowed", "code": 0}, 405)
+            body = r.json or {}
+            problem = _event_problem(body)
+            if problem:
+                return _respond({"message": f"Invalid Form Body: {problem}", "code": 50035}, 400)
+            new_id = self.next_id()
+            event = {
+                "id": str(new_id),
+                "guild_id": str(self.guild_id),
+                "channel_id": body.get("channel_id"),
+                "creator_id": str(self.app_id),
+                "creator": self.bot_user,
+                "name": body["name"],
+                "description": body.get("description"),
+                "scheduled_start_time": body["scheduled_start_time"],
+                "scheduled_end_time": body.get("scheduled_end_time"),
+                "privacy_level": body.get("privacy_level", 2),
+                "status": 1,
+                "entity_type": body["entity_type"],
+                "entity_id": None,
+                "entity_metadata": body.get("entity_metadata"),
+                "user_count": 0,
+                "image": None,
+            }
+            self.scheduled_events[new_id] = event
+            return _respond(event)
+        event = self.scheduled_events.get(event_id)
+        if event is None:
+            return _respond({"message": "Unknown Guild Scheduled Event", "code": 10070}, 404)
+        if r.method == "GET":
+            return _respond(event)
+        if r.method == "DELETE":
+            del self.scheduled_events[event_id]
+            return web.Response(status=204)
+        if r.method != "PATCH":
+            return _respond({"message": "405: Method Not Allowed", "code": 0}, 405)
+        if event["status"] not in live:
+            return _respond({"message": "Cannot modify a finished or canceled event", "code": 180000}, 400)
+        body = r.json or {}
+        status = body.get("status", event["status"])
+        if status not in {event["status"], *({1: (2, 4), 2: (3,)}[event["status"]])}:
+            return _respond({"message": f"Invalid status change {event['status']} -> {status}", "code": 50035}, 400)
+        merged = {**event, **{k: v for k, v in body.items() if k in EVENT_FIELDS}}
+        problem = _event_problem(merged)
+        if problem:
+            return _respond({"message": f"Invalid Form Body: {problem}", "code": 50035}, 400)
+        event.update(merged)
+        return _respond(event)
 
     def application_payload(self) -> dict[str, Any]:
         """The bot's application (fetched by discord.py at login)."""
@@ -579,22 +730,46 @@ class FakeDiscord:
             "response_message_ephemeral": ephemeral,
         }
         response: dict[str, Any] = {"interaction": interaction, "resource": {"type": kind}}
-        if kind in (4, 5, 7):
+        if kind == 7 and self._clicked.get(interaction_id) in self.messages:  # UPDATE_MESSAGE: edit the clicked one
+            message = self._edit(self._clicked[interaction_id], data)
+            interaction["response_message_id"] = message["id"]
+            response["resource"]["message"] = message
+        elif kind in (4, 5, 7):
             message = self._message(self.channels["general"], data)
             interaction["response_message_id"] = message["id"]
             response["resource"]["message"] = message
         return response
 
+    def _post_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a channel message; with ``enforce_nonce``, a nonce already used in the channel returns the message
+        it created instead of a new one, as Discord does (for a few minutes; here, for the fake's life)."""
+        key = (channel_id, str(body.get("nonce")))
+        if body.get("enforce_nonce") and body.get("nonce") is not None and key in self._by_nonce:
+            return self._by_nonce[key]
+        message = self._message(channel_id, body)
+        self.posted.append(message)
+        if body.get("enforce_nonce") and body.get("nonce") is not None:
+            self._by_nonce[key] = message
+        return message
+
+    def _edit(self, message_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages[message_id]
+        for key in ("content", "embeds", "components", "flags"):
+            if key in body:
+                message[key] = body[key] if body[key] is not None else ([] if key != "content" else "")
+        message["edited_timestamp"] = "2026-01-05T08:00:01+00:00"
+        return message
+
     def _message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": str(self.next_id()),
+        message_id = self.next_id()
+        self.messages[message_id] = message = {
+            "id": str(message_id),
             "channel_id": str(channel_id),
             "type": 0,
             "content": body.get("content") or "",
             "author": self.bot_user,
             "embeds": body.get("embeds") or [],
             "attachments": [],
-            "components": [],
             "mentions": [],
             "mention_roles": [],
             "mention_everyone": False,
@@ -604,7 +779,59 @@ class FakeDiscord:
             "edited_timestamp": None,
             "flags": body.get("flags") or 0,
             "nonce": body.get("nonce"),
+            "components": body.get("components") or [],
         }
+        return message
+
+
+EVENT_FIELDS = (
+    "channel_id",
+    "entity_metadata",
+    "name",
+    "privacy_level",
+    "scheduled_start_time",
+    "scheduled_end_time",
+    "description",
+    "entity_type",
+    "status",
+)
+
+
+def _event_problem(body: dict[str, Any]) -> str | None:
+    """Why Discord would refuse this scheduled event, if it would."""
+    if not body.get("name") or not body.get("scheduled_start_time") or body.get("entity_type") not in (1, 2, 3):
+        return "name, scheduled_start_time and entity_type are required"
+    if body.get("privacy_level", 2) != 2:
+        return "privacy_level must be GUILD_ONLY (2)"
+    if body["entity_type"] == 3:
+        location = (body.get("entity_metadata") or {}).get("location")
+        if not location or len(location) > 100:
+            return "an external event needs entity_metadata.location (1-100 characters)"
+        if not body.get("scheduled_end_time"):
+            return "an external event needs scheduled_end_time"
+    end = body.get("scheduled_end_time")
+    if end and datetime.fromisoformat(end) <= datetime.fromisoformat(body["scheduled_start_time"]):
+        return "scheduled_end_time must be after scheduled_start_time"
+    if len(body["name"]) > 100 or len(body.get("description") or "") > 1000:
+        return "name (100) or description (1000) too long"
+    return None
+
+
+def _find_component(message: dict[str, Any], label: str | None, *, select: bool) -> dict[str, Any]:
+    """The button labelled ``label`` (or the select with that placeholder, or the only select) of ``message``."""
+    found = []
+    for row in message.get("components") or []:
+        for component in row.get("components") or []:
+            is_select = component["type"] in (3, 5, 6, 7, 8)
+            if select != is_select:
+                continue
+            name = component.get("placeholder") if is_select else component.get("label")
+            if label is None or name == label:
+                found.append(component)
+    if len(found) != 1:
+        kind = "select" if select else "button"
+        raise AssertionError(f"expected one {kind} {label!r} on the message, found {len(found)}: {message}")
+    return found[0]
 
 
 @pytest.fixture

@@ -7,17 +7,28 @@ mapped to :class:`TransientSendError` (worth retrying) or :class:`PermanentSendE
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
 
 from bot.core.clock import to_db
 from bot.core.messages import Message
-from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target, TransientSendError
+from bot.core.platform import (
+    ChannelTarget,
+    DMTarget,
+    PermanentSendError,
+    PlatformTask,
+    Target,
+    TransientSendError,
+)
+from bot.platforms import mention_line, mentioned
+from bot.platforms.discord.components import build_view
 from bot.platforms.discord.render import render
+from bot.platforms.discord.roles import MemberRoles
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -26,6 +37,22 @@ log = logging.getLogger(__name__)
 NONCE_MAX = 25
 CANNOT_DM = 50007
 UNKNOWN_CHANNEL = 10003
+MENTION_USERS = discord.AllowedMentions(everyone=False, users=True, roles=False, replied_user=False)
+SCHEDULED_EVENT = "scheduled_event"
+MEMBER_SYNC = "member_sync"
+EXTERNAL_EVENT = 3  # an event somewhere else (a call link, a room): needs a location and an end time
+GUILD_ONLY = 2
+EVENT_CANCELED = 4
+NO_PERMISSION = "skipped: no Manage Events permission"
+GRANT_EVENTS = (
+    "give the bot's role the Manage Events permission (Server Settings → Roles → the bot's role → Manage Events), "
+    "or re-invite it with that permission"
+)
+
+
+def marker(ref: str) -> str:
+    """What an event's description ends with, so the event can be found again without its stored id."""
+    return f"(cohortbot {ref})"
 
 
 def nonce_for(key: str, part: int = 0) -> str:
@@ -63,15 +90,105 @@ def classify(error: BaseException) -> TransientSendError | PermanentSendError:
 
 
 class DiscordSender:
-    """Delivers outbox messages on Discord."""
+    """Delivers outbox messages on Discord, and does the platform tasks it knows (``task_kinds``)."""
 
     platform = "discord"
+    task_kinds = frozenset({MEMBER_SYNC, SCHEDULED_EVENT})
 
     def __init__(self, app: CohortBot, client: discord.Client, guild_id: int) -> None:
         self.app = app
         self.client = client
         self.guild_id = guild_id
         self._channels: dict[str, int] = {}
+        self._told_permission = False
+        self.roles = MemberRoles(app, client, guild_id)
+
+    # ---- platform tasks ---------------------------------------------------------------------------------
+    async def run_task(self, task: PlatformTask, *, key: str) -> str | None:
+        """Do ``task``: ``member_sync`` (a member's server roles, see ``roles.py``) or ``scheduled_event``
+        (create, update or cancel a server scheduled event; see :meth:`_event`). Both are idempotent."""
+        if task.kind not in self.task_kinds:
+            raise PermanentSendError(f"Discord does not do {task.kind!r} tasks")
+        try:
+            if task.kind == MEMBER_SYNC:
+                return await self.roles.sync(task.data)
+            return await self._event(task.data)
+        except (TransientSendError, PermanentSendError):
+            raise
+        except discord.Forbidden as exc:
+            if not self._told_permission:  # once per run; the task is done without an event, the bot carries on
+                self._told_permission = True
+                log.warning(
+                    "Discord refused to manage scheduled events (%s %s): %s. Until then section meetings do not "
+                    "appear in the server's Events list; everything else works.",
+                    exc.status,
+                    exc.text,
+                    GRANT_EVENTS,
+                )
+            return NO_PERMISSION
+        except Exception as exc:
+            error = classify(exc)
+            log.warning("task %s (%s) failed: %s", task.kind, key, error.reason)
+            raise error from exc
+
+    async def _event(self, data: dict[str, Any]) -> str | None:
+        """Make the event for ``data["ref"]`` show ``data``: update the one made before (its id is stored, or
+        found by the ref written in its description after a crash lost the id), else create it; a cancelled
+        one is cancelled, if there is one. Returns the event id."""
+        ref = str(data["ref"])
+        stored = await self._stored_event(ref)
+        http = self.client.http
+        if data.get("cancelled"):
+            if stored is None or stored[1] == "cancelled":
+                return stored[0] if stored else None
+            with contextlib.suppress(discord.NotFound):  # deleted by hand: nothing left to cancel
+                await http.edit_scheduled_event(self.guild_id, stored[0], status=EVENT_CANCELED)
+            await self._store_event(ref, stored[0], "cancelled")
+            return stored[0]
+        payload = {
+            "name": data["name"],
+            "description": f"{data.get('description') or ''}\n\n{marker(ref)}".strip(),
+            "scheduled_start_time": data["start"],
+            "scheduled_end_time": data["end"],
+            "entity_type": EXTERNAL_EVENT,
+            "entity_metadata": {"location": data.get("location") or data["name"]},
+            "privacy_level": GUILD_ONLY,
+        }
+        if stored is None:
+            found = await self._find_event(ref)
+            stored = (found, "scheduled") if found else None
+        if stored is not None and stored[1] == "scheduled":
+            try:
+                await http.edit_scheduled_event(self.guild_id, stored[0], **payload)
+            except discord.NotFound:
+                pass  # deleted by hand: make a new one
+            else:
+                await self._store_event(ref, stored[0], "scheduled")
+                return stored[0]
+        created = await http.create_guild_scheduled_event(self.guild_id, **payload)
+        await self._store_event(ref, str(created["id"]), "scheduled")
+        return str(created["id"])
+
+    async def _find_event(self, ref: str) -> str | None:
+        """The id of a live event of ours whose description carries ``ref``."""
+        for event in await self.client.http.get_scheduled_events(self.guild_id, False):
+            if marker(ref) in (event.get("description") or "") and event.get("status") in (1, 2):
+                return str(event["id"])
+        return None
+
+    async def _stored_event(self, ref: str) -> tuple[str, str] | None:
+        row = await self.app.db.fetchone(
+            "SELECT event_id, status FROM scheduled_events WHERE platform = 'discord' AND ref = ?", (ref,)
+        )
+        return (row["event_id"], row["status"]) if row else None
+
+    async def _store_event(self, ref: str, event_id: str, status: str) -> None:
+        await self.app.db.execute(
+            "INSERT INTO scheduled_events (platform, ref, event_id, status, updated_at) VALUES ('discord', ?, ?, ?, ?)"
+            " ON CONFLICT (platform, ref) DO UPDATE SET event_id = excluded.event_id, status = excluded.status,"
+            " updated_at = excluded.updated_at",
+            (ref, event_id, status, to_db(self.app.clock.now())),
+        )
 
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Deliver ``message`` to ``target``; return the (first) Discord message id."""
@@ -79,9 +196,15 @@ class DiscordSender:
             channel_id = await self._channel_id(target)
             channel = self.client.get_partial_messageable(channel_id)
             first: str | None = None
-            for n, part in enumerate(render(message, self.app.cohort.zone)):
+            parts = render(message, self.app.cohort.zone)
+            view = build_view(message.actions)
+            mentions = mention_line(*await mentioned(self.app, message, "discord"))
+            for n, part in enumerate(parts):
+                extra: dict[str, Any] = {"view": view} if view is not None and n == len(parts) - 1 else {}
+                if n == 0 and mentions:  # mentions in an embed do not notify; in the content they do
+                    extra.update(content=mentions[:2000], allowed_mentions=MENTION_USERS)
                 files = part.files or None
-                sent = await channel.send(embeds=part.embeds, files=files, nonce=nonce_for(key, n))  # type: ignore[arg-type]
+                sent = await channel.send(embeds=part.embeds, files=files, nonce=nonce_for(key, n), **extra)  # type: ignore[arg-type]
                 first = first or str(sent.id)
             return first
         except (TransientSendError, PermanentSendError):
@@ -120,16 +243,17 @@ class DiscordSender:
         person = await self.app.people.get(person_id)
         if person is None:
             raise PermanentSendError(f"nobody with id {person_id} is on the roster")
-        if not person.discord_id:
-            raise PermanentSendError(f"{person.name} has no Discord id on the roster")
+        user_id = person.platform_id("discord")
+        if not user_id:
+            raise PermanentSendError(f"{person.name} has not linked a Discord account")
         db = self.app.db
         sql = "SELECT channel_id FROM dm_channels WHERE platform = 'discord' AND user_id = ?"
-        known = await db.fetchval(sql, (person.discord_id,))
+        known = await db.fetchval(sql, (user_id,))
         if known:
             return int(known)
-        data = await self.client.http.start_private_message(int(person.discord_id))
+        data = await self.client.http.start_private_message(int(user_id))
         columns = {row["name"] for row in await db.fetchall("PRAGMA table_info(dm_channels)")}
-        values = {"platform": "discord", "user_id": person.discord_id, "channel_id": str(data["id"])}
+        values = {"platform": "discord", "user_id": user_id, "channel_id": str(data["id"])}
         if "created_at" in columns:  # tolerate a schema that also records when
             values["created_at"] = to_db(self.app.clock.now())
         names = ", ".join(values)
@@ -140,6 +264,7 @@ class DiscordSender:
     async def forget_dm_channel(self, person_id: int) -> None:
         """Drop a remembered DM channel (Discord said it no longer exists)."""
         person = await self.app.people.get(person_id)
-        if person is not None and person.discord_id:
+        user_id = person.platform_id("discord") if person is not None else None
+        if user_id:
             sql = "DELETE FROM dm_channels WHERE platform = 'discord' AND user_id = ?"
-            await self.app.db.execute(sql, (person.discord_id,))
+            await self.app.db.execute(sql, (user_id,))

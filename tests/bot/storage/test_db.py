@@ -141,7 +141,7 @@ async def test_heavy_reads_take_turns_and_close_even_when_abandoned(tmp_path: Pa
     async with db.heavy():
         await db.close()  # a stream its consumer never finished: its connection is closed too
     for _ in range(100):  # the connections' threads end just after closing
-        if workers() == before:
+        if workers() <= before:
             break
         await asyncio.sleep(0.01)
-    assert workers() == before
+    assert workers() <= before
