@@ -469,18 +469,16 @@ def slack_env(fake: TimedSlack, port: int) -> dict[str, str]:
     }
 
 
+async def spawn_bare_slack(cohort: Cohort, port: int) -> Process:
+    """The bare reference server (see :func:`serve_bare_slack`) in its own process."""
+    args = [sys.executable, SCRIPT, "--serve-bare-slack", str(port), str(cohort.cohort)]
+    return await Process.spawn(*args, env=clean_env(), cwd=ROOT)
+
+
 async def bare_slack(cohort: Cohort, fake: TimedSlack, seconds: float) -> Load:
     """The reference: a bare aiohttp server process doing the same work."""
     port = free_port()
-    proc = await Process.spawn(
-        sys.executable,
-        SCRIPT,
-        "--serve-bare-slack",
-        str(port),
-        str(cohort.cohort),
-        env=clean_env(),
-        cwd=ROOT,
-    )
+    proc = await spawn_bare_slack(cohort, port)
     try:
         await proc.wait_line("listening")
         return await slack_clients(
@@ -810,16 +808,7 @@ async def part_replan(cohort: Cohort, out: dict[str, list]) -> None:
 async def part_startup(cohort: Cohort, out: dict[str, list]) -> None:
     async with TimedSlack.running() as fake, bot(cohort, "slack", slack_env(fake, free_port())) as (_proc, info):
         bot_start, bot_rss = info["startup"], info["rss"]
-    port = free_port()
-    proc = await Process.spawn(
-        sys.executable,
-        SCRIPT,
-        "--serve-bare-slack",
-        str(port),
-        str(cohort.cohort),
-        env=clean_env(),
-        cwd=ROOT,
-    )
+    proc = await spawn_bare_slack(cohort, free_port())
     try:
         ready = await proc.wait_line("listening")
         bare_rss, _ = memory(proc.proc.pid)

@@ -391,18 +391,23 @@ async def test_the_fake_refuses_an_answer_after_three_seconds_as_discord_does(ap
         await platform.stop()
 
 
-async def test_an_interaction_that_arrives_late_is_deferred_at_once(app, fake, discord_platform):
-    from datetime import UTC, datetime, timedelta
-
-    import discord
-
+async def with_waiting_command(app, fake, platform) -> tuple[DiscordPlatform, asyncio.Event]:
+    """Restart with ``/waits``, which answers "answered" once the returned event is set."""
     release = asyncio.Event()
 
     async def waits(ctx):
         await release.wait()
         return "answered"
 
-    platform = await restart_with(app, fake, discord_platform, Command("waits", "Waits.", waits))
+    return await restart_with(app, fake, platform, Command("waits", "Waits.", waits)), release
+
+
+async def test_an_interaction_that_arrives_late_is_deferred_at_once(app, fake, discord_platform):
+    from datetime import UTC, datetime, timedelta
+
+    import discord
+
+    platform, release = await with_waiting_command(app, fake, discord_platform)
     try:
         payload = fake.command("waits")
         created = datetime.now(UTC) - timedelta(seconds=2.6)  # queued 2.6 s before it reached the bot
@@ -418,13 +423,7 @@ async def test_an_interaction_that_arrives_late_is_deferred_at_once(app, fake, d
 
 
 async def test_under_load_new_interactions_are_deferred_at_once(app, fake, discord_platform):
-    release = asyncio.Event()
-
-    async def waits(ctx):
-        await release.wait()
-        return "answered"
-
-    platform = await restart_with(app, fake, discord_platform, Command("waits", "Waits.", waits))
+    platform, release = await with_waiting_command(app, fake, discord_platform)
     platform.handler.busy_after = 2
     try:
         first = [fake.command("waits") for _ in range(2)]
