@@ -5,8 +5,9 @@ generated cohort of N people; each measure is printed beside a reference measure
                                        [--seconds 10] [--bursts 500,4000]
 
 The cohort (N scholars in sections of 16, a facilitator for every two sections, three organizers; weeks 1 and 2
-handed in by 80 %, an extension for week 3 for everyone, its reminder queued in the outbox) is generated once per
-N with ``cohortbot roster import`` and cached in ``$TMPDIR/cohortbot-bench``; every run starts from a copy. The
+handed in by 80 %, an extension for week 3 for everyone, its reminder queued in the outbox; membership sync off,
+as bench/roster.py measures it) is generated once per N with ``cohortbot roster import`` and cached in
+``$TMPDIR/cohortbot-bench``; every run starts from a copy. The
 cohort's dates are set around today (day 3 of week 3), so nothing falls due while the bench runs.
 
 * **slack**: 200 concurrent clients send signed ``/readings`` and ``/submit`` slash commands to the bot (HTTP mode)
@@ -67,7 +68,7 @@ from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, signe
 
 EXAMPLE_COHORT = ROOT / "config" / "example-cohort.yaml"
 SCRIPT = str(Path(__file__).resolve())
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 SECTION_SIZE = 16
 SLACK_CLIENTS = 200
 HEAVY_SCHOLARS = 50
@@ -134,9 +135,13 @@ def cohort_file(n: int) -> dict:
             "weekday": "tuesday",
             "start": "18:00",
             "duration_minutes": 60,
+            "channel": f"section-{k:04d}",
         }
         for k in range(sections)
     ]
+    # Membership sync (server roles, channel invites) is the roster feature's, measured by bench/roster.py: off
+    # here, so that these numbers are the commands'.
+    data.setdefault("roster", {})["sync"] = {}
     return data
 
 
@@ -344,11 +349,21 @@ async def bot(cohort: Cohort, platform: str, env: dict[str, str]) -> AsyncIterat
         proc = await Process.spawn(
             *args, "--cohort", str(cohort.cohort), "--db", str(db), env=clean_env(**env), cwd=Path(tmp)
         )
+        spy = None
         try:
             ready = await proc.wait_line("cohortbot is running")
             rss, _ = memory(proc.proc.pid)
+            if os.environ.get("BENCH_PYSPY"):  # diagnostics: sample the bot with py-spy (collapsed stacks)
+                spy = await asyncio.create_subprocess_exec(
+                    os.environ["BENCH_PYSPY"], "record", "--pid", str(proc.proc.pid), "--rate", "200",
+                    "--format", "raw", "--output", f"/tmp/spy-{platform}-{int(time.time())}.txt", "--nonblocking",
+                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                )  # fmt: skip
             yield proc, {"startup": ready - proc.started, "rss": rss, "db": db}
         finally:
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                await spy.wait()
             errors = proc.errors()
             if errors:
                 print(f"  ! the bot logged {len(errors)} error(s), e.g. {errors[0][:300]}", flush=True)
