@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     public_url: str | None = None  # where people reach the HTTP server (calendar feed links); default http://host:port
     log_level: str = "INFO"
     misfire_grace_hours: float = 6.0
+    replan_minutes: float = 5.0  # how often the schedule is rebuilt from the database (new announcements...)
 
 
 class DiscordSettings(BaseSettings):

@@ -77,7 +77,11 @@ class Runtime:
             self.scheduler = build_scheduler(self.grace)
             install_jobs(self.scheduler, jobs, self.app.clock.now(), self._fire)
             self.scheduler.add_job(
-                self._replan, "interval", minutes=REPLAN_MINUTES, id="runtime:replan", replace_existing=True
+                self._replan,
+                "interval",
+                minutes=self.app.settings.replan_minutes or REPLAN_MINUTES,
+                id="runtime:replan",
+                replace_existing=True,
             )
             self.scheduler.start()
         self.app.outbox.listeners.append(self.worker.wake)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,13 +27,19 @@ if TYPE_CHECKING:
     from bot.app import CohortBot
 
 log = logging.getLogger(__name__)
+SLOW_PLANNER = 0.1  # seconds: a planner taking longer is logged (the periodic re-plan must not stall the bot)
 
 
 async def plan(app: CohortBot) -> list[PlannedJob]:
     """Every job the planners derive from the cohort file and the database, by time."""
     jobs: list[PlannedJob] = []
     for planner in app.planners:
+        started = time.perf_counter()
         jobs.extend(await planner(app))
+        took = time.perf_counter() - started
+        if took > SLOW_PLANNER:  # it may have held the event loop that long: every answer waited
+            log.info("planner %s.%s took %.0f ms", planner.__module__, planner.__qualname__, took * 1000)
+        await asyncio.sleep(0)  # between planners, whatever answers are waiting go first
     ids = [j.id for j in jobs]
     if len(set(ids)) != len(ids):
         dupes = sorted({i for i in ids if ids.count(i) > 1})

@@ -230,3 +230,17 @@ def test_check_shows_the_schedule_the_runtime_uses(tmp_path, capsys):
     assert "post:week-1" in ids
     for job_id in ids:
         assert job_id in out
+
+
+async def test_a_planner_that_holds_the_loop_is_named_in_the_log(app: CohortBot, caplog):
+    import time
+
+    async def dawdling_planner(app):
+        time.sleep(0.12)  # noqa: ASYNC251 - holds the loop, as a planner looping over 20,000 meetings does
+        return []
+
+    app.planners.append(dawdling_planner)
+    with caplog.at_level(logging.INFO, logger="schedules.scheduler"):
+        await plan(app)
+    [line] = [r.getMessage() for r in caplog.records if "took" in r.getMessage()]
+    assert "dawdling_planner" in line and " ms" in line
