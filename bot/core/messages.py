@@ -5,7 +5,9 @@ Text uses a small markup that all three platforms can translate:
 * ``**bold**`` and ``[title](https://link)``;
 * times as Discord's own timestamp syntax ``<t:UNIX:STYLE>`` (see :func:`timestamp`): Discord shows it
   natively in each reader's zone, Slack turns it into ``<!date^...>``, the console prints the reader's
-  local time.
+  local time;
+* people as ``<@#ROSTER_ID|Name>`` (see :func:`mention`): each adapter turns it into its own mention of the
+  person's linked account (which notifies them), or ``@Name`` where they have none; plain text shows ``@Name``.
 
 A message is a pydantic model so it can be stored in the outbox as JSON and rebuilt unchanged.
 """
@@ -13,6 +15,7 @@ A message is a pydantic model so it can be stored in the outbox as JSON and rebu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode
@@ -26,11 +29,38 @@ TimeStyle = Literal["t", "T", "d", "D", "f", "F", "R"]
 TIMESTAMP_RE = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
 BOLD_RE = re.compile(r"\*\*(.+?)\*\*")
 LINK_RE = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+PERSON_RE = re.compile(r"<@#(\d{1,12})\|([^<>|]*)>")
 
 
 def timestamp(dt: datetime, style: TimeStyle = "f") -> str:
     """Markup for a moment that each reader sees in their own time zone."""
     return f"<t:{int(utc(dt).timestamp())}:{style}>"
+
+
+def mention(person_id: int, name: str) -> str:
+    """Markup naming a roster person so that each platform mentions their account (see the module docstring)."""
+    clean = re.sub(r"[<>|*\[\]]", "", name).strip()[:100] or f"#{person_id}"
+    return f"<@#{person_id}|{clean}>"
+
+
+def mentioned(message: Message) -> set[int]:
+    """The roster ids of everyone :func:`mention` ed in ``message`` (title, text, fields, footer, table)."""
+    parts = [message.title or "", message.text, message.footer or ""]
+    parts += [f"{f.name} {f.value}" for f in message.fields]
+    if message.table is not None:
+        parts += [c for row in message.table.rows for c in row]
+    return {int(m.group(1)) for part in parts for m in PERSON_RE.finditer(part)}
+
+
+def render_mentions(text: str, accounts: Mapping[int, str], as_account: Callable[[str], str]) -> str:
+    """Each mention in ``text`` as ``as_account(user id)`` where ``accounts`` knows the person's account on the
+    platform, else as ``@Name``."""
+
+    def sub(match: re.Match[str]) -> str:
+        account = accounts.get(int(match.group(1)))
+        return as_account(account) if account else f"@{match.group(2)}"
+
+    return PERSON_RE.sub(sub, text)
 
 
 def relative(dt: datetime, now: datetime) -> str:
@@ -76,7 +106,9 @@ def render_timestamps(text: str, zone: ZoneInfo, now: datetime | None = None) ->
 
 
 def plain(text: str, zone: ZoneInfo, now: datetime | None = None) -> str:
-    """Strip the markup for a plain-text reader: bold removed, links as ``title (url)``, local times."""
+    """Strip the markup for a plain-text reader: bold removed, links as ``title (url)``, local times, people
+    as ``@Name``."""
+    text = PERSON_RE.sub(lambda m: f"@{m.group(2)}", text)
     text = LINK_RE.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
     text = BOLD_RE.sub(r"\1", text)
     return render_timestamps(text, zone, now)

@@ -72,3 +72,15 @@ async def preselected_ids(app: CohortBot, message: Message, platform: str) -> di
         return {}
     found = await app.people.get_many(wanted)
     return {str(i): uid for i, p in found.items() if (uid := p.platform_id(platform))}
+
+
+async def mention_ids(app: CohortBot, message: Message, platform: str) -> dict[int, str]:
+    """For the people mentioned in ``message`` (``<@#id|Name>``): roster id -> user id on ``platform``, for those
+    who linked an account there (one lookup for all of them)."""
+    from bot.core.messages import mentioned
+
+    wanted = mentioned(message)
+    if not wanted:
+        return {}
+    found = await app.people.get_many(wanted)
+    return {i: uid for i, p in found.items() if (uid := p.platform_id(platform))}

@@ -1,6 +1,7 @@
 """Neutral messages and forms as Discord embeds, files and modals, within Discord's size limits.
 
-The core's markup (``**bold**``, ``[title](url)``, ``<t:UNIX:STYLE>``) is native Discord and passes through.
+The core's markup (``**bold**``, ``[title](url)``, ``<t:UNIX:STYLE>``) is native Discord and passes through;
+a person (``<@#id|Name>``) becomes ``<@user id>`` where they linked a Discord account, else ``@Name``.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import discord
 
-from bot.core.messages import Form, Message, Table, plain
+from bot.core.messages import Form, Message, Table, plain, render_mentions
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,23 @@ def _slug(text: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", "-", (text or "").casefold()).strip("-")[:60] or "table"
 
 
-def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
+def user_mention(user_id: str) -> str:
+    """Discord's mention of a user."""
+    return f"<@{user_id}>"
+
+
+def render(message: Message, zone: ZoneInfo, mentions: Mapping[int, str] | None = None) -> list[Outgoing]:
     """``message`` as one or more Discord messages (more only when it exceeds one message's limits).
 
-    Files (the message's own and a large table's CSV) go with the first message.
+    Files (the message's own and a large table's CSV) go with the first message. ``mentions`` maps the roster
+    ids of people mentioned in it to their Discord user ids.
     """
-    text = message.text
+    accounts = mentions or {}
+
+    def people(text: str) -> str:
+        return render_mentions(text, accounts, user_mention)
+
+    text = people(message.text)
     files = [
         discord.File(io.BytesIO(a.content), filename=a.filename, description=a.description or None)
         for a in message.files
@@ -96,18 +108,18 @@ def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
             text = f"{text}\n\n{note}" if text else note
 
     embeds: list[discord.Embed] = []
-    title = clip(message.title, TITLE_MAX) if message.title else None
+    title = clip(render_mentions(message.title, {}, user_mention), TITLE_MAX) if message.title else None
     for n, piece in enumerate(split_text(text, DESCRIPTION_MAX) if text else [""]):
         embeds.append(
             discord.Embed(
                 title=title if n == 0 else None, description=piece or None, url=message.url if n == 0 else None
             )
         )
-    footer = clip(message.footer, FOOTER_MAX) if message.footer else None
+    footer = clip(render_mentions(message.footer, {}, user_mention), FOOTER_MAX) if message.footer else None
     reserve = len(footer or "")
     for f in message.fields:
         name = clip(f.name, FIELD_NAME_MAX) or "\u200b"
-        for n, value in enumerate(split_text(f.value, FIELD_VALUE_MAX)):
+        for n, value in enumerate(split_text(people(f.value), FIELD_VALUE_MAX)):
             shown = name if n == 0 else clip(f"{f.name} (continued)", FIELD_NAME_MAX)
             current = embeds[-1]
             size = len(shown) + len(value or "\u200b")

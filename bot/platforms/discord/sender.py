@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -17,6 +18,7 @@ import discord
 from bot.core.clock import to_db
 from bot.core.messages import Message
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target, TransientSendError
+from bot.platforms import mention_ids
 from bot.platforms.discord.components import build_view
 from bot.platforms.discord.render import render
 
@@ -25,8 +27,25 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 NONCE_MAX = 25
+CONTENT_MAX = 2000
 CANNOT_DM = 50007
 UNKNOWN_CHANNEL = 10003
+
+
+def ping(user_ids: Iterable[str]) -> dict[str, Any]:
+    """What makes a channel post notify the people it mentions: a mention inside an embed shows their name but
+    notifies nobody, so their mentions also go in the message's content (as many as fit in 2,000 characters),
+    and only users may be pinged (never @everyone or a role)."""
+    words: list[str] = []
+    size = 0
+    for uid in dict.fromkeys(user_ids):
+        word = f"<@{uid}>"
+        if size + len(word) + 1 > CONTENT_MAX:
+            break
+        words.append(word)
+        size += len(word) + 1
+    allowed = discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False)
+    return {"content": " ".join(words), "allowed_mentions": allowed}
 
 
 def nonce_for(key: str, part: int = 0) -> str:
@@ -80,10 +99,13 @@ class DiscordSender:
             channel_id = await self._channel_id(target)
             channel = self.client.get_partial_messageable(channel_id)
             first: str | None = None
-            parts = render(message, self.app.cohort.zone)
+            mentions = await mention_ids(self.app, message, "discord")
+            parts = render(message, self.app.cohort.zone, mentions)
             view = build_view(message.actions)
             for n, part in enumerate(parts):
                 extra: dict[str, Any] = {"view": view} if view is not None and n == len(parts) - 1 else {}
+                if n == 0 and mentions and isinstance(target, ChannelTarget):
+                    extra |= ping(mentions.values())
                 files = part.files or None
                 sent = await channel.send(embeds=part.embeds, files=files, nonce=nonce_for(key, n), **extra)  # type: ignore[arg-type]
                 first = first or str(sent.id)

@@ -38,7 +38,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.context import Actor, Place
 from bot.core.messages import ACTION_PREFIX, Reply
 from bot.core.textargs import TextParseError, resolve
-from bot.platforms import preselected_ids
+from bot.platforms import mention_ids, preselected_ids
 from bot.platforms.slack.forms import CALLBACK_ID, form_view, read_submission
 from bot.platforms.slack.render import Rendered, chosen_values, render, text_blocks
 from bot.platforms.slack.sender import SlackSender, upload_files
@@ -195,7 +195,12 @@ class SlackPlatform:
             return
         if reply.message is None:
             return
-        rendered = render(reply.message, zone, await preselected_ids(self.app, reply.message, "slack"))
+        rendered = render(
+            reply.message,
+            zone,
+            await preselected_ids(self.app, reply.message, "slack"),
+            await mention_ids(self.app, reply.message, "slack"),
+        )
         await self._upload(rendered, actor, place, reply.private)
         if reply.replace:
             await respond(text=rendered.text, blocks=rendered.blocks, replace_original=True)
@@ -292,7 +297,8 @@ class SlackPlatform:
     async def _post_result(self, reply: Reply, actor: Actor, place: Place) -> None:
         """Post a modal's result: ephemeral in the original channel if private (else in it), or by DM."""
         assert reply.message is not None
-        rendered = render(reply.message, reply.zone_or(self.app.cohort.zone))
+        mentions = await mention_ids(self.app, reply.message, "slack")
+        rendered = render(reply.message, reply.zone_or(self.app.cohort.zone), mentions=mentions)
         await self._upload(rendered, actor, place, reply.private)
         content = {"text": rendered.text, "blocks": rendered.blocks}
         if place.channel_id and not place.is_dm:

@@ -3,6 +3,8 @@
 * ``**bold**`` -> ``*bold*``; ``[title](url)`` -> ``<url|title>``; ``&``, ``<`` and ``>`` escaped as Slack asks;
 * ``<t:UNIX:STYLE>`` -> ``<!date^UNIX^TOKENS|fallback>``: Slack shows it in each reader's zone; the fallback
   (for clients that cannot) is the time in the cohort's zone;
+* a person ``<@#id|Name>`` -> ``<@USER_ID>`` (a mention that notifies) where they linked a Slack account, else
+  ``@Name``;
 * title -> header block, text and each field -> mrkdwn sections (split at 3000 characters), footer -> context;
 * a small table -> a code block; a larger one -> a CSV file (uploaded by the caller, see :class:`Rendered`);
 * at most 50 blocks; a plain ``text`` fallback always.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -27,6 +29,7 @@ MAX_BLOCKS = 50
 TEXT_LIMIT = 3000
 ACTION_ELEMENTS = 25  # elements in one actions block
 ESCAPED_TIMESTAMP_RE = re.compile(r"&lt;t:(-?\d+)(?::([tTdDfFR]))?&gt;")
+ESCAPED_PERSON_RE = re.compile(r"&lt;@#(\d{1,12})\|([^<>|]*?)&gt;")
 DATE_TOKENS = {
     "t": "{time}",
     "T": "{time_secs}",
@@ -67,9 +70,13 @@ def slack_date(unix: int, style: str, zone: ZoneInfo) -> str:
     return f"<!date^{unix}^{DATE_TOKENS.get(style, DATE_TOKENS['f'])}|{fallback}>"
 
 
-def mrkdwn(text: str, zone: ZoneInfo) -> str:
-    """The core's markup as Slack mrkdwn (see the module docstring)."""
+def mrkdwn(text: str, zone: ZoneInfo, mentions: Mapping[int, str] | None = None) -> str:
+    """The core's markup as Slack mrkdwn (see the module docstring); ``mentions``: roster id -> Slack user id."""
     text = escape(text)
+    accounts = mentions or {}
+    text = ESCAPED_PERSON_RE.sub(
+        lambda m: f"<@{accounts[int(m.group(1))]}>" if int(m.group(1)) in accounts else f"@{m.group(2)}", text
+    )
     text = ESCAPED_TIMESTAMP_RE.sub(lambda m: slack_date(int(m.group(1)), m.group(2) or "f", zone), text)
     text = LINK_RE.sub(lambda m: f"<{m.group(2)}|{m.group(1).replace('|', '/')}>", text)
     return BOLD_RE.sub(r"*\1*", text)
@@ -117,10 +124,16 @@ def slug(text: str | None, default: str = "table") -> str:
     return cleaned[:60] or default
 
 
-def render(message: Message, zone: ZoneInfo, people_ids: dict[str, str] | None = None) -> Rendered:
+def render(
+    message: Message,
+    zone: ZoneInfo,
+    people_ids: dict[str, str] | None = None,
+    mentions: Mapping[int, str] | None = None,
+) -> Rendered:
     """Block Kit blocks, a text fallback and any files for ``message``; times fall back to ``zone``.
 
-    ``people_ids`` maps roster person ids to Slack user ids, for people selects' pre-selected entries.
+    ``people_ids`` maps roster person ids to Slack user ids, for people selects' pre-selected entries;
+    ``mentions`` the roster ids of people mentioned in the text to Slack user ids.
     """
     blocks: list[dict] = []
     uploads: list[Upload] = []
@@ -132,9 +145,9 @@ def render(message: Message, zone: ZoneInfo, people_ids: dict[str, str] | None =
     if message.url:
         blocks.extend(sections(f"<{escape(message.url)}|{escape(message.url)}>"))
     if message.text:
-        blocks.extend(sections(mrkdwn(message.text, zone)))
+        blocks.extend(sections(mrkdwn(message.text, zone, mentions)))
     for f in message.fields:
-        blocks.extend(sections(f"*{mrkdwn(f.name, zone)}*\n{mrkdwn(f.value, zone)}"))
+        blocks.extend(sections(f"*{mrkdwn(f.name, zone)}*\n{mrkdwn(f.value, zone, mentions)}"))
     if message.table is not None:
         text = message.table.as_text(zone)
         if len(text) + 8 <= SECTION_LIMIT:

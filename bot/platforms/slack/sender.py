@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.messages import Message
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target, TransientSendError
+from bot.platforms import mention_ids
 from bot.platforms.slack.render import Rendered, render
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class SlackSender:
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Post ``message`` to ``target``; ``key`` goes into the message metadata for traceability."""
         channel = await self.channel_for(target)
-        rendered = render(message, self.app.cohort.zone)
+        rendered = render(message, self.app.cohort.zone, mentions=await mention_ids(self.app, message, "slack"))
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
         response = await call(
             f"chat.postMessage to {target.describe()}",
