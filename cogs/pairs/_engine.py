@@ -22,6 +22,7 @@ from cogs.pairs import _topics
 from cogs.pairs._store import Session, repo
 from cogs.pairs.grouping import Formed, Plan, next_round
 from schedules.jobs import PlannedJob
+from schedules.scheduler import catching_up
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -187,7 +188,9 @@ async def open_session(
 async def step(app: CohortBot, session_id: int, number: int, *, manual: bool = False) -> bool:
     """Start round ``number`` (or end the session after its last round), once; ``False`` if it was not due.
 
-    ``manual``: run now on someone's request (``/pair next``), not by the scheduler.
+    ``manual``: run now on someone's request (``/pair next``), not by the scheduler. A step caught up after the
+    bot was down for longer than a round ends the session instead (its people have moved on); one that is late
+    only because a virtual clock jumped forward while the bot was up runs now.
     """
     store = repo(app)
     now = app.clock.now()
@@ -199,7 +202,7 @@ async def step(app: CohortBot, session_id: int, number: int, *, manual: bool = F
             await finish(app, session, "done", f"That was the last of {session.rounds} rounds.")
             return True
         late = session.next_at is not None and now - session.next_at > timedelta(minutes=session.minutes)
-        if late and not manual:
+        if late and not manual and catching_up():
             await finish(
                 app, session, "stopped", "I was offline when the next round was due, so this session has ended."
             )

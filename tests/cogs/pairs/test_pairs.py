@@ -402,3 +402,16 @@ async def test_later_sessions_keep_people_who_met_apart(app, as_):
     await as_("Alan Turing", "pair start", people="Ada, Hedy, Rosalind, Alan", rounds="1")
     second = {frozenset(g) for g in await groups_of(app, 2, 1)}
     assert not first & second
+
+
+async def test_a_clock_jump_while_the_bot_is_up_starts_the_round_late_instead_of_ending(app, as_, clock):
+    runtime, sender = await started(app)
+    try:
+        await as_("Alan Turing", "pair start", people="Ada, Hedy, Rosalind, Alan", rounds="2", minutes="10")
+        await runtime.run_until_idle()
+        clock.advance(timedelta(minutes=25))  # the demo's /clock +25m: the bot was running all along
+        await runtime.run_until_idle()
+        assert "pairs:1:round-2:post" in sender.delivered
+        assert (await repo(app).get(1)).state == "running"
+    finally:
+        await runtime.stop()
