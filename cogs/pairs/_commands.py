@@ -62,6 +62,11 @@ async def find_session(ctx: Context, section: str | None, *, member_ok: bool = F
     raise UserError("No pairing session is running that you run. Start one with /pair start.")
 
 
+def words(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def require_manager(ctx: Context, session: Session) -> None:
     """Refuse unless the asker runs ``session``."""
     if not manages(ctx, session):
@@ -392,7 +397,7 @@ async def topic(ctx: Context, text: str | None = None) -> Reply:
         users = (await store.topic_users([earlier.topic_id]))[earlier.topic_id]
         people = await ctx.app.people.get_many(set(users) | set(group))
         in_group = [p for p in users if p in group]
-        who = " and ".join("you" if p == ctx.person.id else people[p].name for p in in_group)
+        who = words(["you"] * (ctx.person.id in in_group) + [people[p].name for p in in_group if p != ctx.person.id])
         others = [people[p].name for p in users if p not in in_group and p in people]
         with_whom = f" with {', '.join(others)}" if others else ""
         how = "That is the same disagreement as" if earlier.normalized == normalized else "That is nearly the same as"
