@@ -5,14 +5,15 @@
 For each n (people in pairs, trios for odd counts):
 
 * **ms/round**: the time :func:`cogs.pairs.grouping.form_round` takes for one round in the middle of a
-  session (after 5 rounds, with 10 earlier sessions of history), the median over the rounds of ``--runs`` runs;
+  session (rounds 6 to 10, with the earlier sessions' history below), the median of those rounds over ``--runs``
+  runs;
   **ref ms** is the same n shuffled and cut into pairs with no rule at all, measured in the same run, and
   **ratio** the one over the other (goal: 50 ms or less at n = 5,000);
 * **in-session repeats**: pairs meeting twice within one session of ``min(n − 1, 20)`` rounds of a fixed group,
   formed as the bot does (:func:`cogs.pairs.grouping.next_round`; goal 0);
 * **across sessions**: ``--sessions`` sessions of that many rounds in a row, each avoiding the pairs of the
   earlier ones: the pairs that had met in an earlier session, against the **lower bound**
-  ``max(0, pairs formed in all sessions − n(n − 1)/2)`` (there are only so many distinct pairs).
+  ``max(0, Σ pairs met per session − n(n − 1)/2)`` (there are only so many distinct pairs).
 
 Measured on a shared 2-core machine: times are noisy; the repeat counts are exact (the seed is fixed).
 """
@@ -64,7 +65,7 @@ def across(n: int, rounds: int, sessions: int, seed: int) -> tuple[int, int, int
         if s == 0:
             first_session_repeats = repeats(played)
         pairs = pairs_of(played)
-        formed += sum(len(g) * (len(g) - 1) // 2 for groups in played for g in groups)
+        formed += len(pairs)
         repeated += len(pairs & seen)
         seen |= pairs
         for a, b in pairs:
@@ -74,22 +75,26 @@ def across(n: int, rounds: int, sessions: int, seed: int) -> tuple[int, int, int
     return repeated, bound, first_session_repeats, before
 
 
-def timed_round(n: int, before: dict[int, set[int]], seed: int) -> tuple[float, float]:
-    """ms for one round mid-session (after WARM_ROUNDS rounds) with ``before``; and the no-rules reference."""
+def timed_rounds(n: int, before: dict[int, set[int]], seed: int, count: int = 5) -> tuple[list[float], list[float]]:
+    """ms for each of ``count`` rounds mid-session (after WARM_ROUNDS rounds) with ``before``, and for the
+    no-rules reference (shuffle and cut into pairs) of the same n."""
     people = list(range(n))
     state = State(before=before)
     for r in range(WARM_ROUNDS):
         state.record(form_round(people, state, seed=seed + r).groups)
-    started = time.perf_counter()
-    form_round(people, state, seed=seed + WARM_ROUNDS)
-    took = time.perf_counter() - started
+    times, refs = [], []
     rng = random.Random(seed)
-    started = time.perf_counter()
-    order = people[:]
-    rng.shuffle(order)
-    [tuple(order[i : i + 2]) for i in range(0, n - n % 2, 2)]
-    reference = time.perf_counter() - started
-    return took * 1000, reference * 1000
+    for r in range(count):
+        started = time.perf_counter()
+        formed = form_round(people, state, seed=seed + WARM_ROUNDS + r)
+        times.append((time.perf_counter() - started) * 1000)
+        state.record(formed.groups)
+        started = time.perf_counter()
+        order = people[:]
+        rng.shuffle(order)
+        [tuple(order[i : i + 2]) for i in range(0, n - n % 2, 2)]
+        refs.append((time.perf_counter() - started) * 1000)
+    return times, refs
 
 
 def main() -> None:
@@ -110,9 +115,9 @@ def main() -> None:
         repeated, bound, inside, before = across(n, rounds, args.sessions, args.seed)
         times, refs = [], []
         for run in range(args.runs):
-            took, ref = timed_round(n, before, args.seed + 100 * run)
-            times.append(took)
-            refs.append(ref)
+            took, ref = timed_rounds(n, before, args.seed + 100 * run)
+            times += took
+            refs += ref
         ms, ref = statistics.median(times), statistics.median(refs)
         print(
             f"| {n:,} | {rounds} | {ms:.1f} | {ref:.2f} | {ms / ref:.0f} | {inside} | {repeated:,} | {bound:,} |",

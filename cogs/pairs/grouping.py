@@ -38,6 +38,8 @@ EMPTY: frozenset[int] = frozenset()
 PROBES = 24  # random partners tried before a full scan
 IMPROVE_TRIES = 24  # exchanges tried per group that could be better
 SCAN_GROUPS = 40  # a repair looks at every other group up to this many, else at a sample of this many
+STALL = 60  # repair steps without fewer repeats before it stops
+GIVE_UP = 3 * IMPROVE_TRIES  # exchanges in a row that lowered nothing before improving stops
 
 
 @dataclass
@@ -289,9 +291,14 @@ def _repair(groups: list[list[int]], state: State, rng: random.Random, size: int
     if len(groups) < 2:
         return
     steps = steps or 20 * len(groups) + 200
+    fewest, stalled = None, 0
     for _ in range(steps):
         bad = [i for i, g in enumerate(groups) if _conflicts(g, state)]
         if not bad:
+            break
+        total = sum(_conflicts(groups[i], state) for i in bad)
+        fewest, stalled = (total, 0) if fewest is None or total < fewest else (fewest, stalled + 1)
+        if stalled > STALL:  # beyond what exchanges can fix (more rounds than the maximum): keep the fewest
             break
         i = rng.choice(bad)
         gi = groups[i]
@@ -319,13 +326,15 @@ def _repair(groups: list[list[int]], state: State, rng: random.Random, size: int
 
 
 def _improve_history(groups: list[list[int]], state: State, rng: random.Random, size: int) -> None:
-    """Exchanges that lower earlier-session meetings without a repeat or a rotation cost (a few tries each)."""
+    """Exchanges that lower earlier-session meetings without a repeat or a rotation cost (a few tries per such
+    group; it gives up after :data:`GIVE_UP` failures in a row, as when everyone has met everyone before)."""
     if len(groups) < 2 or not state.before:
         return
+    failures = 0
     for i in [k for k, g in enumerate(groups) if _history(g, state)]:
         for _ in range(IMPROVE_TRIES):
             gi = groups[i]
-            if not _history(gi, state):
+            if not _history(gi, state) or failures > GIVE_UP:
                 break
             j = rng.randrange(len(groups))
             if j == i:
@@ -336,6 +345,9 @@ def _improve_history(groups: list[list[int]], state: State, rng: random.Random, 
             gi[x], gj[y] = gj[y], gi[x]
             if _swap_score(gi, gj, state, size) >= before:
                 gi[x], gj[y] = gj[y], gi[x]
+                failures += 1
+            else:
+                failures = 0
 
 
 def _rotation_order(

@@ -94,3 +94,27 @@ def test_guaranteed_rounds_for_a_fixed_group_of_pairs():
     assert repeat_free_rounds(5) == 1
     assert repeat_free_rounds(23) == 19
     assert repeat_free_rounds(101) == 25  # beyond the stored designs: per-round matching, (n + 1) / 4 rounds
+
+
+def least_overlap(n: int, rounds: int) -> int | None:
+    """The least total trio overlap of ``rounds`` repeat-free rounds (exhaustive; ``None`` if none exist)."""
+    best: int | None = None
+
+    def search(used: frozenset, previous: frozenset | None, depth: int, overlap: int) -> None:
+        nonlocal best
+        if best is not None and overlap >= best:
+            return
+        if depth == rounds:
+            best = overlap
+            return
+        options = factors(n, used)
+        for trio, edges in options[:1] if depth == 0 else options:
+            search(used | edges, trio, depth + 1, overlap + (len(trio & previous) if previous else 0))
+
+    search(frozenset(), None, 0, 0)
+    return best
+
+
+@pytest.mark.parametrize("rounds", [2, 3])
+def test_with_seven_people_someone_must_be_in_the_trio_twice_in_a_row(rounds):
+    assert least_overlap(7, rounds) == min_overlap(7, rounds) > 0
