@@ -19,7 +19,7 @@ from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget
 from bot.outbox import NewItem
 from cogs.pairs import _topics
-from cogs.pairs._store import Session, repo
+from cogs.pairs._store import PlayedRound, Session, repo
 from cogs.pairs.grouping import Formed, Plan, next_round
 from schedules.jobs import PlannedJob
 from schedules.scheduler import catching_up
@@ -213,10 +213,11 @@ async def step(app: CohortBot, session_id: int, number: int, *, manual: bool = F
             who = "Nobody" if not present else "Only one person"
             await finish(app, session, "stopped", f"{who} is taking part in round {number}, so the session ends.")
             return True
-        formed, kept_plan = await _form(app, session, number, present)
+        played = await store.played(session_id)
+        formed, kept_plan = await _form(app, session, number, present, played)
         ends_at = now + timedelta(minutes=session.minutes)
         people = await app.people.get_many(present)
-        suggestions = await _suggestions(app, session, number, formed)
+        suggestions = await _suggestions(app, number, formed, played)
         await store.record_round(session_id, number, formed, suggestions, now, ends_at)
         await store.update(session_id, state="running", current_round=number, next_at=ends_at, plan=kept_plan)
         prompt = app.cohort.pairing.prompt
@@ -240,9 +241,11 @@ async def step(app: CohortBot, session_id: int, number: int, *, manual: bool = F
     return True
 
 
-async def _form(app: CohortBot, session: Session, number: int, present: list[int]) -> tuple[Formed, dict | None]:
+async def _form(
+    app: CohortBot, session: Session, number: int, present: list[int], played: list[PlayedRound]
+) -> tuple[Formed, dict | None]:
     """The groups for round ``number`` and the plan to keep (see :func:`cogs.pairs.grouping.next_round`)."""
-    state = await repo(app).state(session, present)
+    state = await repo(app).state(session, present, played)
     formed, kept = next_round(
         present,
         number,
@@ -256,7 +259,7 @@ async def _form(app: CohortBot, session: Session, number: int, present: list[int
     return formed, kept.as_json() if kept else None
 
 
-async def _suggestions(app: CohortBot, session: Session, number: int, formed: Formed) -> list[str | None]:
+async def _suggestions(app: CohortBot, number: int, formed: Formed, played: list[PlayedRound]) -> list[str | None]:
     """For each group, a topic from the bank that nobody in it has used (nor, if possible, been suggested)."""
     bank = app.cohort.pairing.topics
     if not bank:
@@ -268,11 +271,11 @@ async def _suggestions(app: CohortBot, session: Session, number: int, formed: Fo
         used.setdefault(use.person_id, []).append(use.normalized)
     ruled = _topics.ruled_out(bank, [t for topics in used.values() for t in topics])
     suggested: dict[int, set[str]] = {}
-    for played in await store.played(session.id):
-        for g, members in played.groups.items():
-            if played.suggestions.get(g):
+    for done in played:
+        for g, members in done.groups.items():
+            if done.suggestions.get(g):
                 for p in members:
-                    suggested.setdefault(p, set()).add(played.suggestions[g] or "")
+                    suggested.setdefault(p, set()).add(done.suggestions[g] or "")
     out = []
     for index, group in enumerate(formed.groups):
         blocked = {i for p in group for t in used.get(p, []) for i in ruled.get(t, set())}

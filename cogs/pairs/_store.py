@@ -312,25 +312,30 @@ class PairsRepo:
         ]
 
     async def met_before(self, session_id: int, people: Iterable[int]) -> dict[int, set[int]]:
-        """Who among ``people`` met whom in other sessions (symmetric), from one query."""
-        ids = _ids(people)
+        """Who among ``people`` met whom in other sessions (symmetric). One indexed query on the first person of
+        each pair (``a IN``: a search per person, not per pair of people), the second filtered here."""
+        wanted = set(people)
         rows = await self.db.fetchall(
-            "SELECT DISTINCT a, b FROM pair_met WHERE session_id != ?"
-            " AND a IN (SELECT value FROM json_each(?)) AND b IN (SELECT value FROM json_each(?))",
-            (session_id, ids, ids),
+            "SELECT a, b FROM pair_met WHERE a IN (SELECT value FROM json_each(?)) AND session_id != ?",
+            (_ids(wanted), session_id),
         )
         out: dict[int, set[int]] = {}
         for r in rows:
-            out.setdefault(r["a"], set()).add(r["b"])
-            out.setdefault(r["b"], set()).add(r["a"])
+            a, b = r["a"], r["b"]
+            if b in wanted:
+                out.setdefault(a, set()).add(b)
+                out.setdefault(b, set()).add(a)
         return out
 
-    async def state(self, session: Session, people: Iterable[int]) -> State:
-        """The grouping state before the next round: this session's rounds, and earlier meetings if wanted."""
+    async def state(
+        self, session: Session, people: Iterable[int], played: Sequence[PlayedRound] | None = None
+    ) -> State:
+        """The grouping state before the next round: this session's rounds (``played``, if already loaded), and
+        earlier sessions' meetings if the session avoids them."""
         before = await self.met_before(session.id, people) if session.avoid_history else {}
         state = State(before=before)
-        for played in await self.played(session.id):
-            state.record(played.groups.values(), played.resting, session.size)
+        for done in played if played is not None else await self.played(session.id):
+            state.record(done.groups.values(), done.resting, session.size)
         return state
 
     # ---- topics ---------------------------------------------------------------------------------------
