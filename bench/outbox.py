@@ -38,8 +38,7 @@ from bot.cohort import load_cohort  # noqa: E402
 from bot.core.clock import ManualClock  # noqa: E402
 from bot.core.messages import Message  # noqa: E402
 from bot.core.platform import DMTarget  # noqa: E402
-from bot.outbox import NewItem  # noqa: E402
-from bot.outbox_worker import OutboxWorker  # noqa: E402
+from bot.delivery import NewItem, OutboxWorker  # noqa: E402
 from bot.platforms.discord.sender import DiscordSender  # noqa: E402
 from bot.roster import import_roster_file  # noqa: E402
 

@@ -13,8 +13,8 @@ from bot.core.context import Actor, Place
 from bot.core.dispatch import Dispatcher
 from bot.core.messages import Reply, Table
 from bot.core.platform import Sender
+from bot.delivery.store import Outbox
 from bot.loader import load_cogs
-from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.people import PeopleRepo

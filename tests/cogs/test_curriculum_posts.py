@@ -12,7 +12,7 @@ from bot.app import CohortBot
 from bot.core.clock import ManualClock
 from bot.core.messages import Message
 from bot.core.platform import DMTarget, PermanentSendError
-from bot.outbox_worker import OutboxWorker
+from bot.delivery import OutboxWorker
 from bot.platforms.console import ConsoleSender
 from bot.platforms.slack.sender import SlackSender
 from cogs.curriculum import post_key

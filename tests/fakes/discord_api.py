@@ -38,6 +38,17 @@ Or by hand::
   discord.py does not retry; 500/502/504 it retries after 1, 3, 5... real seconds, so avoid them in tests).
   Note that discord.py itself retries a 429 up to 5 times (sleeping ``retry_after``): fewer than 5 are absorbed
   and the send succeeds; 5 in a row reach the sender, which raises ``TransientSendError(retry_after=...)``.
+* Nonces, as Discord: a message posted with a ``nonce`` and ``enforce_nonce`` is created once; the same nonce
+  again within ``fake.nonce_window`` seconds (default 5 minutes; ``fake.monotonic`` is the clock) returns the
+  earlier message. ``fake.messages`` holds every message created in a channel (what users see), and
+  ``fake.user_duplicates()`` counts the extra copies of any one nonce among them.
+* Fault knobs (``path`` is a regex of the REST path; ``MESSAGES`` by default):
+  ``fake.drop_after_accept(n)`` handles the next ``n`` requests (the message is created) and then drops the
+  connection without an answer; ``fake.answer_late(n, delay)`` handles them and answers ``delay`` seconds later
+  (after the client's timeout); ``fake.outage(status=503)`` answers every REST request with ``status`` (or, with
+  ``drop=True``, closes the connection unanswered) until ``fake.end_outage()``; ``fake.error_rate(p)`` answers a
+  random fraction ``p`` of requests with a 5xx (``statuses``, seeded); ``fake.close_gateway(code)`` closes the
+  bot's gateway socket with a close code, and ``fake.close_on_identify = code`` does it when the bot identifies.
 * Ids: ``fake.guild_id``, ``fake.app_id``, ``fake.channels`` (name -> id: ``intro-course``, ``advanced-course``,
   ``general``, plus the sections' channels), ``fake.dm_channels`` (user id -> created DM channel id).
   Members are the example roster's Discord ids plus ``STRANGER`` (not on the roster); ``ALAN`` holds the
@@ -47,10 +58,13 @@ Or by hand::
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
+import random
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +93,7 @@ CHANNEL_NAMES = (
     "section-apac",
 )
 JSON = "application/json"  # discord.py only parses JSON when the Content-Type is exactly this
+MESSAGES = r"/channels/\d+/messages"
 
 
 @dataclass
@@ -111,6 +126,14 @@ class _Failure:
     path: re.Pattern[str] | None
 
 
+@dataclass
+class _Fault:
+    kind: str  # "drop" (handled, then the connection is closed unanswered) or "late" (answered after `delay`)
+    remaining: int
+    path: re.Pattern[str]
+    delay: float = 0.0
+
+
 def _respond(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     body = json.dumps(data).encode("utf-8")
     return web.Response(body=body, status=status, headers={"Content-Type": JSON, **(headers or {})})
@@ -140,6 +163,15 @@ class FakeDiscord:
         self._ids = itertools.count(500000000000000001)
         self._seq = itertools.count(1)
         self._failures: list[_Failure] = []
+        self._faults: list[_Fault] = []
+        self._outage: tuple[int, bool] | None = None  # (status, drop) while an outage lasts
+        self._error_rate: tuple[float, tuple[int, ...], re.Pattern[str], random.Random] | None = None
+        self.close_on_identify: int | None = None
+        self.messages: list[dict[str, Any]] = []  # every message created in a channel: what users see
+        self.nonce_window = 300.0
+        self.monotonic: Callable[[], float] = time.monotonic
+        self._nonces: dict[str, tuple[dict[str, Any], float]] = {}
+        self.deduplicated = 0  # posts answered with an earlier message because of their nonce
         self._sockets: list[web.WebSocketResponse] = []
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -207,6 +239,36 @@ class FakeDiscord:
         """Answer the next ``n`` requests (matching ``path``) with ``status`` and Discord error ``code``."""
         body = {"message": message or f"{status}: fake failure", "code": code}
         self._failures.append(_Failure(status, body, {}, n, re.compile(path) if path else None))
+
+    def drop_after_accept(self, n: int = 1, *, path: str = MESSAGES) -> None:
+        """Handle the next ``n`` matching requests, then drop the connection without answering."""
+        self._faults.append(_Fault("drop", n, re.compile(path)))
+
+    def answer_late(self, n: int = 1, *, delay: float, path: str = MESSAGES) -> None:
+        """Handle the next ``n`` matching requests, and answer only ``delay`` seconds later."""
+        self._faults.append(_Fault("late", n, re.compile(path), delay))
+
+    def outage(self, status: int = 503, *, drop: bool = False) -> None:
+        """Until :meth:`end_outage`, answer every REST request with ``status`` (or drop it unanswered)."""
+        self._outage = (status, drop)
+
+    def end_outage(self) -> None:
+        """Discord is back."""
+        self._outage = None
+
+    def error_rate(self, p: float, *, statuses: tuple[int, ...] = (503,), path: str = MESSAGES, seed: int = 1) -> None:
+        """Answer a random fraction ``p`` of matching requests with one of ``statuses`` (0 turns it off)."""
+        self._error_rate = (p, statuses, re.compile(path), random.Random(seed)) if p > 0 else None
+
+    async def close_gateway(self, code: int) -> None:
+        """Close every gateway connection with ``code`` (4004: authentication failed; 4000: resumable)."""
+        for ws in list(self._sockets):
+            await ws.close(code=code, message=b"fake close")
+
+    def user_duplicates(self) -> int:
+        """Extra copies among the created messages of any one nonce (0 when nothing was posted twice)."""
+        counts = collections.Counter(m["nonce"] for m in self.messages if m.get("nonce"))
+        return sum(n - 1 for n in counts.values())
 
     # ---- looking at what happened ----------------------------------------------------------------------------
     def find(self, method: str, path: str) -> list[Recorded]:
@@ -416,6 +478,8 @@ class FakeDiscord:
                 op = message.get("op")
                 if op == 1:
                     await ws.send_json({"op": 11})
+                elif op == 2 and self.close_on_identify is not None:
+                    await ws.close(code=self.close_on_identify, message=b"fake close")
                 elif op == 2:
                     await ws.send_json(
                         {"op": 0, "t": "READY", "s": next(self._seq), "d": self._ready()},
@@ -468,10 +532,40 @@ class FakeDiscord:
         self.requests.append(record)
         async with self._arrived:
             self._arrived.notify_all()
+        if self._outage is not None:
+            status, drop = self._outage
+            if drop:
+                return self._drop(request)
+            return _respond({"message": f"{status}: fake outage", "code": 0}, status)
         failure = self._take_failure(record.path)
         if failure is not None:
             return _respond(failure.body, failure.status, failure.headers)
-        return self._route(record)
+        if self._error_rate is not None:
+            p, statuses, pattern, rng = self._error_rate
+            if pattern.search(record.path) and rng.random() < p:
+                status = rng.choice(statuses)
+                return _respond({"message": f"{status}: fake server error", "code": 0}, status)
+        response = self._route(record)
+        fault = self._take_fault(record.path)
+        if fault is not None and fault.kind == "drop":
+            return self._drop(request)
+        if fault is not None:
+            await asyncio.sleep(fault.delay)
+        return response
+
+    def _take_fault(self, path: str) -> _Fault | None:
+        for fault in self._faults:
+            if fault.remaining > 0 and fault.path.search(path):
+                fault.remaining -= 1
+                return fault
+        return None
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.Response:
+        """Close the connection without an answer (the client sees it disconnect)."""
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=500)
 
     def _route(self, r: Recorded) -> web.Response:
         m = r.method
@@ -495,7 +589,7 @@ class FakeDiscord:
             channel_id = int(match.group(1))
             if channel_id not in set(self.channels.values()) | set(self.dm_channels.values()):
                 return _respond({"message": "Unknown Channel", "code": 10003}, 404)
-            return _respond(self._message(channel_id, r.payload() or {}))
+            return _respond(self._create(channel_id, r.payload() or {}))
         if m == "POST" and p == "/users/@me/channels":
             user_id = int(r.json["recipient_id"])
             channel_id = self.dm_channels.setdefault(user_id, self.next_id())
@@ -545,6 +639,21 @@ class FakeDiscord:
             interaction["response_message_id"] = message["id"]
             response["resource"]["message"] = message
         return response
+
+    def _create(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """A new channel message, unless its enforced nonce was seen within the window (then the earlier one)."""
+        nonce = body.get("nonce")
+        now = self.monotonic()
+        if nonce and body.get("enforce_nonce"):
+            earlier = self._nonces.get(str(nonce))
+            if earlier is not None and now - earlier[1] <= self.nonce_window:
+                self.deduplicated += 1
+                return earlier[0]
+        message = self._message(channel_id, body)
+        self.messages.append(message)
+        if nonce and body.get("enforce_nonce"):
+            self._nonces[str(nonce)] = (message, now)
+        return message
 
     def _message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -1,7 +1,11 @@
 """The outgoing side used by the outbox worker: post to a channel by name, or DM a roster member.
 
-No pacing here (the outbox worker paces); discord.py's own 429 handling still applies. Every failure is
-mapped to :class:`TransientSendError` (worth retrying) or :class:`PermanentSendError`.
+No pacing here (the outbox worker paces, at the sender's ``rate``: Discord's global 50/s less one). Every
+failure is mapped to :class:`TransientSendError` (worth retrying), :class:`UnknownOutcomeError` (no answer:
+timeout or dropped connection) or :class:`PermanentSendError`. Each message carries a stable nonce made from
+the outbox key with ``enforce_nonce``: Discord returns the earlier message instead of posting a second one
+within its nonce window, so a resend after an unknown outcome, a crash, or discord.py's own retries (429s, and
+500/502/504 a few times) is never a duplicate.
 """
 
 from __future__ import annotations
@@ -16,7 +20,15 @@ import discord
 
 from bot.core.clock import to_db
 from bot.core.messages import Message
-from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target, TransientSendError
+from bot.core.platform import (
+    ChannelTarget,
+    DMTarget,
+    PermanentSendError,
+    SendRate,
+    Target,
+    TransientSendError,
+    UnknownOutcomeError,
+)
 from bot.platforms.discord.render import render
 
 if TYPE_CHECKING:
@@ -45,7 +57,7 @@ def _retry_after(error: discord.HTTPException) -> float | None:
 
 
 def classify(error: BaseException) -> TransientSendError | PermanentSendError:
-    """A discord.py or network error as a send error."""
+    """A discord.py or network error as a send error (no answer at all: :class:`UnknownOutcomeError`)."""
     if isinstance(error, discord.RateLimited):
         return TransientSendError(f"Discord rate limit ({error.retry_after:.1f}s)", error.retry_after)
     if isinstance(error, discord.HTTPException):
@@ -57,8 +69,10 @@ def classify(error: BaseException) -> TransientSendError | PermanentSendError:
         if error.code == CANNOT_DM:
             return PermanentSendError(f"cannot DM this user (DMs closed or no shared server): {reason}")
         return PermanentSendError(reason)
-    if isinstance(error, TimeoutError | asyncio.TimeoutError | aiohttp.ClientError | OSError):
+    if isinstance(error, aiohttp.ClientConnectorError):  # never connected: the request did not go out
         return TransientSendError(f"network error talking to Discord: {type(error).__name__}: {error}")
+    if isinstance(error, TimeoutError | asyncio.TimeoutError | aiohttp.ClientError | OSError):
+        return UnknownOutcomeError(f"no answer from Discord: {type(error).__name__}: {error}")
     return TransientSendError(f"unexpected error while sending: {type(error).__name__}: {error}")
 
 
@@ -67,22 +81,34 @@ class DiscordSender:
 
     platform = "discord"
 
-    def __init__(self, app: CohortBot, client: discord.Client, guild_id: int) -> None:
+    def __init__(
+        self,
+        app: CohortBot,
+        client: discord.Client,
+        guild_id: int,
+        *,
+        rate: SendRate | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         self.app = app
         self.client = client
         self.guild_id = guild_id
+        self.rate = rate or SendRate(per_second=49.0)
+        self.timeout = timeout  # seconds for the whole send; past it the outcome is unknown
         self._channels: dict[str, int] = {}
 
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Deliver ``message`` to ``target``; return the (first) Discord message id."""
         try:
-            channel_id = await self._channel_id(target)
-            channel = self.client.get_partial_messageable(channel_id)
-            first: str | None = None
-            for n, part in enumerate(render(message, self.app.cohort.zone)):
-                files = part.files or None
-                sent = await channel.send(embeds=part.embeds, files=files, nonce=nonce_for(key, n))  # type: ignore[arg-type]
-                first = first or str(sent.id)
+            async with asyncio.timeout(self.timeout):
+                channel_id = await self._channel_id(target)
+                channel = self.client.get_partial_messageable(channel_id)
+                first: str | None = None
+                for n, part in enumerate(render(message, self.app.cohort.zone)):
+                    files = part.files or None
+                    nonce = nonce_for(key, n)
+                    sent = await channel.send(embeds=part.embeds, files=files, nonce=nonce)  # type: ignore[arg-type]
+                    first = first or str(sent.id)
             return first
         except (TransientSendError, PermanentSendError):
             raise

@@ -9,8 +9,11 @@ Two Web API clients share the token and ``SLACK_API_URL``:
 
 * ``client`` (interactive replies, modals, uploads) retries a 429 once after Slack's ``Retry-After``, using
   slack-sdk's ``AsyncRateLimitErrorRetryHandler``;
-* ``outbox_client`` (the :class:`SlackSender`) has no rate-limit retry: the outbox worker must see the 429
-  (as a ``TransientSendError`` with ``retry_after``) to pace itself.
+* ``outbox_client`` (the :class:`SlackSender`) retries nothing (``retry_handlers=[]``; slack-sdk's default
+  would re-post at once after a connection error, and Slack has no idempotency key): the outbox worker must
+  see a 429 to pace itself, and checks an unanswered post with ``delivered()`` before resending it. It keeps
+  one HTTP session (opened in ``start``) and paces at ``SLACK_RATE_PER_SECOND`` (workspace) and
+  ``SLACK_CHANNEL_RATE_PER_SECOND`` (each channel or DM).
 
 HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events; bolt checks the signature and
 rejects requests older than 5 minutes with 401) and ``GET /healthz``. Socket Mode (``SLACK_APP_TOKEN`` set)
@@ -25,6 +28,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -37,6 +41,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.context import Actor, Place
 from bot.core.messages import Reply
+from bot.core.platform import SendRate
 from bot.core.textargs import TextParseError, resolve
 from bot.platforms.slack.forms import CALLBACK_ID, form_view, read_submission
 from bot.platforms.slack.render import Rendered, render, text_blocks
@@ -92,8 +97,10 @@ class SlackPlatform:
             base_url=base_url,
             retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
         )
-        self.outbox_client = AsyncWebClient(token=token, base_url=base_url)
-        self.sender = SlackSender(app, self.outbox_client)
+        self.outbox_client = AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
+        rate = SendRate(per_second=slack.rate_per_second, per_channel=slack.channel_rate_per_second, adaptive=True)
+        self.sender = SlackSender(app, self.outbox_client, rate=rate)
+        self._outbox_session: aiohttp.ClientSession | None = None
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=signing_secret,
@@ -126,6 +133,8 @@ class SlackPlatform:
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.client)
             await self._socket.connect_async()
+        self._outbox_session = aiohttp.ClientSession()  # one kept-alive session for the outbox's posts
+        self.outbox_client.session = self._outbox_session
         self.app.senders["slack"] = self.sender
         self._stopped.clear()
         mode = "Socket Mode" if self.socket_mode else "HTTP mode, POST /slack/events"
@@ -139,6 +148,10 @@ class SlackPlatform:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+        if self._outbox_session is not None:
+            session, self._outbox_session = self._outbox_session, None
+            self.outbox_client.session = None
+            await session.close()
         self._stopped.set()
 
     async def wait(self) -> None:

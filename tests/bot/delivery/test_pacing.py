@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from schedules.pacing import TokenBucket
+from bot.delivery.pacing import TokenBucket
 
 
 def clock_and_sleep(overshoot: float = 0.0, seed: int = 1):
