@@ -19,6 +19,8 @@ from bot.app import CohortBot
 from bot.cohort import Cohort, CohortError, load_cohort
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.messages import Table, format_local
+from bot.core.platform import FatalPlatformError
+from bot.instance import AlreadyRunning, Holder, InstanceLock, lock_path, running
 from bot.roster import import_roster_file
 from bot.settings import Settings
 from schedules.runtime import Runtime, plan
@@ -166,14 +168,33 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def pid_file(db_path: str | Path) -> Path:
-    """Where a running bot writes its process id: beside its database (``cohortbot.db`` -> ``cohortbot.pid``)."""
-    return Path(db_path).with_suffix(".pid")
+def take_lock(db_path: str | Path, platform: str) -> InstanceLock | None:
+    """This process's lock on the database (one running bot per database); :class:`CliError` if one runs."""
+    if str(db_path) == ":memory:":
+        return None
+    try:
+        return InstanceLock(db_path).acquire(platform)
+    except AlreadyRunning as exc:
+        raise CliError(str(exc)) from None
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     cohort_path = args.cohort or settings.cohort
     db_path = args.db or settings.db
+    lock = take_lock(db_path, args.platform)  # before the database is even opened (and migrated)
+    try:
+        return await _run(args, settings, cohort_path, db_path, lock)
+    except FatalPlatformError as exc:
+        log.error("stopping: %s", exc)
+        raise CliError(str(exc)) from None
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _run(
+    args: argparse.Namespace, settings: Settings, cohort_path: str, db_path: str, lock: InstanceLock | None
+) -> int:
     app = await CohortBot.open(cohort_path, db_path, settings=settings, platform=args.platform)
     runtime = Runtime(app)
     if args.platform == "discord":
@@ -197,11 +218,13 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
     with contextlib.suppress(NotImplementedError, AttributeError):  # SIGHUP: re-read the cohort, rebuild the jobs
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload()))
-    pid = pid_file(db_path)
+    with contextlib.suppress(NotImplementedError, AttributeError):  # SIGUSR1: look at the outbox now
+        loop.add_signal_handler(signal.SIGUSR1, runtime.worker.wake)
     try:
         await platform.start()
         await runtime.start()
-        pid.write_text(f"{os.getpid()}\n")
+        if lock is not None:
+            lock.ready()
         log.info("cohortbot is running on %s for %s (pid %d)", args.platform, app.cohort.program, os.getpid())
         main = platform.run() if args.platform == "console" else platform.wait()  # type: ignore[attr-defined]
         waiter = asyncio.ensure_future(main)
@@ -209,37 +232,34 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):
             task.cancel()
+        if waiter.done() and not waiter.cancelled() and waiter.exception() is not None:
+            raise waiter.exception()  # e.g. Discord closed the gateway for good: exit non-zero, saying why
     finally:
-        with contextlib.suppress(OSError):
-            if pid.read_text().strip() == str(os.getpid()):
-                pid.unlink()
         await runtime.stop()
         await platform.stop()
         await app.close()
     return 0
 
 
-def running_pid(db_path: str | Path) -> int:
-    """The process id of the bot running on ``db_path``; :class:`CliError` if there is none."""
-    pid = pid_file(db_path)
-    try:
-        number = int(pid.read_text().strip())
-        os.kill(number, 0)
-    except FileNotFoundError:
-        raise CliError(f"no running bot found: {pid} does not exist (is `cohortbot run` using this --db?)") from None
-    except ValueError:
-        raise CliError(f"{pid} does not hold a process id") from None
-    except ProcessLookupError:
-        raise CliError(f"the bot that wrote {pid} (pid {number}) is not running any more") from None
-    return number
+def running_bot(db_path: str | Path) -> Holder:
+    """The live bot holding ``db_path``'s lock; :class:`CliError` if there is none (whatever the file says)."""
+    holder = running(db_path)
+    if holder is None:
+        raise CliError(
+            f"no running bot found on {db_path}: nothing holds {lock_path(db_path)} "
+            "(is `cohortbot run` using this --db?)"
+        )
+    if holder.pid <= 0 or holder.state == "starting":
+        raise CliError(f"the bot on {db_path} ({holder.describe()}) is still starting; try again in a moment")
+    return holder
 
 
 def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
-    """Exit 0 if the bot on this database is running (and, with ``--http``, its ``/healthz`` answers 200)."""
+    """Exit 0 if a bot runs on this database (and, with ``--http``, its ``/healthz`` answers 200)."""
     import urllib.error
     import urllib.request
 
-    number = running_pid(args.db or settings.db)
+    holder = running_bot(args.db or settings.db)
     if args.http:
         host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "") else settings.http_host
         url = f"http://{host}:{settings.http_port}/healthz"
@@ -250,15 +270,37 @@ def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError(f"{url} did not answer: {exc}") from None
         if status != 200:
             raise CliError(f"{url} answered {status}")
-    print(f"ok: cohortbot is running (pid {number})")
+    print(f"ok: cohortbot is running ({holder.describe()})")
     return 0
 
 
 def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
     """Ask the bot running on this database to re-read its cohort file and rebuild its schedule (SIGHUP)."""
-    number = running_pid(args.db or settings.db)
+    number = running_bot(args.db or settings.db).pid
     os.kill(number, signal.SIGHUP)
     print(f"asked the bot (pid {number}) to reload its cohort file and schedule")
+    return 0
+
+
+async def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-queue every failed outbox message; wake the running bot, if any, to send them now (SIGUSR1)."""
+    db_path = args.db or settings.db
+    if not Path(db_path).is_file():
+        raise CliError(f"no database at {db_path} (give the bot's --db)")
+    app = await CohortBot.open(args.cohort or settings.cohort, db_path)
+    try:
+        count = await app.outbox.requeue(app.clock.now())
+    finally:
+        await app.close()
+    holder = running(db_path)
+    if count and holder is not None and holder.pid > 0:
+        with contextlib.suppress(OSError):
+            os.kill(holder.pid, signal.SIGUSR1)
+        print(f"re-queued {count} failed message(s); the running bot (pid {holder.pid}) sends them now")
+    elif count:
+        print(f"re-queued {count} failed message(s); they are sent when the bot runs")
+    else:
+        print("no failed messages to re-queue")
     return 0
 
 
@@ -283,6 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reload", help="make the running bot re-read its cohort file and rebuild its schedule")
     p.add_argument("--db", help="the database of the running bot (default: COHORTBOT_DB or ./cohortbot.db)")
+
+    outbox = sub.add_parser("outbox", help="the outbox of a bot's database").add_subparsers(
+        dest="outbox_command", required=True
+    )
+    p = outbox.add_parser("retry", help="re-queue every failed message (the running bot sends them)")
+    p.add_argument("--db", help="the bot's database (default: COHORTBOT_DB or ./cohortbot.db)")
+    p.add_argument("--cohort", help=argparse.SUPPRESS)
 
     p = sub.add_parser("health", help="exit 0 if the bot is running (for container health checks)")
     p.add_argument("--db", help="the database of the running bot (default: COHORTBOT_DB or ./cohortbot.db)")
@@ -324,6 +373,8 @@ async def _main(args: argparse.Namespace) -> int:
         return cmd_reload(args, settings)
     if args.command == "health":
         return cmd_health(args, settings)
+    if args.command == "outbox":
+        return await cmd_outbox_retry(args, settings)
     raise CliError(f"unknown command {args.command}")
 
 
