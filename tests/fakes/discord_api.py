@@ -478,6 +478,8 @@ class FakeDiscord:
                 op = message.get("op")
                 if op == 1:
                     await ws.send_json({"op": 11})
+                elif op == 6:  # RESUME after a resumable close: replay nothing, say it is resumed
+                    await ws.send_json({"op": 0, "t": "RESUMED", "s": next(self._seq), "d": {}})
                 elif op == 2 and self.close_on_identify is not None:
                     await ws.close(code=self.close_on_identify, message=b"fake close")
                 elif op == 2:

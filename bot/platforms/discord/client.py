@@ -140,14 +140,13 @@ class DiscordPlatform:
         """Return when the gateway connection has ended; :class:`FatalPlatformError` if Discord ended it for good
         (a fatal close code: the message says why and what to fix), so the process exits non-zero."""
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait({self._task})
+            await asyncio.wait({self._task})  # (cancelling wait() leaves the gateway task alone)
             self._raise_if_fatal(self._task)
 
     @staticmethod
     def _raise_if_fatal(task: asyncio.Task[None]) -> None:
         """Turn the gateway task's end into :class:`FatalPlatformError` if Discord closed it for good."""
-        if task.cancelled() or task.exception() is None:
+        if not task.done() or task.cancelled() or task.exception() is None:
             return
         exc = task.exception()
         code = getattr(exc, "code", None)
