@@ -38,11 +38,14 @@ async def test_retry_requeues_the_failures_for_organizers_only(app: CohortBot, a
     app.senders["console"] = Refusing()
     await app.outbox.enqueue_many(NewItem(f"r:{i}", DMTarget(i), Message(text="hi")) for i in range(3))
     await OutboxWorker(app).deliver_due()
-    shown = text(await as_("Grace Hopper", "outbox"), app)
-    assert "3 failed" in shown and "DMs are closed" in shown and "retry:true" in shown
+    reply = await as_("Grace Hopper", "outbox")
+    shown = text(reply, app)
+    assert reply.private and "0 pending, 0 sent, 3 failed" in shown
+    assert "r:2" in shown and "DMs are closed" in shown and "retry:true" in shown
+    assert "r:2" not in text(await as_("Ada Lovelace", "outbox"), app)  # a scholar: refused, nothing shown
 
     refused = await as_("Alan Turing", "outbox", retry="true")  # a facilitator
-    assert refused.private and (await app.outbox.counts()) == {"failed": 3}
+    assert refused.private and "r:2" not in text(refused, app) and (await app.outbox.counts()) == {"failed": 3}
 
     sender = RecordingSender()
     app.senders["console"] = sender
