@@ -35,7 +35,7 @@ class PlatformHealth:
         *,
         trip_after: int = 5,
         first_pause: float = 1.0,
-        factor: float = 1.5,
+        factor: float = 1.25,
         max_pause: float = 60.0,
         rng: random.Random | None = None,
     ) -> None:

@@ -34,10 +34,10 @@ Or by hand::
   ``await fake.interact(payload)`` sends one down the gateway.
 * Failure knobs: ``fake.rate_limit(n, retry_after=0.05, path=None)`` answers the next ``n`` matching requests with
   429 (JSON body and headers as Discord sends them); ``fake.fail(status, code=0, n=1, path=None)`` answers the next
-  ``n`` matching requests with any other error (403 + code 50007 is "cannot DM this user"; 503 is a server error
-  discord.py does not retry; 500/502/504 it retries after 1, 3, 5... real seconds, so avoid them in tests).
-  Note that discord.py itself retries a 429 up to 5 times (sleeping ``retry_after``): fewer than 5 are absorbed
-  and the send succeeds; 5 in a row reach the sender, which raises ``TransientSendError(retry_after=...)``.
+  ``n`` matching requests with any other error (403 + code 50007 is "cannot DM this user").
+  The outbox's ``DiscordSender`` posts messages itself (one request per send: every 429 and 5xx reaches it);
+  requests made through discord.py's own client (interaction answers, DM channels) are retried by discord.py: a
+  429 up to 5 times (sleeping ``retry_after``), 500/502/504 after 1, 3, 5... real seconds (avoid those there).
 * Nonces, as Discord: a message posted with a ``nonce`` and ``enforce_nonce`` is created once; the same nonce
   again within ``fake.nonce_window`` seconds (default 5 minutes; ``fake.monotonic`` is the clock) returns the
   earlier message. ``fake.messages`` holds every message created in a channel (what users see), and

@@ -130,6 +130,8 @@ class DiscordPlatform:
         """Disconnect (idempotent)."""
         if self.sender is not None and self.app.senders.get("discord") is self.sender:
             del self.app.senders["discord"]
+        if self.sender is not None:
+            await self.sender.close()
         if self.client is not None and not self.client.is_closed():
             await self.client.close()
         if self._task is not None:

@@ -18,7 +18,7 @@ from tests.fakes.discord_api import FakeDiscord, started_discord
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 
 T0 = datetime(2026, 1, 12, 9, 0).astimezone()
-HEALTH = {"trip_after": 5, "first_pause": 1.0, "factor": 1.5, "max_pause": 60.0}
+HEALTH = {"trip_after": 5, "first_pause": 1.0, "factor": 1.25, "max_pause": 60.0}
 
 
 def most_probes(seconds: float, first: float, factor: float, longest: float) -> int:
@@ -47,7 +47,7 @@ def test_the_breaker_trips_after_consecutive_failures_probes_and_resumes():
     health.probe_started()
     assert health.claim_limit(later, 200) == 0  # and only one at a time
     health.failed(later, "503")  # the probe failed: a longer pause
-    assert 0.75 <= health.pause_seconds(later) <= 1.5
+    assert 0.625 <= health.pause_seconds(later) <= 1.25
     assert "slack: paused since" in (health.describe() or "")
     much_later = later + timedelta(seconds=2)
     assert health.claim_limit(much_later, 200) == 1
