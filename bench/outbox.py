@@ -35,6 +35,7 @@ import collections
 import csv
 import json
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -174,16 +175,25 @@ def write_roster(path: Path, n: int) -> None:
                           str(400000000000000000 + i), f"U2{i:09d}", "", "true"])  # fmt: skip
 
 
-async def new_app(workdir: Path, platform: str, n: int, *, real_clock: bool) -> CohortBot:
+async def build_template(folder: Path, n: int) -> Path:
+    """A database with ``n`` generated people (imported once; each run starts from a copy)."""
+    roster = folder / "roster.csv"
+    write_roster(roster, n)
     cohort = load_cohort(COHORT)
+    app = await CohortBot.open(cohort, folder / "template.db", clock=SystemClock())
+    try:
+        report = await import_roster_file(app.people, roster, cohort, app.clock.now())
+        assert not report.errors, report.summary()
+    finally:
+        await app.close()
+    return folder / "template.db"
+
+
+async def new_app(args: argparse.Namespace, workdir: Path, platform: str, *, real_clock: bool) -> CohortBot:
+    db = workdir / f"{platform}.db"
+    shutil.copy(args.template, db)
     clock = SystemClock() if real_clock else ManualClock(datetime.now().astimezone())
-    app = await CohortBot.open(cohort, workdir / f"{platform}.db", clock=clock, platform=platform)
-    roster = workdir / "roster.csv"
-    if not roster.exists():
-        write_roster(roster, n)
-    report = await import_roster_file(app.people, roster, cohort, clock.now())
-    assert not report.errors, report.summary()
-    return app
+    return await CohortBot.open(load_cohort(COHORT), db, clock=clock, platform=platform)
 
 
 async def enqueue(app: CohortBot, n: int) -> list:
@@ -248,7 +258,7 @@ async def bench_discord(args: argparse.Namespace, workdir: Path, faulty: bool) -
     discord.http.Route.BASE = f"http://127.0.0.1:{port}/api/v10"
     client = discord.Client(intents=discord.Intents.none())
     await client.login("bench-token")
-    app = await new_app(workdir, "discord", args.n, real_clock=faulty)
+    app = await new_app(args, workdir, "discord", real_clock=faulty)
     outage_calls = 0
     try:
         rate = SendRate(per_second=args.discord_rate)
@@ -298,7 +308,7 @@ async def bench_slack(args: argparse.Namespace, workdir: Path, faulty: bool) -> 
         fake.limit_rate("chat.postMessage", per_second=args.slack_limit, per_channel=1.0)
         if faulty:
             fake.error_rate("chat.postMessage", args.error_rate, statuses=SERVER_ERRORS)
-        app = await new_app(workdir, "slack", args.n, real_clock=faulty)
+        app = await new_app(args, workdir, "slack", real_clock=faulty)
         try:
             # One kept-alive session and no retry handlers, as the Slack adapter builds the outbox's client.
             client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url, retry_handlers=[], session=session)
@@ -364,6 +374,12 @@ async def main() -> None:
     TIMELINE = args.timeline
     platforms = ["discord", "slack"] if args.platform == "both" else [args.platform]
     kinds = ["normal", "faulty"] if args.run == "both" else [args.run]
+    with tempfile.TemporaryDirectory() as folder:
+        args.template = await build_template(Path(folder), args.n)
+        await run_all(args, kinds, platforms)
+
+
+async def run_all(args: argparse.Namespace, kinds: list[str], platforms: list[str]) -> None:
     for kind in kinds:
         faulty = kind == "faulty"
         print(f"\n{kind} run: medians of {args.runs} run(s) each; the floor is N / the fake's limit", flush=True)

@@ -172,10 +172,13 @@ def take_lock(db_path: str | Path, platform: str) -> InstanceLock | None:
     """This process's lock on the database (one running bot per database); :class:`CliError` if one runs."""
     if str(db_path) == ":memory:":
         return None
+    lock = InstanceLock(db_path)
     try:
-        return InstanceLock(db_path).acquire(platform)
+        return lock.acquire(platform)
     except AlreadyRunning as exc:
         raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot take the lock {lock.path} beside the database: {exc.strerror or exc}") from None
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -243,7 +246,10 @@ async def _run(
 
 def running_bot(db_path: str | Path) -> Holder:
     """The live bot holding ``db_path``'s lock; :class:`CliError` if there is none (whatever the file says)."""
-    holder = running(db_path)
+    try:
+        holder = running(db_path)
+    except OSError as exc:
+        raise CliError(f"cannot read {lock_path(db_path)}: {exc.strerror or exc}") from None
     if holder is None:
         raise CliError(
             f"no running bot found on {db_path}: nothing holds {lock_path(db_path)} "
@@ -292,8 +298,11 @@ async def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
         count = await app.outbox.requeue(app.clock.now())
     finally:
         await app.close()
-    holder = running(db_path)
-    if count and holder is not None and holder.pid > 0:
+    try:
+        holder = running(db_path)
+    except OSError:
+        holder = None
+    if count and holder is not None and holder.pid > 0 and holder.state == "running":  # its handler is set
         with contextlib.suppress(OSError):
             os.kill(holder.pid, signal.SIGUSR1)
         print(f"re-queued {count} failed message(s); the running bot (pid {holder.pid}) sends them now")

@@ -99,6 +99,7 @@ class OutboxWorker:
         self.health_settings = dict(health or {})
         self.write_retry = write_retry
         self.pacers: dict[str, Pacer] = {}
+        self._health: dict[str, PlatformHealth] = {}
         self._pass_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -119,10 +120,11 @@ class OutboxWorker:
         return self.pacers[platform]
 
     def health(self, platform: str) -> PlatformHealth:
-        """The platform's circuit breaker (shared with ``app.outbox.health`` for /outbox)."""
-        found = self.store.health.get(platform)
+        """The platform's circuit breaker (created on first use; also shown by /outbox via ``app.outbox.health``)."""
+        found = self._health.get(platform)
         if found is None:
-            found = self.store.health[platform] = PlatformHealth(platform, **self.health_settings)  # type: ignore[arg-type]
+            found = self._health[platform] = PlatformHealth(platform, **self.health_settings)  # type: ignore[arg-type]
+            self.store.health[platform] = found
         return found
 
     def wake(self) -> None:

@@ -3,18 +3,24 @@ taken over; `health` reports the live holder, never a pid file's guess."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from bot.app import CohortBot
 from bot.cli import main
+from bot.core.messages import Message
+from bot.core.platform import DMTarget
+from bot.delivery import NewItem
 from bot.instance import AlreadyRunning, InstanceLock, lock_path, running
-from tests.plugin import ROOT
+from tests.plugin import EXAMPLE_COHORT, ROOT
 from tests.processes import bot_env, run_args
 
 
@@ -99,3 +105,49 @@ def test_the_lock_in_process(tmp_path: Path):
             InstanceLock(db).acquire("discord")  # flock: a second open file of the same process conflicts too
     assert running(db) is None
     InstanceLock(db).acquire("console").release()  # free again
+
+
+def test_outbox_retry_requeues_failures_and_wakes_the_running_bot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "bot.db"
+    assert main(["outbox", "retry", "--db", str(db)]) == 1
+    assert "no database at" in capsys.readouterr().err
+
+    async def enqueue() -> None:  # two DMs to nobody on the roster: the console fails them for good
+        app = await CohortBot.open(EXAMPLE_COHORT, db)
+        await app.outbox.enqueue_many(NewItem(f"nobody:{i}", DMTarget(9000 + i), Message(text="hi")) for i in (1, 2))
+        await app.close()
+
+    asyncio.run(enqueue())
+    bot = run_console(db, tmp_path / "bot.log")
+    try:
+        wait_running(db, bot.pid)
+        until(lambda: attempts(db) == {"failed": [1, 1]})
+        assert main(["outbox", "retry", "--db", str(db)]) == 0
+        assert (
+            f"re-queued 2 failed message(s); the running bot (pid {bot.pid}) sends them now" in capsys.readouterr().out
+        )
+        until(lambda: attempts(db) == {"failed": [2, 2]}, seconds=10)  # at once, not at the next 30 s poll
+        bot.send_signal(signal.SIGTERM)
+        assert bot.wait(timeout=20) == 0
+    finally:
+        stop(bot)
+    assert main(["outbox", "retry", "--db", str(db)]) == 0
+    assert "re-queued 2 failed message(s); they are sent when the bot runs" in capsys.readouterr().out
+
+
+def attempts(db: Path) -> dict[str, list[int]]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT state, attempts FROM outbox ORDER BY key").fetchall()
+    found: dict[str, list[int]] = {}
+    for state, count in rows:
+        found.setdefault(state, []).append(count)
+    return found
+
+
+def until(predicate, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
