@@ -18,11 +18,14 @@ from pathlib import Path
 from bot.app import CohortBot
 from bot.cohort import Cohort, CohortError, load_cohort
 from bot.core.clock import ManualClock, SystemClock
+from bot.core.errors import StartupError
 from bot.core.messages import Table, format_local
 from bot.core.platform import FatalPlatformError
 from bot.instance import AlreadyRunning, Holder, InstanceLock, lock_path, running
-from bot.roster import import_roster_file
-from bot.settings import Settings
+from bot.platforms import PlatformSpec, platforms
+from bot.roster import RosterFileError, import_roster, import_roster_file, read_roster
+from bot.settings import Settings, read_settings
+from bot.storage.db import unavailable_reason
 from schedules.runtime import Runtime, plan
 
 log = logging.getLogger("cohortbot")
@@ -98,17 +101,49 @@ async def cmd_roster_import(args: argparse.Namespace, settings: Settings) -> int
     db_path = args.db or settings.db
     if not Path(args.roster_file).is_file():
         raise CliError(f"{args.roster_file}: no such file")
+    try:
+        text, encoding = read_roster(args.roster_file)  # before the database is touched
+    except RosterFileError as exc:
+        raise CliError(f"{args.roster_file}: {exc}") from None
     app = await CohortBot.open(app_cohort, db_path)
     try:
-        report = await import_roster_file(app.people, args.roster_file, app_cohort, app.clock.now())
+        report = await import_roster(app.people, text, app_cohort, app.clock.now())
+        upkeep = await app.run_upkeep()  # join codes for newcomers (linking and syncing need the running bot)
     finally:
         await app.close()
+    report.encoding = encoding
     print(f"{args.roster_file} -> {db_path}: {report.summary()}")
+    for line in upkeep:
+        print(line)
+    with contextlib.suppress(CliError, OSError):
+        number = running_bot(db_path).pid
+        os.kill(number, signal.SIGHUP)  # the running bot links (by email), syncs roles and reports what it did
+        print(f"asked the running bot (pid {number}) to link and sync the changes")
     return 0 if not report.errors else 2
 
 
-async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+async def cmd_roster_codes(args: argparse.Namespace, settings: Settings) -> int:
+    """``cohortbot roster codes``: name, email and join code of everyone not linked yet, for a mail merge."""
     app = await CohortBot.open(args.cohort or settings.cohort, args.db or settings.db)
+    try:
+        exporter = app.exporters.get("join-codes")
+        if exporter is None:
+            raise CliError("this bot has no join codes (the roster feature is not installed)")
+        table = await exporter(app)
+    finally:
+        await app.close()
+    linked = table.headers.index("linked")
+    rows = [row[:3] for row in table.rows if args.all or not row[linked]]
+    write_csv(Table(headers=table.headers[:3], rows=rows), args.output)
+    return 0
+
+
+async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    db_path = args.db or settings.db
+    if not Path(db_path).is_file():
+        problem = f"{db_path} is a directory" if Path(db_path).is_dir() else f"there is no database at {db_path}"
+        raise CliError(f"{problem}: give the bot's database with --db or COHORTBOT_DB (export creates none)")
+    app = await CohortBot.open(args.cohort or settings.cohort, db_path)
     try:
         exporter = app.exporters.get(args.what)
         if exporter is None:
@@ -117,19 +152,19 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         table = await exporter(app)
     finally:
         await app.close()
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(table.headers)
-    writer.writerows(table.rows)
-    if args.output:
-        Path(args.output).write_text(buffer.getvalue(), encoding="utf-8")
-        print(f"wrote {len(table.rows)} rows to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(buffer.getvalue())
+    write_csv(table, args.output)
     return 0
+
+
+def write_csv(table: Table, output: str | None) -> None:
+    """``table`` as CSV (``Table.as_csv``) to the file ``output`` (saying how many rows), or to standard output."""
+    data = table.as_csv()
+    if output:
+        Path(output).write_bytes(data)
+        print(f"wrote {len(table.rows)} rows to {output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
 
 
 async def cmd_manifest(args: argparse.Namespace) -> int:
@@ -137,7 +172,10 @@ async def cmd_manifest(args: argparse.Namespace) -> int:
 
     app = await CohortBot.open(args.cohort or EXAMPLE_COHORT, ":memory:")
     try:
-        manifest = build_manifest(app.registry, request_url=args.request_url, app_name=args.name)
+        from bot.settings import SlackSettings
+
+        prefix = SlackSettings().command_prefix
+        manifest = build_manifest(app.registry, request_url=args.request_url, app_name=args.name, prefix=prefix)
     finally:
         await app.close()
     print(json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -177,16 +215,20 @@ def take_lock(db_path: str | Path, platform: str) -> InstanceLock | None:
         return lock.acquire(platform)
     except AlreadyRunning as exc:
         raise CliError(str(exc)) from None
-    except OSError as exc:
-        raise CliError(f"cannot take the lock {lock.path} beside the database: {exc.strerror or exc}") from None
+    except OSError as exc:  # the lock file goes beside the database: the same folder, the same reasons
+        raise CliError(unavailable_reason(db_path, exc)) from None
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     cohort_path = args.cohort or settings.cohort
     db_path = args.db or settings.db
-    lock = take_lock(db_path, args.platform)  # before the database is even opened (and migrated)
+    spec = platforms()[args.platform]
+    load_cohort(cohort_path)  # a bad cohort file, then bad settings, are reported before the database is opened
+    if spec.check is not None:
+        spec.check(settings)
+    lock = take_lock(db_path, args.platform)  # one bot per database: before it is opened (and migrated)
     try:
-        return await _run(args, settings, cohort_path, db_path, lock)
+        return await _run(args, settings, spec, cohort_path, db_path, lock)
     except FatalPlatformError as exc:
         log.error("stopping: %s", exc)
         raise CliError(str(exc)) from None
@@ -196,41 +238,33 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(
-    args: argparse.Namespace, settings: Settings, cohort_path: str, db_path: str, lock: InstanceLock | None
+    args: argparse.Namespace,
+    settings: Settings,
+    spec: PlatformSpec,
+    cohort_path: str,
+    db_path: str,
+    lock: InstanceLock | None,
 ) -> int:
     app = await CohortBot.open(cohort_path, db_path, settings=settings, platform=args.platform)
     runtime = Runtime(app)
-    if args.platform == "discord":
-        from bot.platforms.discord import DiscordPlatform
-        from bot.settings import DiscordSettings
-
-        platform = DiscordPlatform(app, DiscordSettings())
-    elif args.platform == "slack":
-        from bot.platforms.slack import SlackPlatform
-        from bot.settings import SlackSettings
-
-        platform = SlackPlatform(app, SlackSettings(), settings)
-    else:
-        from bot.platforms.console import ConsolePlatform
-
-        platform = ConsolePlatform(app, runtime=runtime)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    with contextlib.suppress(NotImplementedError, AttributeError):  # SIGHUP: re-read the cohort, rebuild the jobs
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload()))
-    with contextlib.suppress(NotImplementedError, AttributeError):  # SIGUSR1: look at the outbox now
-        loop.add_signal_handler(signal.SIGUSR1, runtime.worker.wake)
+    platform = None
     try:
+        platform = spec.create(app, settings, runtime)
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        with contextlib.suppress(NotImplementedError, AttributeError):  # SIGHUP: re-read the cohort, rebuild jobs
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload()))
+        with contextlib.suppress(NotImplementedError, AttributeError):  # SIGUSR1: look at the outbox now
+            loop.add_signal_handler(signal.SIGUSR1, runtime.worker.wake)
         await platform.start()
         await runtime.start()
         if lock is not None:
             lock.ready()
         log.info("cohortbot is running on %s for %s (pid %d)", args.platform, app.cohort.program, os.getpid())
-        main = platform.run() if args.platform == "console" else platform.wait()  # type: ignore[attr-defined]
-        waiter = asyncio.ensure_future(main)
+        waiter = asyncio.ensure_future(platform.wait())
         stopper = asyncio.ensure_future(stop.wait())
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):
@@ -239,7 +273,8 @@ async def _run(
             raise waiter.exception()  # e.g. Discord closed the gateway for good: exit non-zero, saying why
     finally:
         await runtime.stop()
-        await platform.stop()
+        if platform is not None:
+            await platform.stop()
         await app.close()
     return 0
 
@@ -326,9 +361,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("roster_file")
     p.add_argument("--cohort", help="cohort file to check tracks and sections against")
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
+    p = roster.add_parser("codes", help="CSV of name, email and personal join code, for a mail merge")
+    p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
+    p.add_argument("--cohort", help="cohort file (default: COHORTBOT_COHORT)")
+    p.add_argument("-o", "--output", help="write to this file (default: standard output)")
+    p.add_argument("--all", action="store_true", help="also people already linked to an account")
 
     p = sub.add_parser("run", help="run the bot")
-    p.add_argument("--platform", choices=["discord", "slack", "console"], required=True)
+    p.add_argument("--platform", choices=sorted(platforms()), required=True)
     p.add_argument("--cohort", help="cohort file (default: COHORTBOT_COHORT)")
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
 
@@ -352,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--roster", help=argparse.SUPPRESS)
 
     p = sub.add_parser("export", help="write a CSV report")
-    p.add_argument("what", help="attendance, submissions or stipends")
+    p.add_argument("what", help="attendance, submissions, stipends, roster, roster-changes, join-codes")
     p.add_argument("--db")
     p.add_argument("--cohort")
     p.add_argument("-o", "--output")
@@ -371,7 +411,9 @@ async def _main(args: argparse.Namespace) -> int:
         return await cmd_demo(args)
     if args.command == "slack-manifest":
         return await cmd_manifest(args)
-    settings = Settings()
+    settings = read_settings(Settings)
+    if args.command == "roster" and args.roster_command == "codes":
+        return await cmd_roster_codes(args, settings)
     if args.command == "roster":
         return await cmd_roster_import(args, settings)
     if args.command == "export":
@@ -388,20 +430,37 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: parse arguments, run, and turn expected failures into a message and exit status 1."""
+    """Entry point: parse arguments, run, and turn failures into one line on stderr and exit status 1.
+
+    Expected failures (a bad cohort file, a missing setting, an unusable database or port) say what to fix.
+    Anything else is a bug: one line naming it; ``COHORTBOT_LOG_LEVEL=DEBUG`` shows the traceback instead.
+    """
     args = build_parser().parse_args(argv)
-    settings_level = logging.INFO if args.command == "run" else logging.WARNING
+    debug = os.environ.get("COHORTBOT_LOG_LEVEL", "").upper() == "DEBUG"
+    settings_level = logging.DEBUG if debug else logging.INFO if args.command == "run" else logging.WARNING
     logging.basicConfig(level=settings_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return asyncio.run(_main(args))
     except CohortError as exc:
         print(exc.report(), file=sys.stderr)
         return 1
-    except CliError as exc:
+    except (CliError, StartupError) as exc:
         print(f"cohortbot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if debug:
+            raise
+        hint = "set COHORTBOT_LOG_LEVEL=DEBUG to see where"
+        print(f"cohortbot: unexpected error ({one_line(exc)}); {hint}", file=sys.stderr)
+        return 1
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line, at most 300 characters."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from bot.core.roles import Role
 async def help_(ctx: Context) -> Reply:
     """List the commands the asking person may run, with usage."""
     allowed = [c for c in ctx.app.registry if c.min_role is None or ctx.role >= c.min_role]
-    lines = [f"`{c.usage_on(ctx.actor.platform)}`\n{c.description}" for c in allowed]
+    lines = [f"`{c.usage_for(ctx.actor.caps)}`\n{c.description}" for c in allowed]
     sections = ""
     if ctx.role >= Role.FACILITATOR and ctx.own_sections:
         sections = f" You run: {', '.join(ctx.own_sections)}."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -12,6 +12,7 @@ from bot.core.roles import Role
 if TYPE_CHECKING:
     from bot.core.context import Context
     from bot.core.messages import Reply
+    from bot.core.platform import Capabilities
 
 
 class OptionType(Enum):
@@ -26,6 +27,7 @@ class OptionType(Enum):
     DATETIME = "datetime"  # a local date and time, read in the asking person's zone
     ZONE = "zone"  # an IANA time zone name
     URL = "url"  # an http(s) link
+    PEOPLE = "people"  # several people on the roster, separated by commas (names, emails or mentions)
     FILE = "file"  # an uploaded file (Discord attachments); platforms without it omit the option
 
 
@@ -77,6 +79,10 @@ class Command:
     ``min_role`` is the lowest role that may run it; ``None`` lets anyone on the roster run it.
     ``private`` says whether the reply is shown only to the asker (handlers may override per reply).
     ``slow`` tells adapters to acknowledge at once and answer later.
+    ``hidden`` commands are run only by buttons and selects (see :class:`bot.core.messages.Action`): platforms do
+    not register them, ``/help`` does not list them, and typing one is "unknown command".
+    ``anyone`` commands may also be run by people the roster does not know (yet): their handler gets a guest
+    context (``ctx.guest``; see :class:`bot.core.context.Context`). It needs ``min_role=None``.
     """
 
     name: str
@@ -86,16 +92,22 @@ class Command:
     min_role: Role | None = Role.SCHOLAR
     private: bool = True
     slow: bool = False
+    hidden: bool = False
+    anyone: bool = False
     feature: str = ""
+
+    def __post_init__(self) -> None:
+        if self.anyone and self.min_role is not None:
+            raise ValueError(f"/{self.name}: a command open to anyone cannot also need a role (use min_role=None)")
 
     def usage(self, *, files: bool = True) -> str:
         """The usage line shown by ``/help`` and on a parse error (``files=False`` for text-only platforms)."""
         shown = [o for o in self.options if files or o.type is not OptionType.FILE]
         return " ".join([f"/{self.name}", *(o.usage() for o in shown)])
 
-    def usage_on(self, platform: str) -> str:
-        """The usage line for ``platform``: only Discord can attach files to a command."""
-        return self.usage(files=platform == "discord")
+    def usage_for(self, caps: Capabilities) -> str:
+        """The usage line on a platform with ``caps`` (FILE options only where commands can carry files)."""
+        return self.usage(files=caps.files)
 
     def option(self, name: str) -> Option | None:
         """The option called ``name``, if any."""
@@ -114,7 +126,7 @@ class Command:
 
 @dataclass
 class CommandRegistry:
-    """All declared commands, by name; names are unique."""
+    """All declared commands, by name; names are unique. Iterating gives the visible (typed) commands."""
 
     _commands: dict[str, Command] = field(default_factory=dict)
 
@@ -122,22 +134,28 @@ class CommandRegistry:
         """Register ``command``; a duplicate name is a programming error."""
         if command.name in self._commands:
             raise ValueError(f"command /{command.name} is declared twice")
-        if command.group and command.group in self._commands:
-            raise ValueError(f"/{command.name} clashes with the single command /{command.group}")
-        if any(c.group == command.name for c in self._commands.values()):
-            raise ValueError(f"/{command.name} clashes with the command group /{command.name}")
+        if not command.hidden:
+            visible = list(self)
+            if command.group and any(c.name == command.group for c in visible):
+                raise ValueError(f"/{command.name} clashes with the single command /{command.group}")
+            if any(c.group == command.name for c in visible):
+                raise ValueError(f"/{command.name} clashes with the command group /{command.name}")
         self._commands[command.name] = command
         return command
 
     def get(self, name: str) -> Command | None:
-        """The command called ``name`` (without the slash)."""
+        """The command called ``name`` (without the slash), hidden ones included."""
         return self._commands.get(name.lstrip("/"))
 
-    def __iter__(self) -> Iterable[Command]:
-        return iter(sorted(self._commands.values(), key=lambda c: c.name))
+    def __iter__(self) -> Iterator[Command]:
+        return iter(sorted((c for c in self._commands.values() if not c.hidden), key=lambda c: c.name))
 
     def __len__(self) -> int:
-        return len(self._commands)
+        return sum(1 for c in self._commands.values() if not c.hidden)
+
+    def everything(self) -> list[Command]:
+        """Every command, hidden ones included, by name."""
+        return sorted(self._commands.values(), key=lambda c: c.name)
 
     def groups(self) -> dict[str, list[Command]]:
         """Two-word commands grouped by their first word."""
@@ -159,6 +177,8 @@ def command(
     min_role: Role | None = Role.SCHOLAR,
     private: bool = True,
     slow: bool = False,
+    hidden: bool = False,
+    anyone: bool = False,
 ) -> Callable[[Handler], Command]:
     """Decorator turning a handler ``async def h(ctx, **options)`` into a :class:`Command`."""
 
@@ -172,6 +192,8 @@ def command(
             min_role=min_role,
             private=private,
             slow=slow,
+            hidden=hidden,
+            anyone=anyone,
             feature=module.rsplit(".", 1)[-1],
         )
 

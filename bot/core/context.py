@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from bot.core.commands import Command
 from bot.core.errors import PermissionDenied
+from bot.core.people import Person
+from bot.core.platform import Capabilities
 from bot.core.roles import Role
-from bot.storage.people import Person
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -18,12 +19,21 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Actor:
-    """A platform user as the adapter sees them; the core maps them to a roster entry."""
+    """A platform user as the adapter sees them; the core maps them to a roster entry.
+
+    * ``granted_role``: a role the platform itself grants this user (e.g. a Discord server role the cohort file
+      maps to organizer); the person acts with the higher of it and their roster role.
+    * ``person_id``: set only by an adapter that already knows which roster person is acting (the console,
+      where one types commands as a chosen person); otherwise the person is found by ``(platform, user_id)``.
+    * ``caps``: what the platform can do (for wording and usage lines).
+    """
 
     platform: str
     user_id: str
     display_name: str = ""
-    platform_roles: tuple[str, ...] = ()
+    granted_role: Role | None = None
+    person_id: int | None = None
+    caps: Capabilities = field(default_factory=Capabilities)
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,11 @@ def facilitated_sections(app: CohortBot, person: Person, role: Role) -> list[str
 
 @dataclass
 class Context:
-    """Everything a handler needs: the app, the person and their role, the place, and the time."""
+    """Everything a handler needs: the app, the person and their role, the place, and the time.
+
+    ``guest``: the asker is not on the roster (only commands declared ``anyone`` run so); ``person`` is then a
+    stand-in (:meth:`Person.guest`, id 0) carrying their display name, and ``role`` the lowest.
+    """
 
     app: CohortBot
     actor: Actor
@@ -60,6 +74,8 @@ class Context:
     place: Place
     now: datetime
     command: Command | None = None
+    clicked: bool = False  # run by a button or a select, not typed
+    guest: bool = False  # not on the roster: see the class docstring
     _sections: list[str] | None = field(default=None, repr=False)
 
     @property

@@ -12,12 +12,15 @@ A message is a pydantic model so it can be stored in the outbox as JSON and rebu
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from bot.core.clock import utc
 
@@ -25,6 +28,19 @@ TimeStyle = Literal["t", "T", "d", "D", "f", "F", "R"]
 TIMESTAMP_RE = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
 BOLD_RE = re.compile(r"\*\*(.+?)\*\*")
 LINK_RE = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def excerpt(value: object, limit: int = 60) -> str:
+    """User input quoted for an error message, cut to ``limit`` characters: ``'aaaa…' (100,000 characters)``."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[: limit - 1]!r}… ({len(text):,} characters)"
 
 
 def timestamp(dt: datetime, style: TimeStyle = "f") -> str:
@@ -108,6 +124,19 @@ class Table(BaseModel):
                 lines.append("  ".join("-" * w for w in widths))
         return "\n".join(lines)
 
+    def as_csv(self, zone: ZoneInfo | None = None, now: datetime | None = None) -> bytes:
+        """The table as UTF-8 CSV, header row first: the one CSV writer of the bot.
+
+        Without ``zone`` the cells are written as they are (exports: times in UTC); with it, markup is removed
+        and times are shown in ``zone`` (a large table attached to a message).
+        """
+        cells = [self.headers, *self.rows]
+        if zone is not None:
+            cells = [[plain(c, zone, now) for c in row] for row in cells]
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(cells)
+        return buffer.getvalue().encode("utf-8")
+
 
 class Attachment(BaseModel):
     """A file sent with a message (CSV exports, for example)."""
@@ -117,8 +146,125 @@ class Attachment(BaseModel):
     description: str = ""
 
 
+ACTION_PREFIX = "cb1"
+ACTION_ID_MAX = 100  # Discord's limit for a component's custom_id (Slack allows 255)
+ButtonStyle = Literal["primary", "secondary", "success", "danger"]
+
+
+class Action(BaseModel):
+    """What a click runs: the command ``command`` with the fixed ``options``, as the person who clicked.
+
+    It travels inside the button or select itself (its custom id), so it keeps working after a restart and
+    needs no state: keep the options short (ids, not texts). After ``expires`` a click is refused with a clear
+    answer. Whether the click still applies otherwise (already done, changed since) is the command's to check.
+    """
+
+    command: str
+    options: dict[str, str] = Field(default_factory=dict)
+    expires: datetime | None = None
+
+
+class Button(BaseModel):
+    """A button that runs ``action`` when clicked."""
+
+    kind: Literal["button"] = "button"
+    label: str
+    action: Action
+    style: ButtonStyle = "secondary"
+
+    @model_validator(mode="after")
+    def _fits(self) -> Button:
+        action_id(self)
+        return self
+
+    @property
+    def id(self) -> str:
+        """The custom id / action id a platform carries for this control."""
+        return action_id(self)
+
+
+class SelectChoice(BaseModel):
+    """One entry of a select: ``label`` is shown, ``value`` is sent."""
+
+    label: str
+    value: str
+    description: str | None = None
+
+
+class Select(BaseModel):
+    """A menu: choosing runs ``action`` with the chosen values put in the option ``into``.
+
+    Of given ``choices`` (at most 25; for people, use :func:`bot.core.options.person_ref` values), or with
+    ``people=True`` of anyone, picked with the platform's own user picker (the values reach the command as
+    mentions, ``<@user id>``). ``selected`` pre-fills it with choice values (people selects: person refs, ``#12``).
+    Choosing runs the command at once, every time the choice changes.
+    """
+
+    kind: Literal["select"] = "select"
+    action: Action
+    into: str
+    placeholder: str = "Choose…"
+    choices: list[SelectChoice] = Field(default_factory=list, max_length=25)
+    people: bool = False
+    min_values: int = Field(default=1, ge=0, le=25)
+    max_values: int = Field(default=1, ge=1, le=25)
+    selected: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fits(self) -> Select:
+        action_id(self)
+        if not self.people and not self.choices:
+            raise ValueError("a select needs choices, or people=True")
+        return self
+
+    @property
+    def id(self) -> str:
+        """The custom id / action id a platform carries for this control."""
+        return action_id(self)
+
+
+Control = Annotated[Button | Select, Field(discriminator="kind")]
+
+
+def action_id(control: Button | Select) -> str:
+    """The compact id that carries a control's action: ``cb1|command|options|into|expires``.
+
+    Raises ``ValueError`` if it would be longer than a platform allows (keep fixed options short).
+    """
+    action = control.action
+    into = control.into if isinstance(control, Select) else ""
+    expires = str(int(action.expires.timestamp())) if action.expires else ""
+    text = "|".join([ACTION_PREFIX, quote(action.command, safe=" "), urlencode(action.options), quote(into), expires])
+    if len(text) > ACTION_ID_MAX:
+        raise ValueError(f"the action for /{action.command} is too long for a button ({len(text)} characters)")
+    return text
+
+
+class Clicked(BaseModel):
+    """A decoded action id: what to run, and (for a select) which option gets the chosen values."""
+
+    command: str
+    options: dict[str, str]
+    into: str | None = None
+    expires: datetime | None = None
+
+
+def read_action_id(text: str) -> Clicked | None:
+    """The inverse of :func:`action_id` (``None`` if ``text`` is not one of ours); a ``#n`` suffix is ignored."""
+    text = re.sub(r"#\d+$", "", text)
+    parts = text.split("|")
+    if len(parts) != 5 or parts[0] != ACTION_PREFIX or not parts[1]:
+        return None
+    try:
+        expires = datetime.fromtimestamp(int(parts[4]), tz=UTC) if parts[4] else None
+        options = dict(parse_qsl(parts[2], keep_blank_values=True, strict_parsing=bool(parts[2])))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return Clicked(command=unquote(parts[1]), options=options, into=unquote(parts[3]) or None, expires=expires)
+
+
 class Message(BaseModel):
-    """What the bot says: a title, text, fields, an optional table and files."""
+    """What the bot says: a title, text, fields, an optional table, files, and buttons or selects."""
 
     title: str | None = None
     text: str = ""
@@ -127,6 +273,7 @@ class Message(BaseModel):
     table: Table | None = None
     files: list[Attachment] = Field(default_factory=list)
     footer: str | None = None
+    actions: list[Control] = Field(default_factory=list)
 
     def as_plain_text(self, zone: ZoneInfo, now: datetime | None = None) -> str:
         """A plain-text rendering for consoles, logs and notification fallbacks (``R`` times against ``now``)."""
@@ -170,13 +317,24 @@ class Form(BaseModel):
 
 
 class Reply(BaseModel):
-    """A command's answer: a message, shown privately or in the channel, or a form to fill in."""
+    """A command's answer: a message, shown privately or in the channel, or a form to fill in.
+
+    ``zone`` is the reader's time zone (an IANA name; the dispatcher sets it), for times an adapter writes out.
+    ``replace``: when answering a click, the answer replaces the clicked message (its buttons go with it)
+    instead of coming as a new private message.
+    """
 
     message: Message | None = None
     private: bool = True
     form: Form | None = None
     error: str | None = None
     error_field: str | None = None
+    zone: str | None = None
+    replace: bool = False
+
+    def zone_or(self, fallback: ZoneInfo) -> ZoneInfo:
+        """The reader's zone, else ``fallback`` (the cohort's)."""
+        return ZoneInfo(self.zone) if self.zone else fallback
 
     @classmethod
     def text(cls, text: str, *, private: bool = True, title: str | None = None) -> Reply:

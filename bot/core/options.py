@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime
-from datetime import time as Time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from bot.core.clock import utc
+from bot.core.clock import END_OF_DAY, LAST_YEAR, date_only, utc
 from bot.core.commands import Choice, Option, OptionType
 from bot.core.errors import OptionError, UserError
-from bot.core.messages import Attachment
+from bot.core.messages import Attachment, excerpt
+from bot.core.people import Person
 from bot.core.roles import Role
 from bot.core.zones import is_zone, matching_zones, suggest_zone
-from bot.storage.people import Person
 
 if TYPE_CHECKING:
     from bot.core.context import Context
@@ -23,12 +23,18 @@ MAX_URL = 2000
 TRUE = {"true", "yes", "y", "1", "on"}
 FALSE = {"false", "no", "n", "0", "off"}
 MENTION_RE = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
+MENTIONS_RE = re.compile(r"<@!?[A-Za-z0-9]+(?:\|[^>]*)?>")
+ROSTER_REF_RE = re.compile(r"^#\d{1,12}$")
+PEOPLE_SEPARATORS = re.compile(r"[,;\n]")
+MAX_PEOPLE = 1000
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
 
 async def parse_option(ctx: Context, option: Option, raw: Any) -> Any:
     """Parse and check one value; raise :class:`OptionError` saying what is wrong."""
     kind = option.type
+    if isinstance(raw, list | tuple) and kind is not OptionType.PEOPLE:
+        raw = ",".join(str(v) for v in raw)  # a select's values for an option that takes one text
     if kind is OptionType.FILE:
         if not isinstance(raw, Attachment):
             raise OptionError(f"{option.name} must be an uploaded file.", field=option.name)
@@ -74,7 +80,7 @@ async def parse_option(ctx: Context, option: Option, raw: Any) -> Any:
             meeting = ctx.app.cohort.section(str(raw))
             if meeting is None:
                 names = ", ".join(s.name for s in ctx.app.cohort.sections) or "none"
-                raise OptionError(f"There is no section called {raw!r}. Sections: {names}.", field=option.name)
+                raise OptionError(f"There is no section called {excerpt(raw)}. Sections: {names}.", field=option.name)
             if option.own_sections and ctx.role < Role.ORGANIZER:
                 ctx.require_section(meeting.name)
             return meeting.name
@@ -83,14 +89,20 @@ async def parse_option(ctx: Context, option: Option, raw: Any) -> Any:
             if option.own_sections:
                 ctx.require_person(person)
             return person
+        case OptionType.PEOPLE:
+            people = await resolve_people(ctx, raw, option.name)
+            if option.own_sections:
+                for person in people:
+                    ctx.require_person(person)
+            return people
         case OptionType.DATETIME:
             return parse_local_datetime(str(raw), ctx, option.name)
         case OptionType.ZONE:
             name = str(raw)
             if not is_zone(name):
-                hint = suggest_zone(name)
+                hint = suggest_zone(name) if len(name) <= 100 else None
                 tip = f" Did you mean `{hint}`?" if hint else " Use a name like Europe/Berlin or America/New_York."
-                raise OptionError(f"{name!r} is not a time zone I know.{tip}", field=option.name)
+                raise OptionError(f"{excerpt(name)} is not a time zone I know.{tip}", field=option.name)
             return name
         case OptionType.URL:
             return parse_url(str(raw), option.name)
@@ -106,7 +118,7 @@ def _integer(option: Option, raw: Any, what: str = "a whole number") -> int:
         try:
             value = int(str(raw))
         except ValueError:
-            raise OptionError(f"{option.name} must be {what}, not {raw!r}.", field=option.name) from None
+            raise OptionError(f"{option.name} must be {what}, not {excerpt(raw)}.", field=option.name) from None
     if option.min_value is not None and value < option.min_value:
         raise OptionError(f"{option.name} must be at least {option.min_value}.", field=option.name)
     if option.max_value is not None and value > option.max_value:
@@ -120,61 +132,91 @@ def parse_url(text: str, name: str = "link") -> str:
         raise OptionError(f"{name} is too long ({len(text)} characters; the limit is {MAX_URL}).", field=name)
     parsed = urlparse(text)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in text:
-        raise OptionError(f"{name} must be a web link starting with http:// or https://, not {text!r}.", field=name)
+        raise OptionError(
+            f"{name} must be a web link starting with http:// or https://, not {excerpt(text)}.", field=name
+        )
     return text
 
 
 def parse_local_datetime(text: str, ctx: Context, name: str = "time") -> datetime:
-    """``YYYY-MM-DD HH:MM`` (or a date alone, meaning 23:59) in the person's zone; returned in UTC."""
+    """``YYYY-MM-DD HH:MM`` in the person's zone, or a date alone (``2026-01-25``, ``20260125``) meaning 23:59
+    that day, as in the cohort file; returned in UTC. A year after :data:`LAST_YEAR` is refused."""
     text = text.strip()
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-        for fmt in DATETIME_FORMATS:
-            try:
-                value = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
+    value = _datetime(text)
     if value is None:
         raise OptionError(f"{name} must look like 2026-01-20 18:00 (your time, {ctx.zone.key}).", field=name)
-    if value.tzinfo is None:
-        if len(text) == 10:  # a date alone: the end of that day
-            value = datetime.combine(value.date(), Time(23, 59))
-        value = value.replace(tzinfo=ctx.zone)
-    return utc(value)
+    if value.year > LAST_YEAR:
+        raise OptionError(f"{name} {excerpt(text)} is too far away: give a date before {LAST_YEAR + 1}.", field=name)
+    return utc(value if value.tzinfo is not None else value.replace(tzinfo=ctx.zone))
+
+
+def _datetime(text: str) -> datetime | None:
+    """``text`` as a (naive or aware) datetime; a date alone is that day at :data:`END_OF_DAY`."""
+    day = date_only(text)
+    if day is not None:
+        return datetime.combine(day, END_OF_DAY)
+    for fmt in (None, *DATETIME_FORMATS):
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(text) if fmt is None else datetime.strptime(text, fmt)
+    return None
+
+
+def person_ref(person: Person) -> str:
+    """How a person is named in a select's values: ``#`` and their roster id (see :func:`resolve_person`)."""
+    return f"#{person.id}"
 
 
 async def resolve_person(ctx: Context, text: str, name: str = "user") -> Person:
-    """Someone on the roster by mention, platform id, email or name (exact, then unique prefix)."""
+    """Someone on the roster by roster id (``#12``, as selects send), mention, platform user id, email or name
+    (exact, then a unique prefix)."""
     people = ctx.app.people
     text = text.strip()
+    if ROSTER_REF_RE.match(text):
+        found = await people.get(int(text[1:]))
+        if found:
+            return found
+        raise UserError(f"Nobody with roster number {text} is on the roster.", field=name)
     mention = MENTION_RE.match(text)
     if mention:
         found = await people.by_platform(ctx.actor.platform, mention.group(1))
         if found:
             return found
-        raise UserError(f"{text} is not on the roster.", field=name)
+        raise UserError(f"{excerpt(text)} is not on the roster.", field=name)
     if "@" in text:
         found = await people.by_email(text)
         if found:
             return found
-    everyone = await people.all()
-    for p in everyone:
-        if text in {p.discord_id, p.slack_id}:
-            return p
-    folded = text.casefold()
-    exact = [p for p in everyone if p.name.casefold() == folded]
-    if len(exact) == 1:
-        return exact[0]
-    partial = [p for p in everyone if p.name.casefold().startswith(folded) or folded in p.name.casefold().split()]
-    if len(partial) == 1:
-        return partial[0]
-    if partial:
-        names = ", ".join(p.name for p in partial[:5])
-        raise UserError(f"{text!r} could be several people ({names}); write the full name.", field=name)
-    raise UserError(f"Nobody called {text!r} is on the roster.", field=name)
+    found = await people.by_platform(ctx.actor.platform, text)
+    if found:
+        return found
+    matches = await people.by_name(text)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        names = ", ".join(p.name for p in matches[:5])
+        raise UserError(f"{excerpt(text)} could be several people ({names}); write the full name.", field=name)
+    raise UserError(f"Nobody called {excerpt(text)} is on the roster.", field=name)
+
+
+async def resolve_people(ctx: Context, raw: Any, name: str = "people") -> tuple[Person, ...]:
+    """Several people: a list (a select's values) or text with names, emails or mentions separated by commas.
+
+    Each is resolved as by :func:`resolve_person`; the result has no repeats and keeps the order given.
+    """
+    if isinstance(raw, list | tuple):
+        parts = [str(v).strip() for v in raw]
+    else:
+        text = str(raw)
+        parts = MENTIONS_RE.findall(text)
+        parts += [p.strip() for p in PEOPLE_SEPARATORS.split(MENTIONS_RE.sub(",", text))]
+    parts = [p for p in parts if p]
+    if len(parts) > MAX_PEOPLE:
+        raise OptionError(f"{name}: at most {MAX_PEOPLE} people at once.", field=name)
+    found: dict[int, Person] = {}
+    for part in parts:
+        person = await resolve_person(ctx, part, name)
+        found.setdefault(person.id, person)
+    return tuple(found.values())
 
 
 async def suggestions(ctx: Context, option: Option, current: str) -> list[Choice]:
@@ -197,11 +239,13 @@ async def suggestions(ctx: Context, option: Option, current: str) -> list[Choice
             if option.own_sections and ctx.role < Role.ORGANIZER:
                 names = [n for n in names if ctx.may_manage_section(n)]
             return [Choice(n, n) for n in names if typed in n.casefold()][:25]
-        case OptionType.PERSON:
-            people = await ctx.app.people.all()
+        case OptionType.PERSON | OptionType.PEOPLE:
+            before, _, last = current.rpartition(",") if option.type is OptionType.PEOPLE else ("", "", current)
+            lead = f"{before.strip()}, " if before.strip() else ""
+            people = await (ctx.app.people.by_name(last, limit=50) if last.strip() else ctx.app.people.all(limit=50))
             if option.own_sections:
                 people = [p for p in people if ctx.may_manage_person(p)]
-            return [Choice(p.name, p.name) for p in people if typed in p.name.casefold()][:25]
+            return [Choice(p.name, f"{lead}{p.name}"[:100]) for p in people][:25]
         case OptionType.ZONE:
             return [Choice(z, z) for z in matching_zones(current)]
     return []

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from bot.core.messages import Message
 
@@ -30,7 +30,38 @@ class DMTarget:
         return f"dm:{self.person_id}"
 
 
-Target = ChannelTarget | DMTarget
+@dataclass(frozen=True)
+class PlatformTask:
+    """Something the bot does on a platform on its own that is not a message: sync a member's server roles,
+    create or update a scheduled event, invite someone to a channel.
+
+    It goes through the outbox like a message (durable, keyed, paced, retried), with this as its target. ``kind``
+    names the work (e.g. ``"member_roles"``); ``data`` is JSON-serialisable. A platform's sender does the kinds it
+    knows in ``run_task`` (see :class:`Sender`); any other kind fails for good there, with the reason.
+    """
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
+
+    def describe(self) -> str:
+        """``task:<kind>``."""
+        return f"task:{self.kind}"
+
+
+Target = ChannelTarget | DMTarget | PlatformTask
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a platform can do, as far as features need to know (so features never name a platform).
+
+    ``label`` names it to people ("Discord"); ``files`` says commands can carry uploaded files; ``id_hint``
+    says what a user id looks like there, for messages that ask someone for theirs.
+    """
+
+    label: str = "this app"
+    files: bool = False
+    id_hint: str = "user id"
 
 
 class SendError(Exception):
@@ -98,6 +129,14 @@ class Sender(Protocol):
       time: just before the first send whose outcome is unknown), or ``None`` if there is none. A
       :class:`TransientSendError` means "cannot tell now" (asked again later; never resent meanwhile); a
       :class:`PermanentSendError` (say, a missing scope) means "can never tell": the row is resent, with a warning.
+    * ``run_task`` (optional, looked up with ``getattr`` too): do a :class:`PlatformTask`::
+
+          async def run_task(self, task: PlatformTask, *, key: str) -> str | None: ...
+
+      It must be idempotent (a retry after a crash, or after an unknown outcome, runs it again: tasks are never
+      looked up) and raise the same send errors; a kind it does not know is a :class:`PermanentSendError`. A
+      sender that does some kinds for real (not just prints them) lists them in an optional
+      ``task_kinds: frozenset[str]``, so features enqueue only work that will be done.
     """
 
     platform: str
@@ -105,6 +144,33 @@ class Sender(Protocol):
 
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Deliver ``message``; ``key`` is the outbox idempotency key (a stable nonce). Return the message id."""
+        ...
+
+
+class LinkError(Exception):
+    """A :class:`Linker` cannot look anyone up (a missing permission, a revoked token): ``reason`` says what to do."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Linker(Protocol):
+    """A platform's directory of accounts, for linking people to the roster without asking for their ids.
+
+    A running platform that can see its members' emails puts one in ``app.linkers[platform]`` (Slack does, with
+    ``users.lookupByEmail`` and ``users.info``). Both methods pace themselves to the platform's limits and wait
+    out rate limits; they raise :class:`LinkError` when no lookup can succeed (e.g. a missing scope).
+    """
+
+    platform: str
+
+    async def find_by_email(self, email: str) -> str | None:
+        """The user id of the (active, human) account with ``email``, or ``None`` if there is none."""
+        ...
+
+    async def email_of(self, user_id: str) -> str | None:
+        """The email of the account ``user_id``, or ``None`` if it has none visible to the bot."""
         ...
 
 

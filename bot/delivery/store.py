@@ -25,6 +25,7 @@ the ``outbox`` table. The worker (``bot/delivery/worker.py``) only decides which
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.clock import from_db, to_db
 from bot.core.messages import Message
-from bot.core.platform import ChannelTarget, DMTarget, Target
+from bot.core.platform import ChannelTarget, DMTarget, PlatformTask, Target
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -42,20 +43,31 @@ STATES = ("pending", "sending", "sent", "failed", "skipped")
 
 
 def encode_target(target: Target) -> str:
-    """``channel:<name>`` or ``dm:<person id>``."""
+    """``channel:<name>``, ``dm:<person id>`` or ``task:<kind>`` (a task's data is the row's payload)."""
     if isinstance(target, ChannelTarget):
         return f"channel:{target.channel}"
+    if isinstance(target, PlatformTask):
+        return f"task:{target.kind}"
     return f"dm:{target.person_id}"
 
 
-def decode_target(value: str) -> Target:
-    """The inverse of :func:`encode_target`."""
+def decode_target(value: str, payload: str | None = None) -> Target:
+    """The inverse of :func:`encode_target` (a task needs the row's ``payload``)."""
     kind, _, rest = value.partition(":")
     if kind == "channel":
         return ChannelTarget(rest)
     if kind == "dm":
         return DMTarget(int(rest))
+    if kind == "task":
+        return PlatformTask(rest, json.loads(payload) if payload else {})
     raise ValueError(f"bad outbox target {value!r}")
+
+
+def encode_payload(target: Target, message: Message) -> str:
+    """What a row carries: the message as JSON, or a task's data."""
+    if isinstance(target, PlatformTask):
+        return json.dumps(target.data, separators=(",", ":"), sort_keys=True)
+    return message.model_dump_json()
 
 
 @dataclass(frozen=True)
@@ -107,15 +119,18 @@ class Outbox:
         """Add one message; return ``False`` if ``key`` was already enqueued (it is then left alone)."""
         return await self.enqueue_many([NewItem(key, target, message, not_before)]) == 1
 
+    async def enqueue_task(self, key: str, task: PlatformTask, *, not_before: datetime | None = None) -> bool:
+        """Add one :class:`PlatformTask`; return ``False`` if ``key`` was already enqueued."""
+        return await self.enqueue(key, task, Message(), not_before=not_before)
+
     async def enqueue_many(self, items: Iterable[NewItem]) -> int:
-        """Add many messages in one transaction; return how many were new."""
+        """Add many messages (or tasks) in one transaction; return how many were new."""
         now = self.app.clock.now()
         rows = []
         for i in items:
             due = to_db(i.not_before or now)
-            rows.append(
-                (i.key, self.app.platform, encode_target(i.target), i.message.model_dump_json(), due, due, to_db(now))
-            )
+            payload = encode_payload(i.target, i.message)
+            rows.append((i.key, self.app.platform, encode_target(i.target), payload, due, due, to_db(now)))
         async with self.db.transaction() as conn:
             before = conn.total_changes
             await conn.executemany(
@@ -291,12 +306,13 @@ def row_to_item(row) -> OutboxItem:  # noqa: ANN001 - aiosqlite.Row
     keys = row.keys()
     in_flight = row["in_flight_at"] if "in_flight_at" in keys else None
     due = row["due_at"] if "due_at" in keys else None
+    target = decode_target(row["target"], row["payload"])
     return OutboxItem(
         id=row["id"],
         key=row["key"],
         platform=row["platform"],
-        target=decode_target(row["target"]),
-        message=Message.model_validate_json(row["payload"]),
+        target=target,
+        message=Message() if isinstance(target, PlatformTask) else Message.model_validate_json(row["payload"]),
         state=row["state"],
         attempts=row["attempts"],
         not_before=from_db(row["not_before"]),

@@ -33,7 +33,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.core.clock import ManualClock
-from bot.core.platform import PermanentSendError, Sender, SendRate, TransientSendError, UnknownOutcomeError
+from bot.core.platform import (
+    PermanentSendError,
+    PlatformTask,
+    Sender,
+    SendRate,
+    TransientSendError,
+    UnknownOutcomeError,
+)
 from bot.delivery.health import PlatformHealth
 from bot.delivery.pacing import Pacer
 from bot.delivery.store import OutboxItem, expired
@@ -221,7 +228,8 @@ class OutboxWorker:
             await self.persist(lambda: self.store.failed(item, reason, item.in_flight_at))
             return "failed"
         checked = False
-        check = delivered_check(sender)
+        task = isinstance(item.target, PlatformTask)  # tasks are idempotent: run again, never looked up
+        check = None if task else delivered_check(sender)
         if item.in_flight_at is not None and check is not None:
             try:
                 found = await check(item.target, item.key, since=item.in_flight_at)
@@ -242,9 +250,9 @@ class OutboxWorker:
         # timestamp), so the send's timing is untouched.
         item = await self.persist(lambda: self.store.tried(item, datetime.now(UTC), checked=checked))
         pacer = self.pacer(item.platform)
-        await pacer.acquire(item.target.describe())
+        await pacer.acquire(None if task else item.target.describe())
         try:
-            message_id = await sender.send(item.target, item.message, key=item.key)
+            message_id = await _perform(sender, item)
         except PermanentSendError as exc:
             health.answered(self.app.clock.now())
             reason = exc.reason
@@ -471,6 +479,16 @@ class _Pass:
             queue.put_nowait(queued)
         self.queued -= len(back) - 1
         await self.worker.release(back)
+
+
+async def _perform(sender: Sender, item: OutboxItem) -> str | None:
+    """Send the row's message, or run its :class:`PlatformTask` (if the sender can)."""
+    if isinstance(item.target, PlatformTask):
+        run = getattr(sender, "run_task", None)
+        if run is None:
+            raise PermanentSendError(f"{item.platform} cannot do {item.target.kind} tasks")
+        return await run(item.target, key=item.key)
+    return await sender.send(item.target, item.message, key=item.key)
 
 
 def _drain(queue: asyncio.Queue[OutboxItem | None]) -> list[OutboxItem | None]:

@@ -13,10 +13,10 @@ from bot.core.context import Context
 from bot.core.errors import PermissionDenied, UserError
 from bot.core.messages import Attachment, Form, FormField, Message, MessageField, Reply, Table, timestamp
 from bot.core.options import MAX_URL
+from bot.core.people import Person
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
 from bot.storage.homework import NewSubmission, Submission, human_size
-from bot.storage.people import Person
 from cogs.homework._common import (
     INLINE_ROWS,
     MAX_FILE_BYTES,
@@ -64,12 +64,9 @@ def submit_form(ctx: Context, week: int) -> Form:
     intro = f"Week {week}: {homework.title}, due {timestamp(due, 'F')}."
     if homework.instructions:
         intro += f"\n{homework.instructions.strip()}"
-    intro += (
-        "\nGive a link, a text, or both. To hand in a file on Slack, share it (Google Drive, GitHub, a Slack file "
-        "link) and paste the link; on Discord you can also attach it: /submit week:N file:<upload>."
-    )
+    intro += "\nGive a link, a text, or both. " + file_hint(ctx, week)
     return Form(
-        title=f"Week {week} homework"[:45],
+        title=f"Week {week} homework",
         command="submit",
         fixed={"week": str(week)},
         intro=intro,
@@ -92,6 +89,13 @@ def submit_form(ctx: Context, week: int) -> Form:
     )
 
 
+def file_hint(ctx: Context, week: int) -> str:
+    """How to hand in a file where the asker is: attach it to the command, or share it and give the link."""
+    if ctx.actor.caps.files:
+        return f"To hand in a file, attach it: /submit week:{week} file:<upload>."
+    return "To hand in a file, share it (Google Drive, GitHub, a file link) and paste the link."
+
+
 def check_file(file: Attachment) -> tuple[str, bytes]:
     """The file's name and bytes, or a :class:`UserError` if it is empty or too big."""
     name = (file.filename or "").strip().replace("/", "_").replace("\\", "_")[:MAX_FILE_NAME] or "file"
@@ -109,7 +113,7 @@ def check_file(file: Attachment) -> tuple[str, bytes]:
 
 @command(
     "submit",
-    "Hand in a week's homework: a link, a text, or a file (on Slack: share the file and give its link).",
+    "Hand in a week's homework: a link, a text, or a file (attached, or shared as a link).",
     Option("week", "Week number", OptionType.WEEK, required=True),
     Option("link", "A link to your work (http/https)", OptionType.URL),
     Option("text", f"Your answer or a note (up to {MAX_TEXT} characters)", OptionType.STRING, max_length=MAX_TEXT),

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from bot.cohort import Cohort, Homework
 from bot.core.errors import UserError
+from bot.core.people import Person
 from bot.core.roles import Role
 from bot.storage.homework import Extension, HomeworkRepo, Submission
-from bot.storage.people import Person
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -62,9 +62,10 @@ def default_week(cohort: Cohort, now: datetime) -> int:
     return earlier[-1] if earlier else weeks[0]
 
 
-async def scholars(app: CohortBot) -> list[Person]:
-    """Everyone who hands in homework: the scholars on the roster, by name."""
-    return await app.people.with_role(Role.SCHOLAR)
+async def scholars(app: CohortBot, *, include_removed: bool = False) -> list[Person]:
+    """Everyone who hands in homework: the scholars on the roster, by name (``include_removed``: also those
+    taken off it since, whose history exports keep)."""
+    return await app.people.with_role(Role.SCHOLAR, include_removed=include_removed)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 from bot.core.context import facilitated_sections
 from bot.core.messages import Message, timestamp
+from bot.core.people import Person
 from bot.core.platform import DMTarget
 from bot.outbox import NewItem
-from bot.storage.people import Person
 from cogs.homework._common import Status, homework_weeks, is_late, repo, require_homework, scholars, statuses
 from schedules.jobs import PlannedJob
 
@@ -43,7 +43,7 @@ def reminder_message(app: CohortBot, week: int, limit: datetime, extended: bool)
         title=f"Reminder: week {week} homework",
         text=(
             f"**{homework.title}** is due {timestamp(limit, 'F')} ({timestamp(limit, 'R')}){whose} and I have "
-            f"nothing from you yet. Hand it in with /submit week:{week} (a link, a text, or a file on Discord)."
+            f"nothing from you yet. Hand it in with /submit week:{week} (a link, a text, or a file)."
         ),
     )
 

@@ -13,13 +13,13 @@ from bot.app import CohortBot
 from bot.cohort import parse_cohort
 from bot.core.context import Actor, Place
 from bot.core.messages import Attachment
-from bot.core.platform import DMTarget
+from bot.core.people import PersonInput
+from bot.core.platform import Capabilities, DMTarget
 from bot.core.roles import Role
 from bot.roster import import_roster_file
-from bot.storage.people import PersonInput
 from cogs.homework._common import MAX_FILE_BYTES, MAX_TEXT, repo
 from cogs.homework._reminders import digest_week, plan_homework, remind_extension, remind_week
-from tests.plugin import EXAMPLE_COHORT, EXAMPLE_ROSTER
+from tests.plugin import EXAMPLE_COHORT, EXAMPLE_ROSTER, console_actor
 
 NY = ZoneInfo("America/New_York")
 DUE_1 = datetime(2026, 1, 18, 23, 59, tzinfo=NY).astimezone(UTC)
@@ -36,8 +36,7 @@ SCHOLARS = [
 
 
 async def person(app, name):
-    found = await app.people.by_platform("console", name)
-    assert found is not None
+    [found] = await app.people.by_name(name)
     return found
 
 
@@ -98,7 +97,9 @@ async def test_exactly_at_the_due_minute_is_on_time(app, as_, clock):
 async def test_discord_style_file_attachment_is_stored(app, clock):
     ada = await person(app, "Ada Lovelace")
     upload = Attachment(filename="answer.pdf", content=b"%PDF-1.4 hello")
-    reply = await app.dispatch(Actor("discord", ada.discord_id), "submit", {"week": 1, "file": upload}, Place())
+    reply = await app.dispatch(
+        Actor("discord", ada.platform_id("discord")), "submit", {"week": 1, "file": upload}, Place()
+    )
     assert reply.error is None
     assert "answer.pdf" in text_of(reply)
     [sub] = await repo(app).history(ada.id, 1)
@@ -112,9 +113,12 @@ async def test_no_link_text_or_file_opens_the_form_and_the_form_submits(app, as_
     form = reply.form
     assert form.command == "submit" and form.fixed == {"week": "1"}
     assert "Decompose its risk" in form.intro  # the week's instructions
-    assert "Slack" in form.intro and "link" in form.intro
+    # the console cannot attach files: the form says how to hand one in as a link, naming no platform
+    assert "share it" in form.intro and "paste the link" in form.intro and "Slack" not in form.intro
     assert {f.name for f in form.fields} == {"link", "text"} and not any(f.required for f in form.fields)
-    assert len(form.title) <= 45 and all(len(f.label) <= 45 for f in form.fields)
+    on_discord = Actor("discord", "100000000000000011", caps=Capabilities(label="Discord", files=True))
+    attach = (await app.dispatch(on_discord, "submit", {"week": "1"})).form
+    assert "/submit week:1 file:<upload>" in attach.intro
     done = await as_("Ada Lovelace", form.command, **{**form.fixed, "text": "from the modal"})
     assert done.error is None and "from the modal" in text_of(done)
 
@@ -166,10 +170,13 @@ async def test_week_without_homework_is_refused(tmp_path, clock):
             ("submit", {"week": "8", "link": "https://x.org"}),
             ("submissions", {"week": "8"}),
         ]:
-            reply = await app.dispatch(Actor("console", "Ada Lovelace"), command, options, Place())
+            reply = await app.dispatch(await console_actor(app, "Ada Lovelace"), command, options, Place())
             assert reply.error is not None and "Week 8 has no homework" in reply.error
         reply = await app.dispatch(
-            Actor("console", "Alan Turing"), "extend", {"user": "Ada", "week": "8", "until": "2026-03-20"}, Place()
+            await console_actor(app, "Alan Turing"),
+            "extend",
+            {"user": "Ada", "week": "8", "until": "2026-03-20"},
+            Place(),
         )
         assert "Week 8 has no homework" in reply.error
         assert await app.db.fetchval("SELECT COUNT(*) FROM extensions") == 0

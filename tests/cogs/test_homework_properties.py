@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from bot.app import CohortBot
 from bot.cohort import load_cohort
 from bot.core.clock import ManualClock
-from bot.core.context import Actor, Place
+from bot.core.context import Place
 from bot.core.messages import Attachment, Reply
 from bot.roster import import_roster_file
 from cogs.homework._common import MAX_FILE_BYTES
 from tests.cogs.test_homework import snapshot
-from tests.plugin import EXAMPLE_COHORT, EXAMPLE_ROSTER
+from tests.plugin import EXAMPLE_COHORT, EXAMPLE_ROSTER, console_actor
 
 PEOPLE = ["Ada Lovelace", "Hedy Lamarr", "Emmy Noether", "Alan Turing", "Katherine Johnson", "Grace Hopper", "Stranger"]
 SETTINGS = settings(
@@ -96,7 +96,7 @@ def runner_app(tmp_path: Path) -> Iterator[tuple[asyncio.Runner, CohortBot, Manu
 
 async def check(app: CohortBot, who: str, command: str, options: dict) -> None:
     before = await snapshot(app)
-    reply = await app.dispatch(Actor("console", who), command, options, Place())
+    reply = await app.dispatch(await console_actor(app, who), command, options, Place())
     assert isinstance(reply, Reply)
     if reply.error is not None:
         assert "went wrong" not in reply.error, reply.error  # never an unhandled exception

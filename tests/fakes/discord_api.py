@@ -29,6 +29,10 @@ Or by hand::
 * ``fake.requests``: every REST request as a :class:`Recorded` (method, path below ``/api/v10``, query, json,
   multipart ``files`` and ``form``); ``fake.find(method, path_regex)`` filters them, ``await fake.wait_for(...)``
   waits (up to 2 s) for one to arrive.
+* ``fake.posted``: the channel messages created (what users see). As on Discord, a message sent with
+  ``enforce_nonce`` and a nonce already used in that channel within ``fake.nonce_window`` seconds (default 5
+  minutes; ``fake.monotonic`` is the clock) creates nothing new: the first message is returned again
+  (``fake.deduplicated`` counts those). ``fake.user_duplicates()`` counts extra copies of any one nonce.
 * ``fake.gateway_received``: every frame the bot sent on the gateway (IDENTIFY, heartbeats).
 * ``fake.command(...)``, ``fake.autocomplete(...)``, ``fake.modal_submit(...)`` build INTERACTION_CREATE payloads;
   ``await fake.interact(payload)`` sends one down the gateway.
@@ -38,10 +42,6 @@ Or by hand::
   The outbox's ``DiscordSender`` posts messages itself (one request per send: every 429 and 5xx reaches it);
   requests made through discord.py's own client (interaction answers, DM channels) are retried by discord.py: a
   429 up to 5 times (sleeping ``retry_after``), 500/502/504 after 1, 3, 5... real seconds (avoid those there).
-* Nonces, as Discord: a message posted with a ``nonce`` and ``enforce_nonce`` is created once; the same nonce
-  again within ``fake.nonce_window`` seconds (default 5 minutes; ``fake.monotonic`` is the clock) returns the
-  earlier message. ``fake.messages`` holds every message created in a channel (what users see), and
-  ``fake.user_duplicates()`` counts the extra copies of any one nonce among them.
 * Fault knobs (``path`` is a regex of the REST path; ``MESSAGES`` by default):
   ``fake.drop_after_accept(n)`` handles the next ``n`` requests (the message is created) and then drops the
   connection without an answer; ``fake.answer_late(n, delay)`` handles them and answers ``delay`` seconds later
@@ -53,6 +53,10 @@ Or by hand::
   ``general``, plus the sections' channels), ``fake.dm_channels`` (user id -> created DM channel id).
   Members are the example roster's Discord ids plus ``STRANGER`` (not on the roster); ``ALAN`` holds the
   ``Facilitators`` role and ``GRACE`` the ``Organizers`` role.
+* Server roles: ``GET /guilds/{g}/members/{u}`` (404 code 10007 for someone not in the server), ``GET`` and
+  ``POST /guilds/{g}/roles`` (list, create), ``PUT`` / ``DELETE /guilds/{g}/members/{u}/roles/{r}`` (204; they
+  change ``fake.members``); ``fake.member_roles(user_id)`` is a member's role names now. ``fake.add_member(id,
+  name)`` puts someone in the server.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ CHANNEL_NAMES = (
     "section-americas",
     "section-europe",
     "section-apac",
+    "organizers",  # the example cohort's roster.organizer_channel (join requests)
 )
 JSON = "application/json"  # discord.py only parses JSON when the Content-Type is exactly this
 MESSAGES = r"/channels/\d+/messages"
@@ -159,18 +164,21 @@ class FakeDiscord:
         self.gateway_received: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.dm_channels: dict[int, int] = {}
+        self.posted: list[dict[str, Any]] = []  # channel messages created (a nonce-deduplicated resend adds none)
+        self._by_nonce: dict[tuple[int, str], tuple[dict[str, Any], float]] = {}  # -> (message, when)
         self._files: dict[str, bytes] = {}
         self._ids = itertools.count(500000000000000001)
+        self.messages: dict[int, dict[str, Any]] = {}  # every message the bot created or edited, by id
+        self._clicked: dict[int, int] = {}  # component interaction id -> the clicked message's id
+        self._clicked_by_token: dict[str, int] = {}  # ... and by the interaction's token
         self._seq = itertools.count(1)
         self._failures: list[_Failure] = []
         self._faults: list[_Fault] = []
         self._outage: tuple[int, bool] | None = None  # (status, drop) while an outage lasts
         self._error_rate: tuple[float, tuple[int, ...], re.Pattern[str], random.Random] | None = None
         self.close_on_identify: int | None = None
-        self.messages: list[dict[str, Any]] = []  # every message created in a channel: what users see
         self.nonce_window = 300.0
         self.monotonic: Callable[[], float] = time.monotonic
-        self._nonces: dict[str, tuple[dict[str, Any], float]] = {}
         self.deduplicated = 0  # posts answered with an earlier message because of their nonce
         self._sockets: list[web.WebSocketResponse] = []
         self._arrived = asyncio.Condition()
@@ -267,7 +275,7 @@ class FakeDiscord:
 
     def user_duplicates(self) -> int:
         """Extra copies among the created messages of any one nonce (0 when nothing was posted twice)."""
-        counts = collections.Counter(m["nonce"] for m in self.messages if m.get("nonce"))
+        counts = collections.Counter(m["nonce"] for m in self.posted if m.get("nonce"))
         return sum(n - 1 for n in counts.values())
 
     # ---- looking at what happened ----------------------------------------------------------------------------
@@ -398,6 +406,38 @@ class FakeDiscord:
         ]
         return self._interaction(5, {"custom_id": custom_id, "components": components}, user_id, channel)
 
+    def click(
+        self,
+        message: dict[str, Any],
+        label: str | None = None,
+        *,
+        values: list[str] | None = None,
+        user_id: int = ADA,
+        channel: str | None = "general",
+    ) -> dict[str, Any]:
+        """A component interaction (type 3): ``user_id`` clicks the button labelled ``label`` on ``message`` (a
+        message the bot sent, as recorded in ``fake.messages``), or picks ``values`` in its select (``label``:
+        the select's placeholder, or ``None`` for the only select)."""
+        component = _find_component(message, label, select=values is not None)
+        data: dict[str, Any] = {"custom_id": component["custom_id"], "component_type": component["type"]}
+        if values is not None:
+            data["values"] = values
+            if component["type"] == 5:  # a user select: Discord resolves the chosen users
+                users = {v: {"id": v, "username": f"user{v}", "discriminator": "0", "avatar": None} for v in values}
+                data["resolved"] = {"users": users}
+        payload = self._interaction(3, data, user_id, channel)
+        payload["message"] = message
+        self._clicked[int(payload["id"])] = int(message["id"])
+        self._clicked_by_token[payload["token"]] = int(message["id"])
+        return payload
+
+    def last_message(self, *, with_components: bool = True) -> dict[str, Any]:
+        """The newest message the bot created (with components, by default)."""
+        for message in reversed(self.messages.values()):
+            if message["components"] or not with_components:
+                return message
+        raise AssertionError("the bot has sent no message with components")
+
     async def interact(self, payload: dict[str, Any]) -> None:
         """Send an INTERACTION_CREATE down every connected gateway socket."""
         await self.dispatch("INTERACTION_CREATE", payload)
@@ -413,32 +453,12 @@ class FakeDiscord:
     def guild_payload(self) -> dict[str, Any]:
         """The GUILD_CREATE guild: channels, roles and members."""
         gid = str(self.guild_id)
-        role = {"permissions": "0", "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
-        roles = [{"id": gid, "name": "@everyone", "position": 0, **role}]
-        roles += [
-            {"id": str(i), "name": n, "position": p + 1, **role} for p, (n, i) in enumerate(self.role_ids.items())
-        ]
+        roles = self._roles_payload()
         channels = [
             {"id": str(i), "type": 0, "name": n, "position": p, "permission_overwrites": [], "guild_id": gid}
             for p, (n, i) in enumerate(self.channels.items())
         ]
-        members = [
-            {
-                "user": {
-                    "id": str(uid),
-                    "username": name.lower().replace(" ", ""),
-                    "discriminator": "0",
-                    "avatar": None,
-                },
-                "nick": None,
-                "roles": [str(self.role_ids[r]) for r in roles_],
-                "joined_at": "2026-01-01T00:00:00+00:00",
-                "deaf": False,
-                "mute": False,
-                "flags": 0,
-            }
-            for uid, (name, roles_) in self.members.items()
-        ]
+        members = [self._member_payload(uid) for uid in self.members]
         members.append({"user": self.bot_user, "roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "flags": 0})
         return {
             "id": gid,
@@ -569,9 +589,67 @@ class FakeDiscord:
             request.transport.close()
         return web.Response(status=500)
 
+    def member_roles(self, user_id: int) -> set[str]:
+        """The names of the server roles ``user_id`` holds now."""
+        return set(self.members[user_id][1])
+
+    def add_member(self, user_id: int, name: str, roles: list[str] | None = None) -> None:
+        """Someone joins the server."""
+        self.members[user_id] = (name, list(roles or []))
+
+    def _member_payload(self, user_id: int) -> dict[str, Any]:
+        name, roles = self.members[user_id]
+        user = {"id": str(user_id), "username": name.lower().replace(" ", ""), "discriminator": "0", "avatar": None}
+        return {
+            "user": user,
+            "nick": None,
+            "roles": [str(self.role_ids[n]) for n in roles],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        }
+
+    def _roles_payload(self) -> list[dict[str, Any]]:
+        base = {"permissions": "0", "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
+        roles = [{"id": str(self.guild_id), "name": "@everyone", "position": 0, **base}]
+        for position, (name, role_id) in enumerate(self.role_ids.items(), start=1):
+            roles.append({"id": str(role_id), "name": name, "position": position, **base})
+        return roles
+
+    def _guild_route(self, r: Recorded) -> web.Response | None:
+        """Members and roles of the server (``None`` if ``r`` is not such a request)."""
+        gid = str(self.guild_id)
+        if r.path == f"/guilds/{gid}/roles":
+            if r.method == "POST":
+                name = str((r.json or {}).get("name") or "new role")
+                self.role_ids[name] = self.next_id()
+                return _respond(next(x for x in self._roles_payload() if x["name"] == name))
+            return _respond(self._roles_payload())
+        match = re.fullmatch(rf"/guilds/{gid}/members/(\d+)(?:/roles/(\d+))?", r.path)
+        if match is None:
+            return None
+        user_id = int(match.group(1))
+        if user_id not in self.members:
+            return _respond({"message": "Unknown Member", "code": 10007}, 404)
+        if match.group(2) is None:
+            return _respond(self._member_payload(user_id)) if r.method == "GET" else None
+        names = {i: n for n, i in self.role_ids.items()}
+        role = names.get(int(match.group(2)))
+        if role is None:
+            return _respond({"message": "Unknown Role", "code": 10011}, 404)
+        held = self.members[user_id][1]
+        if r.method == "PUT" and role not in held:
+            held.append(role)
+        elif r.method == "DELETE" and role in held:
+            held.remove(role)
+        return web.Response(status=204)
+
     def _route(self, r: Recorded) -> web.Response:
         m = r.method
         p = r.path
+        if p.startswith("/guilds/") and (answer := self._guild_route(r)) is not None:
+            return answer
         if m == "GET" and p == "/users/@me":
             return _respond(self.bot_user)
         if m == "GET" and p == "/oauth2/applications/@me":
@@ -586,12 +664,17 @@ class FakeDiscord:
         if m == "POST" and (match := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", p)):
             return _respond(self._callback(r, int(match.group(1))))
         if match := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(?:/messages/(@original|\d+))?", p):
+            edited = match.group(3)
+            if edited == "@original" and match.group(2) in self._clicked_by_token:  # after a deferred update
+                edited = str(self._clicked_by_token[match.group(2)])
+            if m == "PATCH" and edited and edited.isdigit() and int(edited) in self.messages:
+                return _respond(self._edit(int(edited), r.payload() or {}))
             return _respond(self._message(self.channels["general"], r.payload() or {}))
         if m == "POST" and (match := re.fullmatch(r"/channels/(\d+)/messages", p)):
             channel_id = int(match.group(1))
             if channel_id not in set(self.channels.values()) | set(self.dm_channels.values()):
                 return _respond({"message": "Unknown Channel", "code": 10003}, 404)
-            return _respond(self._create(channel_id, r.payload() or {}))
+            return _respond(self._post_message(channel_id, r.payload() or {}))
         if m == "POST" and p == "/users/@me/channels":
             user_id = int(r.json["recipient_id"])
             channel_id = self.dm_channels.setdefault(user_id, self.next_id())
@@ -636,37 +719,49 @@ class FakeDiscord:
             "response_message_ephemeral": ephemeral,
         }
         response: dict[str, Any] = {"interaction": interaction, "resource": {"type": kind}}
-        if kind in (4, 5, 7):
+        if kind == 7 and self._clicked.get(interaction_id) in self.messages:  # UPDATE_MESSAGE: edit the clicked one
+            message = self._edit(self._clicked[interaction_id], data)
+            interaction["response_message_id"] = message["id"]
+            response["resource"]["message"] = message
+        elif kind in (4, 5, 7):
             message = self._message(self.channels["general"], data)
             interaction["response_message_id"] = message["id"]
             response["resource"]["message"] = message
         return response
 
-    def _create(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        """A new channel message, unless its enforced nonce was seen within the window (then the earlier one)."""
-        nonce = body.get("nonce")
+    def _post_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a channel message; with ``enforce_nonce``, a nonce already used in the channel within
+        ``nonce_window`` seconds returns the message it created instead of a new one, as Discord does."""
+        key = (channel_id, str(body.get("nonce")))
         now = self.monotonic()
-        if nonce and body.get("enforce_nonce"):
-            earlier = self._nonces.get(str(nonce))
-            if earlier is not None and now - earlier[1] <= self.nonce_window:
-                self.deduplicated += 1
-                return earlier[0]
+        enforced = body.get("enforce_nonce") and body.get("nonce") is not None
+        if enforced and key in self._by_nonce and now - self._by_nonce[key][1] <= self.nonce_window:
+            self.deduplicated += 1
+            return self._by_nonce[key][0]
         message = self._message(channel_id, body)
-        self.messages.append(message)
-        if nonce and body.get("enforce_nonce"):
-            self._nonces[str(nonce)] = (message, now)
+        self.posted.append(message)
+        if enforced:
+            self._by_nonce[key] = (message, now)
+        return message
+
+    def _edit(self, message_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages[message_id]
+        for key in ("content", "embeds", "components", "flags"):
+            if key in body:
+                message[key] = body[key] if body[key] is not None else ([] if key != "content" else "")
+        message["edited_timestamp"] = "2026-01-05T08:00:01+00:00"
         return message
 
     def _message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": str(self.next_id()),
+        message_id = self.next_id()
+        self.messages[message_id] = message = {
+            "id": str(message_id),
             "channel_id": str(channel_id),
             "type": 0,
             "content": body.get("content") or "",
             "author": self.bot_user,
             "embeds": body.get("embeds") or [],
             "attachments": [],
-            "components": [],
             "mentions": [],
             "mention_roles": [],
             "mention_everyone": False,
@@ -676,7 +771,26 @@ class FakeDiscord:
             "edited_timestamp": None,
             "flags": body.get("flags") or 0,
             "nonce": body.get("nonce"),
+            "components": body.get("components") or [],
         }
+        return message
+
+
+def _find_component(message: dict[str, Any], label: str | None, *, select: bool) -> dict[str, Any]:
+    """The button labelled ``label`` (or the select with that placeholder, or the only select) of ``message``."""
+    found = []
+    for row in message.get("components") or []:
+        for component in row.get("components") or []:
+            is_select = component["type"] in (3, 5, 6, 7, 8)
+            if select != is_select:
+                continue
+            name = component.get("placeholder") if is_select else component.get("label")
+            if label is None or name == label:
+                found.append(component)
+    if len(found) != 1:
+        kind = "select" if select else "button"
+        raise AssertionError(f"expected one {kind} {label!r} on the message, found {len(found)}: {message}")
+    return found[0]
 
 
 @pytest.fixture

@@ -31,6 +31,13 @@ How other tests use it::
   with a 5xx (seeded).
 * What users see: ``fake.posted_keys()`` counts the messages in ``fake.history`` by outbox key (the
   ``cohortbot_outbox`` metadata); ``fake.user_duplicates()`` is the number of extra copies.
+* Members for linking by email: ``fake.add_user(user_id, email, name)`` (``fake.users``: id -> Slack user
+  object); ``users.lookupByEmail`` finds them by email (else ``users_not_found``), ``users.info`` by id (else
+  ``user_not_found``). ``conversations.invite`` records channel members in ``fake.members`` (channel id -> user
+  ids; ``already_in_channel`` for a second invite), ``conversations.join`` answers ok. Rate-limit them with
+  ``fake.rate_limit("users.lookupByEmail", times=1, retry_after=1)`` like any method.
+* :func:`send_event` posts a signed Events API callback (``team_join_event(user)`` builds a ``team_join``).
+* The ``slack_api`` fixture (available to every test through tests/plugin.py) is a running fake.
 * :func:`running_slack` starts a :class:`SlackPlatform` on 127.0.0.1:0 against the fake (``socket_mode=True``
   for Socket Mode); :func:`slash` sends a signed slash command and waits for the ``response_url`` post;
   :func:`interact` posts a signed interactivity payload (``view_submission`` ...); :func:`signed_headers` signs.
@@ -54,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from bot.settings import Settings, SlackSettings
@@ -85,6 +93,7 @@ class Call:
     status: int = 200
     target: str = ""  # the id in /response/<id> or /upload/<id>
     raw: bytes = b""
+    at: float = field(default_factory=time.monotonic)  # when it arrived (monotonic seconds)
 
     def json(self, key: str) -> Any:
         """A body value that Slack sends JSON-encoded in forms (``blocks``, ``view``, ``files``) or as JSON."""
@@ -124,6 +133,8 @@ class FakeSlackAPI:
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _acks: dict[str, dict] = field(default_factory=dict)
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel id -> messages, oldest first
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> Slack user object
+    members: dict[str, set[str]] = field(default_factory=dict)  # channel id -> user ids invited
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -216,6 +227,21 @@ class FakeSlackAPI:
     def fail(self, method: str, error: str, times: int = 1, status: int = 200) -> None:
         """The next ``times`` calls to ``method`` fail with the Slack ``error`` (HTTP ``status``)."""
         self._failures.setdefault(method, []).extend(_Failure(status, error) for _ in range(times))
+
+    def add_user(self, user_id: str, email: str, name: str = "", **extra: Any) -> dict[str, Any]:
+        """A member of the workspace (as ``users.info`` shows them); ``extra`` e.g. ``deleted=True``."""
+        user = {
+            "id": user_id,
+            "team_id": "T0FAKE",
+            "name": (name or user_id).lower().replace(" ", "."),
+            "real_name": name,
+            "deleted": False,
+            "is_bot": False,
+            "profile": {"email": email, "real_name": name, "display_name": name},
+            **extra,
+        }
+        self.users[user_id] = user
+        return user
 
     # --- reading what happened -------------------------------------------------------------------------
 
@@ -402,6 +428,25 @@ class FakeSlackAPI:
             case "files.completeUploadExternal":
                 files = json.loads(body.get("files", "[]"))
                 return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+            case "users.lookupByEmail":
+                email = str(body.get("email", "")).casefold()
+                found = next((u for u in self.users.values() if u["profile"]["email"].casefold() == email), None)
+                return {"ok": True, "user": found} if found else {"ok": False, "error": "users_not_found"}
+            case "users.info":
+                found = self.users.get(str(body.get("user", "")))
+                return {"ok": True, "user": found} if found else {"ok": False, "error": "user_not_found"}
+            case "conversations.invite":
+                channel = str(body.get("channel", ""))
+                if channel not in self.channels.values():
+                    return {"ok": False, "error": "channel_not_found"}
+                users = {u for u in str(body.get("users", "")).split(",") if u}
+                members = self.members.setdefault(channel, set())
+                if users <= members:
+                    return {"ok": False, "error": "already_in_channel"}
+                members |= users
+                return {"ok": True, "channel": {"id": channel}}
+            case "conversations.join":
+                return {"ok": True, "channel": {"id": str(body.get("channel", ""))}}
             case "apps.connections.open":
                 return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
         return {"ok": False, "error": "unknown_method"}
@@ -434,6 +479,13 @@ def _drop(request: web.Request) -> web.Response:
     return web.Response(status=500)
 
 
+@pytest.fixture
+async def slack_api() -> AsyncIterator[FakeSlackAPI]:
+    """A running :class:`FakeSlackAPI` for one test (the one shared fixture; registered in tests/plugin.py)."""
+    async with FakeSlackAPI.running() as fake:
+        yield fake
+
+
 # --- driving a running SlackPlatform ---------------------------------------------------------------------
 
 
@@ -463,11 +515,15 @@ async def running_slack(
 
 
 def signed_headers(
-    body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None, content_type: str | None = None
+    body: str | bytes,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | str | None = None,
+    content_type: str | None = None,
 ) -> dict[str, str]:
-    """Slack's request signature: ``v0=HMAC-SHA256(secret, "v0:{ts}:{body}")``."""
+    """Slack's request signature: ``v0=HMAC-SHA256(secret, "v0:{ts}:{body}")`` (over the body's bytes)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    raw = body if isinstance(body, bytes) else body.encode()
+    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + raw, hashlib.sha256).hexdigest()
     return {
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": f"v0={digest}",
@@ -477,23 +533,46 @@ def signed_headers(
 
 async def post_signed(
     platform: SlackPlatform,
-    body: str,
+    body: str | bytes,
     *,
     secret: str = SIGNING_SECRET,
-    timestamp: int | None = None,
+    timestamp: int | str | None = None,
     content_type: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, str]:
     """POST ``body`` signed to the platform's ``/slack/events``; the HTTP status and response text.
 
-    ``content_type`` defaults to a form body; use ``application/json`` for Events API callbacks.
+    ``content_type`` defaults to a form body; use ``application/json`` for Events API callbacks. ``headers`` are
+    added (``X-Slack-Retry-Num`` for a retry) or override the signature's.
     """
     url = f"http://127.0.0.1:{platform.port}/slack/events"
-    headers = signed_headers(body, secret, timestamp, content_type)
-    async with aiohttp.ClientSession() as session, session.post(url, data=body.encode(), headers=headers) as resp:
+    sent = {**signed_headers(body, secret, timestamp, content_type), **(headers or {})}
+    data = body if isinstance(body, bytes) else body.encode()
+    async with aiohttp.ClientSession() as session, session.post(url, data=data, headers=sent) as resp:
         return resp.status, await resp.text()
 
 
 _ids = itertools.count(1)
+
+
+def team_join_event(user: dict[str, Any]) -> dict[str, Any]:
+    """The ``team_join`` event Slack sends when ``user`` (a Slack user object) joins the workspace."""
+    return {"type": "team_join", "user": user, "event_ts": f"{time.time():.6f}"}
+
+
+async def send_event(platform: SlackPlatform, event: dict[str, Any]) -> int:
+    """POST a signed Events API ``event_callback`` carrying ``event``; the HTTP status of the ack."""
+    body = {
+        "token": "legacy",
+        "team_id": "T0FAKE",
+        "api_app_id": "A0FAKE",
+        "type": "event_callback",
+        "event_id": f"Ev{next(_ids):08d}",
+        "event_time": int(time.time()),
+        "event": event,
+    }
+    status, _ = await post_signed(platform, json.dumps(body), content_type="application/json")
+    return status
 
 
 @dataclass
@@ -576,8 +655,24 @@ async def interact(platform: SlackPlatform, payload: dict) -> tuple[int, dict | 
         return status, text
 
 
+def mention(user: str, event_id: str, channel: str = "C0INTRO0001") -> dict:
+    """The Events API callback Slack sends when ``user`` mentions the bot (``event_id`` is the event's own id)."""
+    return {
+        "token": "legacy",
+        "team_id": "T0FAKE",
+        "api_app_id": "A0FAKE",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "event": {"type": "app_mention", "user": user, "text": "<@U0BOT> hi", "channel": channel, "ts": "1.2"},
+    }
+
+
 def view_submission(view: dict, values: dict[str, str | None], user: str) -> dict:
-    """The ``view_submission`` payload Slack sends when ``user`` submits ``view`` (as opened) with ``values``."""
+    """The ``view_submission`` payload Slack sends when ``user`` submits ``view`` (as opened) with ``values``.
+
+    Each call is a new submission (a fresh ``trigger_id``); to replay one, send the same payload again.
+    """
     state = {name: {"value": {"type": "plain_text_input", "value": v}} for name, v in values.items()}
     return {
         "type": "view_submission",
@@ -585,6 +680,96 @@ def view_submission(view: dict, values: dict[str, str | None], user: str) -> dic
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0FAKE"},
         "api_app_id": "A0FAKE",
         "token": "legacy",
-        "trigger_id": "trigger-submit",
+        "trigger_id": f"trigger-submit-{next(_ids)}",  # Slack makes a fresh one for every submission
         "view": {**view, "id": "V0001", "team_id": "T0FAKE", "state": {"values": state}},
     }
+
+
+def _find_element(blocks: list[dict], label: str | None, *, select: bool) -> dict:
+    """The button with text ``label`` (or the select with that placeholder, or the only select) in ``blocks``."""
+    found = []
+    for block in blocks:
+        if block.get("type") != "actions":
+            continue
+        for element in block.get("elements", []):
+            is_select = element["type"] != "button"
+            if select != is_select:
+                continue
+            name = (element.get("placeholder") if is_select else element.get("text")) or {}
+            if label is None or name.get("text") == label:
+                found.append({**element, "block_id": block.get("block_id", "actions")})
+    if len(found) != 1:
+        kind = "select" if select else "button"
+        raise AssertionError(f"expected one {kind} {label!r} in the blocks, found {len(found)}: {blocks}")
+    return found[0]
+
+
+def block_actions(
+    fake: FakeSlackAPI,
+    blocks: list[dict],
+    label: str | None = None,
+    *,
+    values: list[str] | None = None,
+    user: str = "U0SCH000001",
+    channel: str = "C0INTRO0001",
+    ident: str | None = None,
+) -> tuple[dict, str]:
+    """The ``block_actions`` payload Slack sends when ``user`` clicks the button ``label`` in a message with
+    ``blocks`` (or picks ``values`` in its select), and the id of its response URL."""
+    ident = ident or f"a{next(_ids)}"
+    element = _find_element(blocks, label, select=values is not None)
+    action: dict[str, Any] = {
+        "type": element["type"],
+        "action_id": element["action_id"],
+        "block_id": element["block_id"],
+        "action_ts": f"{time.time():.6f}",
+    }
+    kind = element["type"]
+    if kind == "button":
+        action["text"] = element["text"]
+    elif kind in ("static_select", "multi_static_select"):
+        chosen = [o for o in element["options"] if o["value"] in set(values or [])]
+        if kind == "static_select":
+            action["selected_option"] = chosen[0] if chosen else None
+        else:
+            action["selected_options"] = chosen
+    elif kind == "users_select":
+        action["selected_user"] = (values or [None])[0]
+    elif kind == "multi_users_select":
+        action["selected_users"] = list(values or [])
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0FAKE", "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0FAKE"},
+        "api_app_id": "A0FAKE",
+        "token": "legacy",
+        "container": {
+            "type": "message",
+            "message_ts": "1700000000.000100",
+            "channel_id": channel,
+            "is_ephemeral": True,
+        },
+        "trigger_id": f"trigger-{ident}",
+        "channel": {"id": channel, "name": next((n for n, i in fake.channels.items() if i == channel), "dm")},
+        "message": {"type": "message", "ts": "1700000000.000100", "text": "", "blocks": blocks},
+        "response_url": fake.response_url(ident),
+        "actions": [action],
+    }
+    return payload, ident
+
+
+async def click(
+    platform: SlackPlatform,
+    fake: FakeSlackAPI,
+    blocks: list[dict],
+    label: str | None = None,
+    *,
+    values: list[str] | None = None,
+    user: str = "U0SCH000001",
+    within: float = 3.0,
+) -> SlashResult:
+    """Send a signed ``block_actions`` click and return what came back through its response URL."""
+    payload, ident = block_actions(fake, blocks, label, values=values, user=user)
+    status, ack = await post_signed(platform, urlencode({"payload": json.dumps(payload)}))
+    response = await fake.response(ident, within) if status == 200 else None
+    return SlashResult(status, ack, response)

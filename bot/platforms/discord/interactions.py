@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import discord
 
+from bot.cohort import DiscordRoles
 from bot.core.commands import Choice, Command, Option
 from bot.core.context import Actor, Place
 from bot.core.messages import Attachment, Form, Message, Reply
+from bot.core.roles import Role
+from bot.platforms import preselected_ids
+from bot.platforms.discord.components import build_view, chosen_values
 from bot.platforms.discord.render import FormModal, render
+from bot.platforms.discord.spec import CAPS
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -26,14 +30,27 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 APOLOGY = "⚠️ Sorry, something went wrong on my side. Please try again, and tell an organizer if it keeps happening."
 DEFER_AFTER = 2.0
+# Interactions Discord lets us answer with a modal (not a modal submission, nor a deferred one).
+MODAL_FROM = (discord.InteractionType.application_command, discord.InteractionType.component)
 
 
-def actor_of(interaction: discord.Interaction) -> Actor:
-    """The core's view of who is asking (their server role names map to bot roles in the core)."""
+def granted_role(roles: DiscordRoles, names: Iterable[str]) -> Role | None:
+    """The bot role that server roles called ``names`` grant under the cohort file's ``discord:`` mapping."""
+    held = {n.casefold() for n in names}
+    if held & {r.casefold() for r in roles.organizer_roles}:
+        return Role.ORGANIZER
+    if held & {r.casefold() for r in roles.facilitator_roles}:
+        return Role.FACILITATOR
+    return None
+
+
+def actor_of(interaction: discord.Interaction, mapping: DiscordRoles | None = None) -> Actor:
+    """The core's view of who is asking; their server roles grant a bot role through ``mapping``."""
     user = interaction.user
     roles = getattr(user, "roles", None) or []
-    names = tuple(r.name for r in roles if not r.is_default())
-    return Actor("discord", str(user.id), user.display_name, platform_roles=names)
+    names = [r.name for r in roles if not r.is_default()]
+    granted = granted_role(mapping, names) if mapping is not None else None
+    return Actor("discord", str(user.id), user.display_name, granted_role=granted, caps=CAPS)
 
 
 def place_of(interaction: discord.Interaction) -> Place:
@@ -53,22 +70,38 @@ class InteractionHandler:
         self.app = app
         self.defer_after = DEFER_AFTER
 
+    def actor(self, interaction: discord.Interaction) -> Actor:
+        """Who is acting, with the role their server roles grant under the current cohort file."""
+        return actor_of(interaction, self.app.cohort.discord)
+
     # ---- entry points (called by discord.py) ------------------------------------------------------------------
     async def invoke(self, interaction: discord.Interaction, command: Command, values: dict[str, Any]) -> None:
         """A slash command was run."""
 
         async def run() -> Reply:
             options = {k: await self._option_value(v) for k, v in values.items() if v is not None}
-            return await self.app.dispatch(actor_of(interaction), command.name, options, place_of(interaction))
+            return await self.app.dispatch(self.actor(interaction), command.name, options, place_of(interaction))
 
         await self._run(interaction, run, private=command.private, slow=command.slow, name=command.name)
+
+    async def click(self, interaction: discord.Interaction) -> None:
+        """A button or select of ours was used: run its action as the clicker, then answer."""
+        data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
+        custom_id = str(data.get("custom_id", ""))
+
+        async def run() -> Reply:
+            return await self.app.dispatcher.click(
+                self.actor(interaction), custom_id, chosen_values(interaction), place_of(interaction)
+            )
+
+        await self._run(interaction, run, private=True, slow=False, name=custom_id, component=True)
 
     async def complete(
         self, interaction: discord.Interaction, command: Command, option: Option, current: str
     ) -> list[Choice]:
         """Autocomplete suggestions from the core (never an error)."""
         try:
-            return await self.app.dispatcher.complete(actor_of(interaction), command.name, option.name, current)
+            return await self.app.dispatcher.complete(self.actor(interaction), command.name, option.name, current)
         except Exception:
             log.exception("autocomplete for /%s %s failed in the adapter", command.name, option.name)
             return []
@@ -81,7 +114,7 @@ class InteractionHandler:
         async def run() -> Reply:
             filled = {k: v for k, v in values.items() if v.strip()}  # an empty optional field was not given
             options = {**form.fixed, **filled}
-            return await self.app.dispatch(actor_of(interaction), form.command, options, place_of(interaction))
+            return await self.app.dispatch(self.actor(interaction), form.command, options, place_of(interaction))
 
         await self._run(interaction, run, private=private, slow=bool(command and command.slow), name=form.command)
 
@@ -94,15 +127,23 @@ class InteractionHandler:
         private: bool,
         slow: bool,
         name: str,
+        component: bool = False,
     ) -> None:
-        """Run ``run`` and answer, deferring when slow or late; apologise for anything raised here."""
+        """Run ``run`` and answer, deferring when slow or late; apologise for anything raised here.
+
+        A click (``component``) is deferred without a "thinking" message, so that its answer may still replace
+        the clicked message or come as a new private one.
+        """
         deferred = False
         try:
             task = asyncio.ensure_future(run())
             if not slow:
                 await asyncio.wait({task}, timeout=self.defer_after)
             if not task.done():
-                await interaction.response.defer(ephemeral=private, thinking=True)
+                if component:
+                    await interaction.response.defer()
+                else:
+                    await interaction.response.defer(ephemeral=private, thinking=True)
                 deferred = True
             reply = await task
             await self.answer(interaction, reply, deferred=deferred)
@@ -113,7 +154,7 @@ class InteractionHandler:
     async def answer(self, interaction: discord.Interaction, reply: Reply, *, deferred: bool) -> None:
         """Render ``reply`` as the interaction's response (or followups after a defer)."""
         if reply.form is not None:
-            if not deferred and interaction.type is discord.InteractionType.application_command:
+            if not deferred and interaction.type in MODAL_FROM:
                 form = reply.form
 
                 async def submitted(modal_interaction: discord.Interaction, values: dict[str, str]) -> None:
@@ -126,20 +167,29 @@ class InteractionHandler:
             intro = f"{reply.form.intro}\n" if reply.form.intro else ""
             reply = Reply.text(f"{intro}Please run /{reply.form.command} again with: {fields}.", private=True)
         message = reply.message or Message(text="Done.")
-        parts = render(message, await self.zone_of(interaction))
+        parts = render(message, reply.zone_or(self.app.cohort.zone))
+        view = build_view(message.actions, await preselected_ids(self.app, message, "discord"))
+        clicked = interaction.type is discord.InteractionType.component
         for n, part in enumerate(parts):
-            kwargs: dict[str, Any] = {"embeds": part.embeds, "ephemeral": reply.private}
+            last = n == len(parts) - 1
+            kwargs: dict[str, Any] = {"embeds": part.embeds}
+            if last and view is not None:
+                kwargs["view"] = view
+            if n == 0 and clicked and reply.replace:  # the answer takes the clicked message's place
+                kwargs["attachments"] = part.files
+                kwargs.setdefault("view", None)
+                if deferred:
+                    await interaction.edit_original_response(**kwargs)
+                else:
+                    await interaction.response.edit_message(**kwargs)
+                continue
+            kwargs["ephemeral"] = reply.private
             if part.files:
                 kwargs["files"] = part.files
             if n == 0 and not deferred:
                 await interaction.response.send_message(**kwargs)
             else:
                 await interaction.followup.send(**kwargs)
-
-    async def zone_of(self, interaction: discord.Interaction) -> ZoneInfo:
-        """The asker's zone (for times written out in tables), else the cohort's."""
-        person = await self.app.people.by_platform("discord", str(interaction.user.id))
-        return person.zone(self.app.cohort.zone) if person else self.app.cohort.zone
 
     async def apologise(self, interaction: discord.Interaction) -> None:
         """A short private apology; never raises."""

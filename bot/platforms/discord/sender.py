@@ -29,12 +29,15 @@ from bot.core.platform import (
     ChannelTarget,
     DMTarget,
     PermanentSendError,
+    PlatformTask,
     SendRate,
     Target,
     TransientSendError,
     UnknownOutcomeError,
 )
+from bot.platforms.discord.components import build_view
 from bot.platforms.discord.render import Outgoing, render
+from bot.platforms.discord.roles import MemberRoles
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -103,6 +106,7 @@ class DiscordSender:
     """Delivers outbox messages on Discord."""
 
     platform = "discord"
+    task_kinds = frozenset({"member_sync"})
 
     def __init__(
         self,
@@ -120,6 +124,7 @@ class DiscordSender:
         self.timeout = timeout  # seconds for the whole send; past it the outcome is unknown
         self._channels: dict[str, int] = {}
         self._session: aiohttp.ClientSession | None = None
+        self.roles = MemberRoles(app, client, guild_id)
 
     async def close(self) -> None:
         """Close the sender's HTTP session (idempotent)."""
@@ -127,14 +132,30 @@ class DiscordSender:
             session, self._session = self._session, None
             await session.close()
 
+    async def run_task(self, task: PlatformTask, *, key: str) -> str | None:
+        """Do a :class:`PlatformTask`: ``member_sync`` (server roles, see ``roles.py``); other kinds fail."""
+        if task.kind != "member_sync":
+            raise PermanentSendError(f"Discord cannot do {task.kind} tasks")
+        try:
+            return await self.roles.sync(task.data)
+        except (TransientSendError, PermanentSendError):
+            raise
+        except Exception as exc:
+            error = classify(exc)
+            log.warning("task %s failed: %s", key, error.reason)
+            raise error from exc
+
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Deliver ``message`` to ``target``; return the (first) Discord message id."""
         try:
             async with asyncio.timeout(self.timeout):
                 channel_id = await self._channel_id(target)
                 first: str | None = None
-                for n, part in enumerate(render(message, self.app.cohort.zone)):
-                    sent = await self._post(channel_id, part, nonce_for(key, n))
+                parts = render(message, self.app.cohort.zone)
+                view = build_view(message.actions)
+                for n, part in enumerate(parts):
+                    last = view if n == len(parts) - 1 else None  # buttons go on the last part
+                    sent = await self._post(channel_id, part, nonce_for(key, n), last)
                     first = first or sent
             return first
         except (TransientSendError, PermanentSendError):
@@ -147,10 +168,14 @@ class DiscordSender:
             log.warning("sending %s to %s failed: %s", key, target.describe(), error.reason)
             raise error from exc
 
-    async def _post(self, channel_id: int, part: Outgoing, nonce: str) -> str:
+    async def _post(self, channel_id: int, part: Outgoing, nonce: str, view: discord.ui.View | None = None) -> str:
         """One ``POST /channels/{id}/messages`` (JSON, or multipart with files); the new message's id."""
         params = handle_message_parameters(
-            embeds=part.embeds, files=part.files or MISSING, nonce=nonce, allowed_mentions=self.client.allowed_mentions
+            embeds=part.embeds,
+            files=part.files or MISSING,
+            nonce=nonce,
+            allowed_mentions=self.client.allowed_mentions,
+            view=view or MISSING,
         )
         url = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id).url
         headers = {"Authorization": f"Bot {self.client.http.token}", "User-Agent": self.client.http.user_agent}
@@ -201,16 +226,17 @@ class DiscordSender:
         person = await self.app.people.get(person_id)
         if person is None:
             raise PermanentSendError(f"nobody with id {person_id} is on the roster")
-        if not person.discord_id:
-            raise PermanentSendError(f"{person.name} has no Discord id on the roster")
+        user_id = person.platform_id("discord")
+        if not user_id:
+            raise PermanentSendError(f"{person.name} has not linked a Discord account")
         db = self.app.db
         sql = "SELECT channel_id FROM dm_channels WHERE platform = 'discord' AND user_id = ?"
-        known = await db.fetchval(sql, (person.discord_id,))
+        known = await db.fetchval(sql, (user_id,))
         if known:
             return int(known)
-        data = await self.client.http.start_private_message(int(person.discord_id))
+        data = await self.client.http.start_private_message(int(user_id))
         columns = {row["name"] for row in await db.fetchall("PRAGMA table_info(dm_channels)")}
-        values = {"platform": "discord", "user_id": person.discord_id, "channel_id": str(data["id"])}
+        values = {"platform": "discord", "user_id": user_id, "channel_id": str(data["id"])}
         if "created_at" in columns:  # tolerate a schema that also records when
             values["created_at"] = to_db(self.app.clock.now())
         names = ", ".join(values)
@@ -221,6 +247,7 @@ class DiscordSender:
     async def forget_dm_channel(self, person_id: int) -> None:
         """Drop a remembered DM channel (Discord said it no longer exists)."""
         person = await self.app.people.get(person_id)
-        if person is not None and person.discord_id:
+        user_id = person.platform_id("discord") if person is not None else None
+        if user_id:
             sql = "DELETE FROM dm_channels WHERE platform = 'discord' AND user_id = ?"
-            await self.app.db.execute(sql, (person.discord_id,))
+            await self.app.db.execute(sql, (user_id,))

@@ -10,20 +10,20 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.messages import BOLD_RE, LINK_RE, Message, Table, format_local, plain
+from bot.core.messages import BOLD_RE, LINK_RE, Button, Control, Message, format_local, plain
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 CONTEXT_LIMIT = 2000
 MAX_BLOCKS = 50
 TEXT_LIMIT = 3000
+ACTION_ELEMENTS = 25  # elements in one actions block
 ESCAPED_TIMESTAMP_RE = re.compile(r"&lt;t:(-?\d+)(?::([tTdDfFR]))?&gt;")
 DATE_TOKENS = {
     "t": "{time}",
@@ -100,23 +100,17 @@ def sections(text: str) -> list[dict]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in chunks(text) if piece.strip()]
 
 
-def table_csv(table: Table, zone: ZoneInfo) -> bytes:
-    """The table as CSV, times in ``zone``."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([plain(h, zone) for h in table.headers])
-    writer.writerows([plain(c, zone) for c in row] for row in table.rows)
-    return buffer.getvalue().encode()
-
-
 def slug(text: str | None, default: str = "table") -> str:
     """A file-name-safe version of ``text``."""
     cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text or "").strip("-").lower()
     return cleaned[:60] or default
 
 
-def render(message: Message, zone: ZoneInfo) -> Rendered:
-    """Block Kit blocks, a text fallback and any files for ``message``; times fall back to ``zone``."""
+def render(message: Message, zone: ZoneInfo, people_ids: dict[str, str] | None = None) -> Rendered:
+    """Block Kit blocks, a text fallback and any files for ``message``; times fall back to ``zone``.
+
+    ``people_ids`` maps roster person ids to Slack user ids, for people selects' pre-selected entries.
+    """
     blocks: list[dict] = []
     uploads: list[Upload] = []
     if message.title:
@@ -136,16 +130,81 @@ def render(message: Message, zone: ZoneInfo) -> Rendered:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```\n{escape(text)}\n```"}})
         else:
             name = f"{slug(message.title)}.csv"
-            uploads.append(Upload(name, table_csv(message.table, zone), plain(message.title or "Table", zone)))
+            uploads.append(Upload(name, message.table.as_csv(zone), plain(message.title or "Table", zone)))
             rows = len(message.table.rows)
             blocks.append(context(f"The full table ({rows} rows) is attached as {name}."))
     for a in message.files:
         uploads.append(Upload(a.filename, a.content, a.description or a.filename))
     if message.footer:
         blocks.append(context(mrkdwn(message.footer, zone)))
-    if len(blocks) > MAX_BLOCKS:
-        blocks = [*blocks[: MAX_BLOCKS - 1], context("… shortened: this message is too long for Slack.")]
+    controls = actions_block(message.actions, zone, people_ids or {})
+    if len(blocks) + bool(controls) > MAX_BLOCKS:
+        cut = MAX_BLOCKS - 1 - bool(controls)
+        blocks = [*blocks[:cut], context("… shortened: this message is too long for Slack.")]
+    if controls:
+        blocks.append(controls)
     return Rendered(blocks=blocks, text=fallback(message, zone), uploads=uploads)
+
+
+def actions_block(controls: Sequence[Control], zone: ZoneInfo, people_ids: dict[str, str]) -> dict | None:
+    """The core's buttons and selects as one Block Kit ``actions`` block (``None`` if there are none).
+
+    Each element's ``action_id`` carries the control's whole action (see :func:`bot.core.messages.action_id`),
+    so a click needs no state here. People selects pre-select the people (roster ids) in ``selected``.
+    """
+    elements: list[dict] = []
+    seen: dict[str, int] = {}
+    for control in controls[:ACTION_ELEMENTS]:
+        action_id = control.id
+        seen[action_id] = seen.get(action_id, 0) + 1
+        if seen[action_id] > 1:  # action ids must be unique within a message
+            action_id = f"{action_id}#{seen[action_id]}"
+        if isinstance(control, Button):
+            button: dict = {"type": "button", "action_id": action_id, "text": _plain(control.label, 75, zone)}
+            if control.style in ("primary", "danger"):
+                button["style"] = control.style
+            elements.append(button)
+            continue
+        many = control.max_values > 1
+        element: dict = {"action_id": action_id, "placeholder": _plain(control.placeholder, 150, zone)}
+        if control.people:
+            element["type"] = "multi_users_select" if many else "users_select"
+            users = [people_ids[p] for p in control.selected if p in people_ids]
+            if users:
+                element["initial_users" if many else "initial_user"] = users if many else users[0]
+        else:
+            options = [
+                {"text": _plain(c.label, 75, zone), "value": c.value[:150]}
+                | ({"description": _plain(c.description, 75, zone)} if c.description else {})
+                for c in control.choices
+            ]
+            element["type"] = "multi_static_select" if many else "static_select"
+            element["options"] = options
+            initial = [o for o, c in zip(options, control.choices, strict=True) if c.value in set(control.selected)]
+            if initial:
+                element["initial_options" if many else "initial_option"] = initial if many else initial[0]
+        if many:
+            element["max_selected_items"] = control.max_values
+        elements.append(element)
+    return {"type": "actions", "elements": elements} if elements else None
+
+
+def _plain(text: str, limit: int, zone: ZoneInfo) -> dict:
+    shown = plain(text, zone) or "…"
+    return {"type": "plain_text", "text": shown if len(shown) <= limit else shown[: limit - 1] + "…", "emoji": True}
+
+
+def chosen_values(action: dict) -> list[str]:
+    """What a ``block_actions`` action chose, as the core wants it: choice values, or people as ``<@U…>``."""
+    if "selected_options" in action:
+        return [o["value"] for o in action["selected_options"] or []]
+    if action.get("selected_option"):
+        return [action["selected_option"]["value"]]
+    if "selected_users" in action:
+        return [f"<@{u}>" for u in action["selected_users"] or []]
+    if action.get("selected_user"):
+        return [f"<@{action['selected_user']}>"]
+    return []
 
 
 def context(text: str) -> dict:

@@ -27,11 +27,14 @@ from bot.core.platform import (
     ChannelTarget,
     DMTarget,
     PermanentSendError,
+    PlatformTask,
     SendRate,
     Target,
     TransientSendError,
     UnknownOutcomeError,
 )
+from bot.membership import wanted
+from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.render import Rendered, render
 
 if TYPE_CHECKING:
@@ -51,6 +54,9 @@ METADATA_EVENT = "cohortbot_outbox"
 HISTORY_SLACK = timedelta(seconds=60)
 HISTORY_PAGE = 200
 HISTORY_PAGES = 5
+# conversations.invite answers that mean the work is done, and those that need a scope or an invitation.
+ALREADY_IN = {"already_in_channel", "cant_invite_self"}
+NEEDS_SCOPE = {"missing_scope", "not_allowed_token_type", "restricted_action"}
 
 
 def _retry_after(exc: SlackApiError) -> float | None:
@@ -116,21 +122,86 @@ class SlackSender:
     """Delivers outbox messages on Slack (the core's :class:`bot.core.platform.Sender`)."""
 
     platform = "slack"
+    task_kinds = frozenset({"member_sync"})
 
     def __init__(
-        self, app: CohortBot, client: AsyncWebClient, *, rate: SendRate | None = None, timeout: float = 30.0
+        self,
+        app: CohortBot,
+        client: AsyncWebClient,
+        names: SlackNames | None = None,
+        *,
+        rate: SendRate | None = None,
+        timeout: float = 30.0,
     ) -> None:
         self.app = app
         self.client = client
+        self.names = names or SlackNames(app.registry.top_level_names())
         self.rate = rate or DEFAULT_RATE
         self.timeout = timeout  # seconds for each Web API call; past it a post's outcome is unknown
         self._channels: dict[str, str] = {}
         self._lock = asyncio.Lock()
+        self._warned: set[str] = set()
+
+    async def run_task(self, task: PlatformTask, *, key: str) -> str | None:
+        """``member_sync``: invite the member to the channels the roster says (their track's and sections').
+
+        Slack has no server roles, and the bot does not remove people from channels (a removed person keeps
+        what they had; the bot no longer answers them). Inviting someone who is in already is a success, so the
+        task can run any number of times. Errors: a missing scope is logged once with what to grant; a private
+        channel the bot is not in is named (invite the bot); a rate limit is retried by the outbox.
+        """
+        if task.kind != "member_sync":
+            raise PermanentSendError(f"Slack cannot do {task.kind} tasks")
+        user_id = str(task.data["user_id"])
+        person = await self.app.people.get(int(task.data["person_id"]))
+        if person is None or person.platform_id("slack") != user_id:
+            return "nothing to invite to"
+        failures: list[str] = []
+        invited = 0
+        for name in sorted(wanted(self.app.cohort, person).channels):
+            try:
+                channel = await self.channel_id(name)
+                invited += await self._invite(channel, name, user_id)
+            except PermanentSendError as exc:
+                failures.append(exc.reason)
+        if failures:
+            raise PermanentSendError("; ".join(failures))
+        return f"invited to {invited} channel(s)"
+
+    async def _invite(self, channel: str, name: str, user_id: str) -> int:
+        """Invite ``user_id`` to ``channel`` (joining it first if the bot is not in a public one); 1 if invited."""
+        for attempt in (1, 2):
+            try:
+                await self.client.conversations_invite(channel=channel, users=user_id)
+                return 1
+            except SlackApiError as exc:
+                error = str(exc.response.get("error", "")) if exc.response is not None else ""
+                if error in ALREADY_IN:
+                    return 0
+                if error == "not_in_channel" and attempt == 1:
+                    await call(f"conversations.join #{name}", lambda: self.client.conversations_join(channel=channel))
+                    continue
+                if error in NEEDS_SCOPE:
+                    self._warn_once(
+                        "invite-scope",
+                        "Slack: the bot may not invite people to channels (%s): give the app the channels:manage and "
+                        "groups:write scopes (cohortbot slack-manifest) and reinstall it",
+                        error,
+                    )
+                if error == "not_in_channel":
+                    raise PermanentSendError(f"invite to #{name}: the bot is not in it (invite @cohortbot)") from exc
+                raise classify(exc, f"invite to #{name}") from exc
+        return 0
+
+    def _warn_once(self, key: str, message: str, *args: object) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.error(message, *args)
 
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Post ``message`` to ``target``; ``key`` goes into the message metadata for traceability."""
         channel = await self.channel_for(target)
-        rendered = render(message, self.app.cohort.zone)
+        rendered = render(self.names.message(message), self.app.cohort.zone)
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
         response = await call(
             f"chat.postMessage to {target.describe()}",
@@ -188,9 +259,10 @@ class SlackSender:
             person = await self.app.people.get(target.person_id)
             if person is None:
                 raise PermanentSendError(f"no person with id {target.person_id}")
-            if not person.slack_id:
-                raise PermanentSendError(f"{person.name} has no Slack id on the roster")
-            return person.slack_id
+            user_id = person.platform_id("slack")
+            if not user_id:
+                raise PermanentSendError(f"{person.name} has not linked a Slack account")
+            return user_id
         if isinstance(target, ChannelTarget):
             return await self.channel_id(target.channel)
         raise PermanentSendError(f"unknown target {target!r}")

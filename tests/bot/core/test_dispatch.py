@@ -12,7 +12,7 @@ from bot.core.context import Actor, Context
 from bot.core.errors import UserError
 from bot.core.messages import Reply
 from bot.core.roles import Role
-from tests.plugin import RunAs
+from tests.plugin import RunAs, console_actor
 
 PEOPLE = {
     Role.SCHOLAR: "Ada Lovelace",
@@ -155,7 +155,7 @@ async def test_help_lists_only_what_the_role_may_do(app: CohortBot, as_: RunAs) 
 
 
 async def test_discord_roles_map_to_bot_roles(app: CohortBot) -> None:
-    ada = Actor("discord", "100000000000000011", "Ada", platform_roles=("Organizers",))
+    ada = Actor("discord", "100000000000000011", "Ada", granted_role=Role.ORGANIZER)
     ctx = await app.dispatcher.context(ada)
     assert ctx.role is Role.ORGANIZER
     plain = await app.dispatcher.context(Actor("discord", "100000000000000011", "Ada"))
@@ -173,7 +173,7 @@ async def test_person_option_resolves_names_mentions_and_emails(app: CohortBot) 
 
 
 async def test_autocomplete(app: CohortBot) -> None:
-    actor = Actor("console", "Alan Turing")
+    actor = await console_actor(app, "Alan Turing")
     weeks = await app.dispatcher.complete(actor, "readings", "week", "interp")
     assert [c.value for c in weeks] == [4]
     zones = await app.dispatcher.complete(actor, "timezone", "zone", "berl")

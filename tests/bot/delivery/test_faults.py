@@ -134,9 +134,9 @@ async def test_sigkill_during_a_discord_broadcast_loses_and_doubles_nothing(big_
             DISCORD_TOKEN=TOKEN, DISCORD_GUILD_ID=str(fake.guild_id), DISCORD_API_URL=fake.api_url,
             DISCORD_GATEWAY_URL=fake.gateway_url, DISCORD_RATE_PER_SECOND="2000",
         )  # fmt: skip
-        drill = await kill_repeatedly("discord", db, env, tmp_path / "bot.log", lambda: len(fake.messages))
+        drill = await kill_repeatedly("discord", db, env, tmp_path / "bot.log", lambda: len(fake.posted))
         expected = {nonce_for(f"broadcast:{i}") for i in range(BROADCAST)}
-        created = [m["nonce"] for m in fake.messages if m["nonce"] in expected]
+        created = [m["nonce"] for m in fake.posted if m["nonce"] in expected]
         assert set(created) == expected, f"{len(expected - set(created))} lost ({drill})"
         assert len(created) == BROADCAST and fake.user_duplicates() == 0, drill
     assert "Traceback" not in (tmp_path / "bot.log").read_text()

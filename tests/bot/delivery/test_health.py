@@ -135,5 +135,5 @@ async def test_two_hour_discord_outage_on_a_virtual_clock(app: CohortBot, clock:
             result = await outage_of_two_hours(app, clock, fake, lambda: len(fake.requests))
         finally:
             await platform.stop()
-        assert fake.user_duplicates() == 0 and len(fake.messages) == 200
+        assert fake.user_duplicates() == 0 and len(fake.posted) == 200
     assert_outage_was_cheap(result)

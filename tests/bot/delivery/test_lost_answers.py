@@ -106,7 +106,7 @@ async def test_discord_lost_answers_are_resent_with_the_same_nonce(app: CohortBo
             await deliver_all(app, clock)
         finally:
             await platform.stop()
-        nonces = [m["nonce"] for m in fake.messages]
+        nonces = [m["nonce"] for m in fake.posted]
         assert len(nonces) == N + 1  # each message created once
         assert fake.user_duplicates() == 0
         assert fake.deduplicated >= 6  # the six resends were answered with the earlier message

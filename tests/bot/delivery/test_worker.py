@@ -12,7 +12,7 @@ import pytest
 from bot.app import CohortBot
 from bot.core.clock import ManualClock
 from bot.core.messages import Message
-from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target, TransientSendError
+from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, PlatformTask, Target, TransientSendError
 from bot.delivery import NewItem, OutboxWorker
 from bot.delivery.pacing import TokenBucket
 from tests.plugin import EXAMPLE_COHORT
@@ -279,3 +279,35 @@ async def test_token_bucket_spaces_requests_and_pauses():
         assert sum(1 for u in times[i:] if u < t + 1.0) <= 51
     assert times[100] - times[99] >= 2.0 - 1e-6
     assert times[-1] >= 198 / 50 + 2.0 - 1e-6
+
+
+class TaskSender(RecordingSender):
+    """A sender that also runs platform tasks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tasks: list[tuple[PlatformTask, str]] = []
+
+    async def run_task(self, task: PlatformTask, *, key: str) -> str | None:
+        self.tasks.append((task, key))
+        return f"done-{len(self.tasks)}"
+
+
+async def test_platform_tasks_go_through_the_outbox_once(app: CohortBot):
+    sender = TaskSender()
+    app.senders["console"] = sender
+    task = PlatformTask("member_roles", {"user": "42", "add": ["Scholars"], "remove": []})
+    assert await app.outbox.enqueue_task("roles:42:v1", task)
+    assert not await app.outbox.enqueue_task("roles:42:v1", task)  # keyed: once
+    await OutboxWorker(app, rates={"console": None}).deliver_due()
+    assert sender.tasks == [(task, "roles:42:v1")]
+    item = await app.outbox.get("roles:42:v1")
+    assert item.state == "sent" and item.target == task and item.target.describe() == "task:member_roles"
+
+
+async def test_a_task_the_platform_cannot_do_fails_with_the_reason(app: CohortBot):
+    app.senders["console"] = RecordingSender()
+    await app.outbox.enqueue_task("event:1", PlatformTask("scheduled_event", {"name": "x"}))
+    await OutboxWorker(app, rates={"console": None}).deliver_due()
+    item = await app.outbox.get("event:1")
+    assert item.state == "failed" and "cannot do scheduled_event tasks" in item.last_error

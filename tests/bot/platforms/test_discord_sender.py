@@ -76,7 +76,7 @@ async def test_a_dm_creates_the_channel_once_and_remembers_it(app, fake, sender)
 
 async def test_dm_refusals_are_permanent(app, fake, sender):
     no_discord = await app.people.by_email("rosalind@example.com")  # on the roster without a Discord id
-    with pytest.raises(PermanentSendError, match="no Discord id"):
+    with pytest.raises(PermanentSendError, match="has not linked a Discord account"):
         await sender.send(DMTarget(no_discord.id), Message(text="hi"), key="x")
     with pytest.raises(PermanentSendError, match="nobody with id"):
         await sender.send(DMTarget(999999), Message(text="hi"), key="y")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -11,6 +9,7 @@ from bot.app import CohortBot
 from bot.core.messages import Message, Table
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, TransientSendError, UnknownOutcomeError
 from bot.platforms.slack.manifest import BOT_SCOPES, build_manifest
+from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.sender import SlackSender
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 
@@ -18,13 +17,8 @@ HELLO = Message(title="Week 1", text="**Hello** [notes](https://example.org/n)")
 
 
 @pytest.fixture
-async def slack_api() -> AsyncIterator[FakeSlackAPI]:
-    async with FakeSlackAPI.running(page_size=3) as fake:
-        yield fake
-
-
-@pytest.fixture
 def sender(app: CohortBot, slack_api: FakeSlackAPI) -> SlackSender:
+    slack_api.page_size = 3  # channel lists come in several pages
     return SlackSender(app, AsyncWebClient(token=BOT_TOKEN, base_url=slack_api.api_url))
 
 
@@ -53,7 +47,7 @@ async def test_dm_uses_the_slack_id(app, sender, slack_api):
 
 
 async def test_permanent_failures(app, sender, slack_api):
-    with pytest.raises(PermanentSendError, match="no Slack id"):
+    with pytest.raises(PermanentSendError, match="has not linked a Slack account"):
         await sender.send(DMTarget(await _person_id(app, "Hedy Lamarr")), HELLO, key="dm:2")
     with pytest.raises(PermanentSendError, match="no person"):
         await sender.send(DMTarget(999999), HELLO, key="dm:3")
@@ -110,9 +104,10 @@ async def test_large_table_is_posted_then_uploaded(sender, slack_api):
 def test_manifest_lists_every_command_and_scope(app):
     manifest = build_manifest(app.registry, request_url="https://bot.example.org/slack/events", app_name="mlsafety")
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
-    assert set(commands) == {f"/{name}" for name in app.registry.top_level_names()}
+    names = SlackNames(app.registry.top_level_names())  # /join is Slack's own: the app's is /cohort-join
+    assert set(commands) == {f"/{names.slack(name)}" for name in app.registry.top_level_names()}
     for command in app.registry:
-        entry = commands[f"/{command.group or command.name}"]
+        entry = commands[f"/{names.slack(command.group or command.name)}"]
         assert entry["url"] == "https://bot.example.org/slack/events"
         assert entry["should_escape"] is False
         assert entry["description"]

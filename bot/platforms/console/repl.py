@@ -17,15 +17,50 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.app import CohortBot
-from bot.core.clock import ManualClock
+from bot.core.clock import LAST_YEAR, ManualClock
 from bot.core.context import Actor, Place
-from bot.core.messages import Message, Reply, format_local, plain
-from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target
+from bot.core.messages import Button, Message, Reply, Select, excerpt, format_local, plain
+from bot.core.people import Person
+from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, PlatformTask, Target
+from bot.core.roles import Role
 from bot.core.textargs import TextParseError, resolve
+from bot.platforms.console.spec import CAPS
 from schedules.runtime import Runtime
 
 DELTA_RE = re.compile(r"^\+(\d+(?:\.\d+)?)\s*([wdhm])$")
 UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
+
+
+class Controls:
+    """The buttons and selects printed so far, numbered for ``/press N``."""
+
+    def __init__(self) -> None:
+        self.shown: dict[int, Button | Select] = {}
+        self._next = 1
+
+    def render(self, message: Message, zone: ZoneInfo) -> str:
+        """Lines showing ``message``'s controls with their numbers (empty if it has none)."""
+        lines = []
+        for control in message.actions:
+            number = self._next
+            self._next += 1
+            self.shown[number] = control
+            if isinstance(control, Button):
+                lines.append(f"[{number}] {control.label}")
+                continue
+            many = "several" if control.max_values > 1 else "one"
+            if control.choices:
+                picked = set(control.selected)
+                entries = "  ".join(
+                    f"{n}) {plain(c.label, zone)}{' ✓' if c.value in picked else ''}"
+                    for n, c in enumerate(control.choices, start=1)
+                )
+                lines.append(f"[{number}] {control.placeholder} (choose {many}): {entries}")
+            else:
+                lines.append(f"[{number}] {control.placeholder} (type {many} name(s), separated by commas)")
+        if lines:
+            lines.append("(press a button with /press N; choose with /press N 1,3 or /press N Ada, Alan)")
+        return "\n".join(lines)
 
 
 class ConsoleSender:
@@ -33,9 +68,10 @@ class ConsoleSender:
 
     platform = "console"
 
-    def __init__(self, app: CohortBot, out: TextIO) -> None:
+    def __init__(self, app: CohortBot, out: TextIO, controls: Controls | None = None) -> None:
         self.app = app
         self.out = out
+        self.controls = controls or Controls()
         self.sent = 0
 
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
@@ -52,8 +88,18 @@ class ConsoleSender:
             header = f"[DM to {person.name}]"
         self.sent += 1
         body = message.as_plain_text(zone, self.app.clock.now())
+        buttons = self.controls.render(message, zone)
+        body = f"{body}\n{buttons}" if buttons else body
         self.out.write(f"\n{header}\n{_indent(body)}\n")
         self.out.flush()
+        return f"console-{self.sent}"
+
+    async def run_task(self, task: PlatformTask, *, key: str) -> str | None:
+        """Print what a platform would do (sync roles, create an event): the console only shows it."""
+        details = ", ".join(f"{k}={v}" for k, v in sorted(task.data.items()))
+        self.out.write(f"\n[{task.kind}] {details}\n")
+        self.out.flush()
+        self.sent += 1
         return f"console-{self.sent}"
 
 
@@ -123,8 +169,11 @@ class ConsolePlatform:
         self.out = stdout or sys.stdout
         self.user = user
         self.runtime = runtime
-        self.sender = ConsoleSender(app, self.out)
+        self.controls = Controls()
+        self.sender = ConsoleSender(app, self.out, self.controls)
+        self.person: Person | None = None
         self._done = asyncio.Event()
+        self._running = False
         self.interactive = bool(getattr(self.stdin, "isatty", lambda: False)())
         use_input = self.interactive and self.stdin is sys.stdin
         if use_input:
@@ -132,18 +181,25 @@ class ConsolePlatform:
         self.reader = LineReader(self.stdin, use_input=use_input)
 
     async def start(self) -> None:
-        """Register the sender and pick the starting person."""
+        """Register the sender and pick the starting person (``user``, else the first scholar)."""
         self.app.senders["console"] = self.sender
         if self.user is None:
-            scholars = [p for p in await self.app.people.all() if p.role.label == "scholar"]
-            self.user = scholars[0].name if scholars else None
+            scholars = await self.app.people.with_role(Role.SCHOLAR)
+            self.person = scholars[0] if scholars else None
+            self.user = self.person.name if self.person else None
+        else:
+            matches = await self.app.people.by_name(self.user, limit=2)
+            self.person = matches[0] if len(matches) == 1 else None
+            self.user = self.person.name if self.person else self.user
 
     async def stop(self) -> None:
         """End the loop."""
         self._done.set()
 
     async def wait(self) -> None:
-        """Return when the loop has ended."""
+        """Answer lines until input ends (or ``/quit``), unless :meth:`run` already does; return when it ends."""
+        if not self._running:
+            await self.run()
         await self._done.wait()
 
     def write(self, text: str = "") -> None:
@@ -161,6 +217,7 @@ class ConsolePlatform:
 
     async def run(self) -> None:
         """Greet, then answer lines until end of input or ``/quit``."""
+        self._running = True
         await self.banner()
         try:
             while not self._done.is_set():
@@ -187,7 +244,7 @@ class ConsolePlatform:
         self.write("the clock (scheduled posts appear as it passes them); /quit to leave.")
 
     async def describe_user(self) -> str:
-        person = await self.app.people.by_platform("console", self.user or "")
+        person = self.person
         return f"{person.name} ({person.role.label})" if person else f"{self.user} (not on the roster)"
 
     def clock_text(self) -> str:
@@ -205,6 +262,9 @@ class ConsolePlatform:
         if word == "clock":
             await self.move_clock(rest.strip())
             return
+        if word == "press":
+            await self.press(rest.strip())
+            return
         slash, _, text = line.partition(" ")
         try:
             name, options = resolve(self.app.registry, slash, text)
@@ -216,7 +276,30 @@ class ConsolePlatform:
         await self.show(reply)
 
     def actor(self) -> Actor:
-        return Actor("console", self.user or "", display_name=self.user or "")
+        """The person typing: the console acts as the chosen roster person directly."""
+        person = self.person
+        if person is None:
+            return Actor("console", self.user or "", display_name=self.user or "", caps=CAPS)
+        return Actor("console", str(person.id), display_name=person.name, person_id=person.id, caps=CAPS)
+
+    async def press(self, arg: str) -> None:
+        """``/press N`` a button, or ``/press N 1,3`` / ``/press N Ada, Alan`` to choose in a select."""
+        number, _, rest = arg.partition(" ")
+        control = self.controls.shown.get(int(number)) if number.isdigit() else None
+        if control is None:
+            known = ", ".join(str(n) for n in sorted(self.controls.shown)) or "none yet"
+            self.write(f"⚠️ There is no button or menu [{number}] (shown so far: {known}).")
+            return
+        values: list[str] = []
+        if isinstance(control, Select):
+            picked = [p.strip() for p in rest.replace(";", ",").split(",") if p.strip()]
+            for p in picked:
+                if control.choices and p.isdigit() and 1 <= int(p) <= len(control.choices):
+                    values.append(control.choices[int(p) - 1].value)
+                else:
+                    values.append(p)
+        reply = await self.app.dispatcher.click(self.actor(), control.id, values, Place(channel_name="console"))
+        await self.show(reply)
 
     async def show(self, reply: Reply) -> None:
         """Print a reply; a form asks for each field on the next input lines."""
@@ -224,7 +307,7 @@ class ConsolePlatform:
             form = reply.form
             self.write(f"[form] {form.title}")
             if form.intro:
-                self.write(_indent(plain(form.intro, await self.zone(), self.app.clock.now())))
+                self.write(_indent(plain(form.intro, reply.zone_or(self.app.cohort.zone), self.app.clock.now())))
             values = dict(form.fixed)
             for f in form.fields:
                 label = f"  {f.label}: "
@@ -239,27 +322,24 @@ class ConsolePlatform:
                     values[f.name] = answer
             reply = await self.app.dispatch(self.actor(), form.command, values, Place(channel_name="console"))
         if reply.message is not None:
-            prefix = "(only you can see this)\n" if reply.private else ""
-            self.write(_indent(prefix + reply.message.as_plain_text(await self.zone(), self.app.clock.now())))
+            zone = reply.zone_or(self.app.cohort.zone)
+            prefix = "(replaces the message above)\n" if reply.replace else ""
+            prefix += "(only you can see this)\n" if reply.private else ""
+            text = prefix + reply.message.as_plain_text(zone, self.app.clock.now())
+            buttons = self.controls.render(reply.message, zone)
+            self.write(_indent(f"{text}\n{buttons}" if buttons else text))
         if self.runtime is not None:
             await self.runtime.run_until_idle()  # what the command queued (a DM, say) is delivered at once
 
-    async def zone(self) -> ZoneInfo:
-        """The current person's zone, else the cohort's."""
-        person = await self.app.people.by_platform("console", self.user or "")
-        return person.zone(self.app.cohort.zone) if person else self.app.cohort.zone
-
     async def switch_user(self, name: str) -> None:
         """``/as NAME``: exact name, or a unique first-name/prefix match."""
-        people = await self.app.people.all()
-        folded = name.casefold()
-        matches = [p for p in people if p.name.casefold() == folded] or [
-            p for p in people if p.name.casefold().startswith(folded) or folded in p.name.casefold().split()
-        ]
-        if not name or len(matches) != 1:
-            names = ", ".join(f"{p.name} ({p.role.label})" for p in (matches or people))
-            self.write(f"⚠️ Who? {'Several match' if matches else 'Nobody matches'} {name!r}. People: {names}")
+        matches = await self.app.people.by_name(name)
+        if len(matches) != 1:
+            shown = matches or await self.app.people.all(limit=30)
+            names = ", ".join(f"{p.name} ({p.role.label})" for p in shown)
+            self.write(f"⚠️ Who? {'Several match' if matches else 'Nobody matches'} {excerpt(name)}. People: {names}")
             return
+        self.person = matches[0]
         self.user = matches[0].name
         self.write(f"You are now {await self.describe_user()}.")
 
@@ -282,6 +362,11 @@ class ConsolePlatform:
                     target = target.replace(tzinfo=self.app.cohort.zone)
         except ValueError:
             self.write("⚠️ Use /clock +1d, +3h, +30m, +1w, or /clock 2026-01-19 09:00 (cohort time).")
+            return
+        except OverflowError:  # beyond what a datetime can hold
+            target = None
+        if target is None or target.year > LAST_YEAR:
+            self.write(f"⚠️ The clock cannot go that far: the demo's calendar ends with the year {LAST_YEAR}.")
             return
         if target < clock.now():
             self.write("⚠️ The clock only moves forward in the demo.")

@@ -1,0 +1,176 @@
+"""Section meetings: each section's weekly meeting from the cohort file, with one-off moves and cancellations.
+
+The weekly pattern (weekday, local start, zone, length) is in the cohort file; ``meeting_changes`` in the database
+holds what was changed for one week (moved to another time, or cancelled). :class:`Meetings` combines them, so
+everything that needs a meeting (reminders, ``/schedule``, attendance, stipends, pairing) sees the same one.
+A cancelled meeting is not held: nothing about it may count against anyone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from bot.cohort import Cohort, SectionMeeting
+from bot.core.clock import from_db, to_db, utc
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+Status = Literal["scheduled", "moved", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """One week's meeting of one section (times in UTC)."""
+
+    section: SectionMeeting
+    week: int
+    start: datetime
+    end: datetime
+    status: Status = "scheduled"
+    reason: str | None = None
+    sequence: int = 0  # 0 as planned; +1 with every change (for calendars)
+
+    @property
+    def held(self) -> bool:
+        """Whether the meeting takes place (not cancelled)."""
+        return self.status != "cancelled"
+
+    @property
+    def name(self) -> str:
+        """The section's name."""
+        return self.section.name
+
+    @property
+    def minutes(self) -> int:
+        """Its length in minutes."""
+        return int((self.end - self.start).total_seconds() // 60)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A row of ``meeting_changes``."""
+
+    section: str
+    week: int
+    status: Status
+    starts_at: datetime | None
+    reason: str | None
+    changed_by: int | None
+    changed_at: datetime
+    sequence: int
+
+
+def planned(cohort: Cohort, section: SectionMeeting, week: int) -> tuple[datetime, datetime]:
+    """When the cohort file says ``section`` meets in ``week`` (UTC start and end)."""
+    return cohort.meeting(section, week)
+
+
+def apply(cohort: Cohort, section: SectionMeeting, week: int, change: Change | None) -> Meeting:
+    """The meeting of ``section`` in ``week``: the file's time, with ``change`` applied."""
+    start, end = planned(cohort, section, week)
+    if change is None:
+        return Meeting(section, week, start, end)
+    if change.status == "moved" and change.starts_at is not None:
+        length = end - start
+        start, end = change.starts_at, change.starts_at + length
+    return Meeting(section, week, start, end, change.status, change.reason, change.sequence)
+
+
+class Meetings:
+    """Every section's meetings, as the cohort file plans them and as changed since (``app.meetings``)."""
+
+    def __init__(self, app: CohortBot) -> None:
+        self.app = app
+
+    @property
+    def weeks(self) -> range:
+        """The course's week numbers."""
+        return range(1, len(self.app.cohort.weeks) + 1)
+
+    async def changes(self, section: str | None = None) -> dict[tuple[str, int], Change]:
+        """Recorded changes, by ``(section name folded, week)`` (one query)."""
+        sql = "SELECT * FROM meeting_changes"
+        params: tuple = ()
+        if section is not None:
+            sql += " WHERE section = ? COLLATE NOCASE"
+            params = (section,)
+        rows = await self.app.db.fetchall(sql, params)
+        return {(r["section"].casefold(), r["week"]): _change(r) for r in rows}
+
+    async def get(self, section: str, week: int) -> Meeting | None:
+        """``section``'s meeting in ``week`` (``None`` if there is no such section or week)."""
+        found = self.app.cohort.section(section)
+        if found is None or week not in self.weeks:
+            return None
+        row = await self.app.db.fetchone(
+            "SELECT * FROM meeting_changes WHERE section = ? COLLATE NOCASE AND week = ?", (found.name, week)
+        )
+        return apply(self.app.cohort, found, week, _change(row) if row else None)
+
+    async def of_section(self, section: str) -> list[Meeting]:
+        """Every week's meeting of ``section``, in week order."""
+        found = self.app.cohort.section(section)
+        if found is None:
+            return []
+        changes = await self.changes(found.name)
+        return [apply(self.app.cohort, found, w, changes.get((found.name.casefold(), w))) for w in self.weeks]
+
+    async def all(self) -> list[Meeting]:
+        """Every meeting of every section, by start time."""
+        changes = await self.changes()
+        out = [
+            apply(self.app.cohort, s, w, changes.get((s.name.casefold(), w)))
+            for s in self.app.cohort.sections
+            for w in self.weeks
+        ]
+        return sorted(out, key=lambda m: (m.start, m.name))
+
+    async def between(self, start: datetime, end: datetime) -> list[Meeting]:
+        """Meetings starting in ``[start, end)``, cancelled ones included, by start time."""
+        return [m for m in await self.all() if utc(start) <= m.start < utc(end)]
+
+    async def record(
+        self,
+        section: str,
+        week: int,
+        status: Status,
+        *,
+        starts_at: datetime | None = None,
+        reason: str | None = None,
+        by: int | None = None,
+    ) -> Meeting:
+        """Move (``status="moved"``, ``starts_at``) or cancel a meeting; return it as it now is.
+
+        Callers check first (the section and week exist, the person may, the time makes sense): this writes.
+        """
+        found = self.app.cohort.section(section)
+        if found is None or week not in self.weeks:
+            raise ValueError(f"no meeting of {section!r} in week {week}")
+        now = to_db(self.app.clock.now())
+        await self.app.db.execute(
+            "INSERT INTO meeting_changes (section, week, status, starts_at, reason, changed_by, changed_at, sequence)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 1)"
+            " ON CONFLICT (section, week) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at,"
+            " reason = excluded.reason, changed_by = excluded.changed_by, changed_at = excluded.changed_at,"
+            " sequence = meeting_changes.sequence + 1",
+            (found.name, week, status, to_db(starts_at) if starts_at else None, reason, by, now),
+        )
+        meeting = await self.get(found.name, week)
+        assert meeting is not None
+        return meeting
+
+
+def _change(row) -> Change:  # noqa: ANN001 - aiosqlite.Row
+    return Change(
+        section=row["section"],
+        week=row["week"],
+        status=row["status"],
+        starts_at=from_db(row["starts_at"]) if row["starts_at"] else None,
+        reason=row["reason"],
+        changed_by=row["changed_by"],
+        changed_at=from_db(row["changed_at"]),
+        sequence=row["sequence"],
+    )

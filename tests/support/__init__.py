@@ -1,0 +1,1 @@
+"""Test-only features and helpers shared by several test modules."""
