@@ -14,9 +14,9 @@ from bot.core.dispatch import Dispatcher
 from bot.core.messages import Attachment, Reply, Table
 from bot.core.people import Person
 from bot.core.platform import Linker, Sender
+from bot.delivery.store import Outbox
 from bot.loader import load_cogs
 from bot.meetings import Meetings
-from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.people import PeopleRepo

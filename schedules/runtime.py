@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from bot.cohort import CohortError, load_cohort
 from bot.core.clock import ManualClock
-from bot.outbox_worker import OutboxWorker
+from bot.delivery.worker import OutboxWorker
 from schedules.jobs import PlannedJob
 from schedules.scheduler import JobRunner, build_scheduler, install_jobs, plan
 

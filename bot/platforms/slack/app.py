@@ -9,8 +9,11 @@ Two Web API clients share the token and ``SLACK_API_URL``:
 
 * ``client`` (interactive replies, modals, uploads) retries a 429 once after Slack's ``Retry-After``, using
   slack-sdk's ``AsyncRateLimitErrorRetryHandler``;
-* ``outbox_client`` (the :class:`SlackSender`) has no rate-limit retry: the outbox worker must see the 429
-  (as a ``TransientSendError`` with ``retry_after``) to pace itself.
+* ``outbox_client`` (the :class:`SlackSender`) retries nothing (``retry_handlers=[]``; slack-sdk's default
+  would re-post at once after a connection error, and Slack has no idempotency key): the outbox worker must
+  see a 429 to pace itself, and checks an unanswered post with ``delivered()`` before resending it. It keeps
+  one HTTP session (opened in ``start``) and paces at ``SLACK_RATE_PER_SECOND`` (workspace) and
+  ``SLACK_CHANNEL_RATE_PER_SECOND`` (each channel or DM).
 
 HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events) and ``GET /healthz``. The
 signature is checked on the raw body before anything is parsed: unsigned, forged or older than 5 minutes is 401;
@@ -30,6 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -44,6 +48,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.context import Actor, Place
 from bot.core.messages import ACTION_PREFIX, Reply
+from bot.core.platform import SendRate
 from bot.core.textargs import TextParseError, resolve
 from bot.platforms import preselected_ids
 from bot.platforms.slack.dedupe import RecentlySeen, request_key
@@ -89,9 +94,11 @@ class SlackPlatform:
             base_url=base_url,
             retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
         )
-        self.outbox_client = AsyncWebClient(token=token, base_url=base_url)
+        self.outbox_client = AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
         self.names = SlackNames(app.registry.top_level_names(), slack.command_prefix)
-        self.sender = SlackSender(app, self.outbox_client, self.names)
+        rate = SendRate(per_second=slack.rate_per_second, per_channel=slack.channel_rate_per_second, adaptive=True)
+        self.sender = SlackSender(app, self.outbox_client, self.names, rate=rate)
+        self._outbox_session: aiohttp.ClientSession | None = None
         # Linking people by email (users.lookupByEmail, Tier 3): its own client, so it sees and waits out 429s.
         self.linker = SlackLinker(
             AsyncWebClient(token=token, base_url=base_url, retry_handlers=[AsyncConnectionErrorRetryHandler()]),
@@ -141,6 +148,8 @@ class SlackPlatform:
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.client)
             await self._socket.connect_async()
+        self._outbox_session = aiohttp.ClientSession()  # one kept-alive session for the outbox's posts
+        self.outbox_client.session = self._outbox_session
         self.app.senders["slack"] = self.sender
         self.app.linkers["slack"] = self.linker
         self._stopped.clear()
@@ -158,6 +167,10 @@ class SlackPlatform:
             runner, self._runner = self._runner, None
             await runner.cleanup()
             announce(self.app, self.settings, None)
+        if self._outbox_session is not None:
+            session, self._outbox_session = self._outbox_session, None
+            self.outbox_client.session = None
+            await session.close()
         self._stopped.set()
 
     async def wait(self) -> None:
