@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.app import CohortBot
 from bot.core.commands import Option, OptionType, command, declared
 from bot.core.context import Context
-from bot.core.messages import Message, MessageField, Reply, Table, timestamp
+from bot.core.messages import Action, Button, Message, MessageField, Reply, Table, timestamp
 from bot.core.roles import Role
 from bot.delivery.store import STATES
 
@@ -42,14 +42,19 @@ async def outbox(ctx: Context, failures: int | None = None, retry: bool | None =
         fields.append(MessageField(name="Paused", value="\n".join(paused)))
     failed = await store.latest_failures(10 if failures is None else failures)
     table = None
+    actions: list[Button] = []
     if failed:
         table = Table(
             headers=["key", "to", "attempts", "reason"],
             rows=[[i.key, i.target.describe(), str(i.attempts), i.last_error or "-"] for i in failed],
         )
-        notes.append("`/outbox retry:true` sends the failed ones again.")
+        notes.append("**Retry** (or `/outbox retry:true`) sends the failed ones again.")
+        actions.append(
+            Button(label="Retry failed", style="primary", action=Action(command="outbox", options={"retry": "true"}))
+        )
     text = " ".join([f"**{summary}**.", *notes])
-    return Reply.of(Message(title="Outbox", text=text, fields=fields, table=table), private=True)
+    message = Message(title="Outbox", text=text, fields=fields, table=table, actions=actions)
+    return Reply(message=message, private=True, replace=ctx.clicked)
 
 
 def setup(app: CohortBot) -> None:

@@ -9,6 +9,7 @@ from bot.core.clock import ManualClock
 from bot.core.messages import Message
 from bot.core.platform import DMTarget, PermanentSendError
 from bot.delivery import NewItem, OutboxWorker
+from tests.plugin import console_actor
 from tests.schedules.recording import RecordingSender
 
 
@@ -64,3 +65,17 @@ async def test_a_paused_platform_is_shown(app: CohortBot, as_, clock: ManualCloc
         health.failed(clock.now(), "chat.postMessage: service_unavailable")
     shown = text(await as_("Grace Hopper", "outbox"), app)
     assert "slack: paused since" in shown and "service_unavailable" in shown and "next probe at" in shown
+
+
+async def test_the_failures_view_has_a_retry_button_for_organizers(app: CohortBot, as_):
+    app.senders["console"] = Refusing()
+    await app.outbox.enqueue_many(NewItem(f"b:{i}", DMTarget(i), Message(text="hi")) for i in range(2))
+    await OutboxWorker(app).deliver_due()
+    view = (await as_("Grace Hopper", "outbox")).message
+    [retry] = [c for c in view.actions if c.kind == "button"]
+    assert retry.label == "Retry failed"
+    scholar = await app.dispatcher.click(await console_actor(app, "Ada Lovelace"), retry.id)
+    assert "only for organizers" in scholar.error and (await app.outbox.counts()) == {"failed": 2}
+    clicked = await app.dispatcher.click(await console_actor(app, "Grace Hopper"), retry.id)
+    assert clicked.replace and "Re-queued 2 failed message(s)." in text(clicked, app)
+    assert (await app.outbox.counts()) == {"pending": 2} and not clicked.message.actions
