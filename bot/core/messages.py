@@ -5,17 +5,16 @@ Text uses a small markup that all three platforms can translate:
 * ``**bold**`` and ``[title](https://link)``;
 * times as Discord's own timestamp syntax ``<t:UNIX:STYLE>`` (see :func:`timestamp`): Discord shows it
   natively in each reader's zone, Slack turns it into ``<!date^...>``, the console prints the reader's
-  local time;
-* people as ``<@#ROSTER_ID|Name>`` (see :func:`mention`): each adapter turns it into its own mention of the
-  person's linked account (which notifies them), or ``@Name`` where they have none; plain text shows ``@Name``.
+  local time.
 
 A message is a pydantic model so it can be stored in the outbox as JSON and rebuilt unchanged.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode
@@ -29,38 +28,24 @@ TimeStyle = Literal["t", "T", "d", "D", "f", "F", "R"]
 TIMESTAMP_RE = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
 BOLD_RE = re.compile(r"\*\*(.+?)\*\*")
 LINK_RE = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
-PERSON_RE = re.compile(r"<@#(\d{1,12})\|([^<>|]*)>")
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def excerpt(value: object, limit: int = 60) -> str:
+    """User input quoted for an error message, cut to ``limit`` characters: ``'aaaa…' (100,000 characters)``."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[: limit - 1]!r}… ({len(text):,} characters)"
 
 
 def timestamp(dt: datetime, style: TimeStyle = "f") -> str:
     """Markup for a moment that each reader sees in their own time zone."""
     return f"<t:{int(utc(dt).timestamp())}:{style}>"
-
-
-def mention(person_id: int, name: str) -> str:
-    """Markup naming a roster person so that each platform mentions their account (see the module docstring)."""
-    clean = re.sub(r"[<>|*\[\]]", "", name).strip()[:100] or f"#{person_id}"
-    return f"<@#{person_id}|{clean}>"
-
-
-def mentioned(message: Message) -> set[int]:
-    """The roster ids of everyone :func:`mention` ed in ``message`` (title, text, fields, footer, table)."""
-    parts = [message.title or "", message.text, message.footer or ""]
-    parts += [f"{f.name} {f.value}" for f in message.fields]
-    if message.table is not None:
-        parts += [c for row in message.table.rows for c in row]
-    return {int(m.group(1)) for part in parts for m in PERSON_RE.finditer(part)}
-
-
-def render_mentions(text: str, accounts: Mapping[int, str], as_account: Callable[[str], str]) -> str:
-    """Each mention in ``text`` as ``as_account(user id)`` where ``accounts`` knows the person's account on the
-    platform, else as ``@Name``."""
-
-    def sub(match: re.Match[str]) -> str:
-        account = accounts.get(int(match.group(1)))
-        return as_account(account) if account else f"@{match.group(2)}"
-
-    return PERSON_RE.sub(sub, text)
 
 
 def relative(dt: datetime, now: datetime) -> str:
@@ -106,9 +91,7 @@ def render_timestamps(text: str, zone: ZoneInfo, now: datetime | None = None) ->
 
 
 def plain(text: str, zone: ZoneInfo, now: datetime | None = None) -> str:
-    """Strip the markup for a plain-text reader: bold removed, links as ``title (url)``, local times, people
-    as ``@Name``."""
-    text = PERSON_RE.sub(lambda m: f"@{m.group(2)}", text)
+    """Strip the markup for a plain-text reader: bold removed, links as ``title (url)``, local times."""
     text = LINK_RE.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
     text = BOLD_RE.sub(r"\1", text)
     return render_timestamps(text, zone, now)
@@ -140,6 +123,19 @@ class Table(BaseModel):
             if n == 0:
                 lines.append("  ".join("-" * w for w in widths))
         return "\n".join(lines)
+
+    def as_csv(self, zone: ZoneInfo | None = None, now: datetime | None = None) -> bytes:
+        """The table as UTF-8 CSV, header row first: the one CSV writer of the bot.
+
+        Without ``zone`` the cells are written as they are (exports: times in UTC); with it, markup is removed
+        and times are shown in ``zone`` (a large table attached to a message).
+        """
+        cells = [self.headers, *self.rows]
+        if zone is not None:
+            cells = [[plain(c, zone, now) for c in row] for row in cells]
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(cells)
+        return buffer.getvalue().encode("utf-8")
 
 
 class Attachment(BaseModel):
@@ -268,7 +264,11 @@ def read_action_id(text: str) -> Clicked | None:
 
 
 class Message(BaseModel):
-    """What the bot says: a title, text, fields, an optional table, files, and buttons or selects."""
+    """What the bot says: a title, text, fields, an optional table, files, and buttons or selects.
+
+    ``mentions`` are roster ids of people to notify (e.g. a section's members in a post to its channel): each
+    platform mentions them its own way (Discord and Slack ping them; the console prints their names).
+    """
 
     title: str | None = None
     text: str = ""
@@ -278,6 +278,7 @@ class Message(BaseModel):
     files: list[Attachment] = Field(default_factory=list)
     footer: str | None = None
     actions: list[Control] = Field(default_factory=list)
+    mentions: list[int] = Field(default_factory=list)
 
     def as_plain_text(self, zone: ZoneInfo, now: datetime | None = None) -> str:
         """A plain-text rendering for consoles, logs and notification fallbacks (``R`` times against ``now``)."""

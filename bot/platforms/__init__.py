@@ -23,12 +23,15 @@ if TYPE_CHECKING:
     from schedules.runtime import Runtime
 
 Create = Callable[["CohortBot", "Settings", "Runtime"], PlatformRunner]
+Check = Callable[["Settings"], None]
 
 
 @dataclass(frozen=True)
 class PlatformSpec:
     """One platform: ``create(app, settings, runtime)`` builds its runner (importing its libraries only then).
 
+    ``check(settings)``, if given, raises :class:`bot.core.errors.StartupError` (one line: what to set) when the
+    platform cannot start with these settings; ``cohortbot run`` calls it before the database is opened.
     ``roster_column`` is the roster CSV column with people's user ids there (``None``: not in the CSV), and
     ``id_pattern`` a regular expression such an id must match, described by ``id_example``.
     """
@@ -39,6 +42,7 @@ class PlatformSpec:
     roster_column: str | None = None
     id_pattern: str | None = None
     id_example: str = ""
+    check: Check | None = None
 
 
 @cache
@@ -74,13 +78,26 @@ async def preselected_ids(app: CohortBot, message: Message, platform: str) -> di
     return {str(i): uid for i, p in found.items() if (uid := p.platform_id(platform))}
 
 
-async def mention_ids(app: CohortBot, message: Message, platform: str) -> dict[int, str]:
-    """For the people mentioned in ``message`` (``<@#id|Name>``): roster id -> user id on ``platform``, for those
-    who linked an account there (one lookup for all of them)."""
-    from bot.core.messages import mentioned
+async def mentioned(app: CohortBot, message: Message, platform: str) -> tuple[list[str], list[str]]:
+    """For ``message.mentions``: the user ids on ``platform`` of those who linked an account there, and the names
+    of the others (so nobody is silently left out), in the order given."""
+    if not message.mentions:
+        return [], []
+    found = await app.people.get_many(message.mentions)
+    ids: list[str] = []
+    names: list[str] = []
+    for person_id in dict.fromkeys(message.mentions):
+        person = found.get(person_id)
+        if person is None:
+            continue
+        uid = person.platform_id(platform)
+        if uid:
+            ids.append(uid)
+        else:
+            names.append(person.name)
+    return ids, names
 
-    wanted = mentioned(message)
-    if not wanted:
-        return {}
-    found = await app.people.get_many(wanted)
-    return {i: uid for i, p in found.items() if (uid := p.platform_id(platform))}
+
+def mention_line(ids: list[str], names: list[str]) -> str:
+    """``<@U1> <@U2> Name Three``: how Discord and Slack both write user mentions, then plain names."""
+    return " ".join([*(f"<@{uid}>" for uid in ids), *names])

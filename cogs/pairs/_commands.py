@@ -9,7 +9,7 @@ from bot.cohort import MAX_PAIR_ROUNDS
 from bot.core.commands import Option, OptionType, command
 from bot.core.context import Context
 from bot.core.errors import PermissionDenied, UserError
-from bot.core.messages import Message, MessageField, Reply, Table, mention, timestamp
+from bot.core.messages import Message, MessageField, Reply, Table, timestamp
 from bot.core.people import Person
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
@@ -408,7 +408,7 @@ async def topic(ctx: Context, text: str | None = None) -> Reply:
         )
     await store.add_topic(session.id, number, grp, text, normalized, ctx.person.id, group, ctx.now)
     partners = await ctx.app.people.get_many([p for p in group if p != ctx.person.id])
-    names = ", ".join(mention(p.id, p.name) for p in partners.values())
+    names = words([p.name for p in partners.values()])
     return Reply.text(f"Logged “{text}” for you and {names} (round {number} in #{session.channel}).")
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.core.messages import Action, Button, Message, mention, timestamp
+from bot.core.messages import Action, Button, Message, timestamp
 from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget
 from bot.outbox import NewItem
@@ -58,8 +58,9 @@ def lobby_message(session: Session, prompt: str) -> Message:
     )
 
 
-def _names(group: Sequence[int], people: dict[int, Person], *, mentions: bool = True) -> str:
-    shown = [mention(p, people[p].name) if mentions else people[p].name for p in group if p in people]
+def _names(group: Sequence[int], people: dict[int, Person]) -> str:
+    """``Ada & Hedy`` or ``Ada, Hedy & Rosalind``."""
+    shown = [people[p].name for p in group if p in people]
     if len(shown) <= 2:
         return " & ".join(shown)
     return ", ".join(shown[:-1]) + " & " + shown[-1]
@@ -68,9 +69,11 @@ def _names(group: Sequence[int], people: dict[int, Person], *, mentions: bool = 
 def round_post(
     session: Session, number: int, formed: Formed, people: dict[int, Person], ends_at: datetime, prompt: str
 ) -> Message:
-    """The channel post for a round: the prompt and the groups (with mentions), or a count when they are many."""
+    """The channel post for a round: the prompt and the groups, everyone in them mentioned (notified); when the
+    groups are too many to list, a count (everyone has theirs by DM)."""
     lines = [f"Until {timestamp(ends_at, 't')} ({timestamp(ends_at, 'R')}). {prompt}"]
-    if len(formed.groups) <= LISTED_GROUPS:
+    listed = len(formed.groups) <= LISTED_GROUPS
+    if listed:
         for n, group in enumerate(formed.groups, start=1):
             note = " (trio)" if session.size == 2 and len(group) == 3 else ""
             note = " (pair)" if session.size == 3 and len(group) == 2 else note
@@ -85,6 +88,7 @@ def round_post(
         text="\n".join(lines),
         footer="Log your group's disagreement with /topic text:<what you disagree about>. Late? Press Join.",
         actions=[join_button(session.id)],
+        mentions=[p for g in formed.groups for p in g] + list(formed.resting) if listed else [],
     )
 
 

@@ -13,10 +13,13 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
+from bot.core.errors import StartupError
+from bot.core.platform import FatalPlatformError, SendRate
 from bot.platforms.discord.commands import build_commands
 from bot.platforms.discord.components import control_item
 from bot.platforms.discord.interactions import InteractionHandler
 from bot.platforms.discord.sender import DiscordSender
+from bot.platforms.discord.spec import check_settings
 from bot.settings import DiscordSettings
 
 if TYPE_CHECKING:
@@ -24,6 +27,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 60.0
+# Gateway close codes after which reconnecting cannot help: what they mean and what to fix.
+FATAL_CLOSE = {
+    4004: "authentication failed: DISCORD_TOKEN is wrong or was reset; copy a fresh token from the developer portal",
+    4010: "invalid shard sent when identifying: run one process per bot token, without sharding settings",
+    4011: "sharding required: the bot is in too many servers for one connection (cohortbot runs one server)",
+    4012: "invalid gateway API version: upgrade cohortbot (its discord.py) to a supported version",
+    4013: "invalid intents: upgrade cohortbot; the intents it asks for are not valid",
+    4014: "disallowed intents: enable the privileged intents the bot asks for in the developer portal "
+    "(Bot > Privileged Gateway Intents), or verify the bot",
+}
 SYNC_HELP = {
     403: "the bot may not manage this server's commands: invite it with the `bot` and `applications.commands` "
     "scopes (see docs/discord.md), and check DISCORD_GUILD_ID",
@@ -63,11 +76,7 @@ class DiscordPlatform:
 
     async def start(self) -> None:
         """Log in, connect, wait until ready, sync the guild's commands and register the sender."""
-        token = self.settings.token.get_secret_value().strip() if self.settings.token else ""
-        if not token:
-            raise RuntimeError("DISCORD_TOKEN is not set: put the bot token from the Discord developer portal in it")
-        if self.settings.guild_id is None:
-            raise RuntimeError("DISCORD_GUILD_ID is not set: it is the id of the server the bot runs in")
+        token = check_settings(self.settings)
         discord.http.Route.BASE = self.settings.api_url.rstrip("/")
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
 
@@ -83,7 +92,8 @@ class DiscordPlatform:
             await self.stop()
             raise
         await self.sync()
-        self.sender = DiscordSender(self.app, client, self.settings.guild_id)
+        rate = SendRate(per_second=self.settings.rate_per_second)
+        self.sender = DiscordSender(self.app, client, self.settings.guild_id, rate=rate)
         self.app.senders["discord"] = self.sender
         log.info("Discord: connected as %s, %d commands", client.user, len(self.app.registry))
 
@@ -92,15 +102,17 @@ class DiscordPlatform:
         try:
             await client.login(token)
         except discord.LoginFailure:
-            raise RuntimeError("Discord refused DISCORD_TOKEN: it is wrong or was reset; copy a fresh one") from None
+            raise StartupError("Discord refused DISCORD_TOKEN: it is wrong or was reset; copy a fresh one") from None
         except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
-            raise RuntimeError(f"could not reach Discord at {self.settings.api_url}: {exc}") from exc
+            raise StartupError(f"could not reach Discord at {self.settings.api_url}: {exc}") from exc
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
         ready = asyncio.create_task(client.wait_until_ready())
         done, _ = await asyncio.wait({ready, self._task}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
             ready.cancel()
-            raise RuntimeError(f"could not connect to the Discord gateway at {self.settings.gateway_url}")
+            if self._task in done:
+                self._raise_if_fatal(self._task)
+            raise StartupError(f"could not connect to the Discord gateway at {self.settings.gateway_url}")
 
     async def sync(self) -> bool:
         """Sync the declared commands to the guild; a failure is logged with what to fix."""
@@ -118,6 +130,8 @@ class DiscordPlatform:
         """Disconnect (idempotent)."""
         if self.sender is not None and self.app.senders.get("discord") is self.sender:
             del self.app.senders["discord"]
+        if self.sender is not None:
+            await self.sender.close()
         if self.client is not None and not self.client.is_closed():
             await self.client.close()
         if self._task is not None:
@@ -125,7 +139,21 @@ class DiscordPlatform:
                 await self._task
 
     async def wait(self) -> None:
-        """Return when the gateway connection has ended."""
+        """Return when the gateway connection has ended; :class:`FatalPlatformError` if Discord ended it for good
+        (a fatal close code: the message says why and what to fix), so the process exits non-zero."""
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task})  # (cancelling wait() leaves the gateway task alone)
+            self._raise_if_fatal(self._task)
+
+    @staticmethod
+    def _raise_if_fatal(task: asyncio.Task[None]) -> None:
+        """Turn the gateway task's end into :class:`FatalPlatformError` if Discord closed it for good."""
+        if not task.done() or task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        code = getattr(exc, "code", None)
+        if isinstance(exc, discord.PrivilegedIntentsRequired):
+            code = 4014
+        if code in FATAL_CLOSE:
+            raise FatalPlatformError(f"Discord closed the gateway with code {code}, {FATAL_CLOSE[code]}") from exc
+        raise FatalPlatformError(f"the Discord gateway connection ended: {type(exc).__name__}: {exc}") from exc

@@ -31,7 +31,7 @@ OPTION_TYPES = {
     OptionType.WEEK: discord.AppCommandOptionType.integer,
     OptionType.SECTION: discord.AppCommandOptionType.string,
     OptionType.PERSON: discord.AppCommandOptionType.string,
-    OptionType.PEOPLE: discord.AppCommandOptionType.string,  # names separated by commas, autocompleted
+    OptionType.PEOPLE: discord.AppCommandOptionType.string,  # names, emails or mentions separated by commas
     OptionType.DATETIME: discord.AppCommandOptionType.string,
     OptionType.ZONE: discord.AppCommandOptionType.string,
     OptionType.URL: discord.AppCommandOptionType.string,

@@ -19,7 +19,7 @@ from bot.core.commands import Choice, Command, Option
 from bot.core.context import Actor, Place
 from bot.core.messages import Attachment, Form, Message, Reply
 from bot.core.roles import Role
-from bot.platforms import mention_ids, preselected_ids
+from bot.platforms import preselected_ids
 from bot.platforms.discord.components import build_view, chosen_values
 from bot.platforms.discord.render import FormModal, render
 from bot.platforms.discord.spec import CAPS
@@ -167,7 +167,7 @@ class InteractionHandler:
             intro = f"{reply.form.intro}\n" if reply.form.intro else ""
             reply = Reply.text(f"{intro}Please run /{reply.form.command} again with: {fields}.", private=True)
         message = reply.message or Message(text="Done.")
-        parts = render(message, reply.zone_or(self.app.cohort.zone), await mention_ids(self.app, message, "discord"))
+        parts = render(message, reply.zone_or(self.app.cohort.zone))
         view = build_view(message.actions, await preselected_ids(self.app, message, "discord"))
         clicked = interaction.type is discord.InteractionType.component
         for n, part in enumerate(parts):

@@ -1,22 +1,20 @@
 """Neutral messages and forms as Discord embeds, files and modals, within Discord's size limits.
 
-The core's markup (``**bold**``, ``[title](url)``, ``<t:UNIX:STYLE>``) is native Discord and passes through;
-a person (``<@#id|Name>``) becomes ``<@user id>`` where they linked a Discord account, else ``@Name``.
+The core's markup (``**bold**``, ``[title](url)``, ``<t:UNIX:STYLE>``) is native Discord and passes through.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import discord
 
-from bot.core.messages import Form, Message, Table, plain, render_mentions
+from bot.core.messages import Form, Message, clip
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +39,6 @@ class Outgoing:
     files: list[discord.File] = field(default_factory=list)
 
 
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def split_text(text: str, limit: int) -> list[str]:
     """``text`` in pieces of at most ``limit`` characters, cut at line ends (or spaces) where possible."""
     pieces: list[str] = []
@@ -63,36 +56,16 @@ def split_text(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def table_csv(table: Table, zone: ZoneInfo) -> bytes:
-    """The table as CSV (markup removed, times in ``zone``)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(table.headers)
-    writer.writerows([plain(cell, zone) for cell in row] for row in table.rows)
-    return out.getvalue().encode("utf-8")
-
-
 def _slug(text: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", "-", (text or "").casefold()).strip("-")[:60] or "table"
 
 
-def user_mention(user_id: str) -> str:
-    """Discord's mention of a user."""
-    return f"<@{user_id}>"
-
-
-def render(message: Message, zone: ZoneInfo, mentions: Mapping[int, str] | None = None) -> list[Outgoing]:
+def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
     """``message`` as one or more Discord messages (more only when it exceeds one message's limits).
 
-    Files (the message's own and a large table's CSV) go with the first message. ``mentions`` maps the roster
-    ids of people mentioned in it to their Discord user ids.
+    Files (the message's own and a large table's CSV) go with the first message.
     """
-    accounts = mentions or {}
-
-    def people(text: str) -> str:
-        return render_mentions(text, accounts, user_mention)
-
-    text = people(message.text)
+    text = message.text
     files = [
         discord.File(io.BytesIO(a.content), filename=a.filename, description=a.description or None)
         for a in message.files
@@ -102,24 +75,24 @@ def render(message: Message, zone: ZoneInfo, mentions: Mapping[int, str] | None 
         if len(block) <= TABLE_INLINE_MAX:  # times inside are written out in the cohort's zone
             text = f"{text}\n```\n{block}\n```" if text else f"```\n{block}\n```"
         else:
-            data = table_csv(message.table, zone)
+            data = message.table.as_csv(zone)
             files.append(discord.File(io.BytesIO(data), filename=f"{_slug(message.title)}.csv"))
             note = f"The table ({len(message.table.rows)} rows) is attached as a CSV file."
             text = f"{text}\n\n{note}" if text else note
 
     embeds: list[discord.Embed] = []
-    title = clip(render_mentions(message.title, {}, user_mention), TITLE_MAX) if message.title else None
+    title = clip(message.title, TITLE_MAX) if message.title else None
     for n, piece in enumerate(split_text(text, DESCRIPTION_MAX) if text else [""]):
         embeds.append(
             discord.Embed(
                 title=title if n == 0 else None, description=piece or None, url=message.url if n == 0 else None
             )
         )
-    footer = clip(render_mentions(message.footer, {}, user_mention), FOOTER_MAX) if message.footer else None
+    footer = clip(message.footer, FOOTER_MAX) if message.footer else None
     reserve = len(footer or "")
     for f in message.fields:
         name = clip(f.name, FIELD_NAME_MAX) or "\u200b"
-        for n, value in enumerate(split_text(people(f.value), FIELD_VALUE_MAX)):
+        for n, value in enumerate(split_text(f.value, FIELD_VALUE_MAX)):
             shown = name if n == 0 else clip(f"{f.name} (continued)", FIELD_NAME_MAX)
             current = embeds[-1]
             size = len(shown) + len(value or "\u200b")

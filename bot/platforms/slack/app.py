@@ -9,26 +9,37 @@ Two Web API clients share the token and ``SLACK_API_URL``:
 
 * ``client`` (interactive replies, modals, uploads) retries a 429 once after Slack's ``Retry-After``, using
   slack-sdk's ``AsyncRateLimitErrorRetryHandler``;
-* ``outbox_client`` (the :class:`SlackSender`) has no rate-limit retry: the outbox worker must see the 429
-  (as a ``TransientSendError`` with ``retry_after``) to pace itself.
+* ``outbox_client`` (the :class:`SlackSender`) retries nothing (``retry_handlers=[]``; slack-sdk's default
+  would re-post at once after a connection error, and Slack has no idempotency key): the outbox worker must
+  see a 429 to pace itself, and checks an unanswered post with ``delivered()`` before resending it. It keeps
+  one HTTP session (opened in ``start``) and paces at ``SLACK_RATE_PER_SECOND`` (workspace) and
+  ``SLACK_CHANNEL_RATE_PER_SECOND`` (each channel or DM).
 
-HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events; bolt checks the signature and
-rejects requests older than 5 minutes with 401) and ``GET /healthz``. Socket Mode (``SLACK_APP_TOKEN`` set)
-serves only ``/healthz`` over HTTP.
+HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events) and ``GET /healthz``. The
+signature is checked on the raw body before anything is parsed: unsigned, forged or older than 5 minutes is 401;
+signed but unreadable (not UTF-8, broken JSON) is 400. A request Slack retries, or anyone replays, is run once
+(``dedupe.py``; also in Socket Mode). Socket Mode (``SLACK_APP_TOKEN`` set) serves only ``/healthz`` over HTTP.
+Both also serve the routes features declare in ``app.web_routes`` (``bot/web.py``), such as calendar feeds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import re
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -37,33 +48,29 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.context import Actor, Place
 from bot.core.messages import ACTION_PREFIX, Reply
+from bot.core.platform import SendRate
 from bot.core.textargs import TextParseError, resolve
-from bot.platforms import mention_ids, preselected_ids
+from bot.platforms import preselected_ids
+from bot.platforms.slack.dedupe import RecentlySeen, request_key
 from bot.platforms.slack.forms import CALLBACK_ID, form_view, read_submission
+from bot.platforms.slack.linker import SlackLinker
+from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.render import Rendered, chosen_values, render, text_blocks
 from bot.platforms.slack.sender import SlackSender, upload_files
-from bot.platforms.slack.spec import CAPS
+from bot.platforms.slack.spec import CAPS, credentials, port_error
 from bot.settings import Settings, SlackSettings
+from bot.web import add_routes, announce
 
 if TYPE_CHECKING:
-    from pydantic import SecretStr
-
     from bot.app import CohortBot
 
 log = logging.getLogger(__name__)
 APOLOGY = "Sorry, something went wrong on my side while answering that. Please try again in a moment."
 FORM_EXPIRED = "That needs a form, but Slack no longer lets me open it. Please run the command again."
+MAX_REQUEST_AGE = 5 * 60  # seconds, as Slack and bolt allow
 ACK_SECONDS = 2.5  # answer a modal submission before Slack's 3 s deadline, even if the command is slow
 Respond = Callable[..., Awaitable[Any]]
 ACTION_PATTERN = rf"^{ACTION_PREFIX}\|"  # every button and select of ours (see bot/core/messages.py)
-
-
-class SlackConfigError(RuntimeError):
-    """A required Slack setting is missing."""
-
-
-def _secret(value: SecretStr | None) -> str:
-    return value.get_secret_value().strip() if value is not None else ""
 
 
 def _place(channel_id: str | None, channel_name: str | None) -> Place:
@@ -74,18 +81,10 @@ class SlackPlatform:
     """Runs cohortbot on Slack (the core's :class:`bot.core.platform.PlatformRunner`)."""
 
     name = "slack"
+    serves_http = True  # it runs an HTTP server, which also serves the features' routes (bot/web.py)
 
     def __init__(self, app: CohortBot, slack: SlackSettings, settings: Settings) -> None:
-        token = _secret(slack.bot_token)
-        signing_secret = _secret(slack.signing_secret)
-        self.app_token = _secret(slack.app_token)
-        if not token:
-            raise SlackConfigError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...).")
-        if not signing_secret and not self.app_token:
-            raise SlackConfigError(
-                "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to check that requests come from Slack "
-                "(or set SLACK_APP_TOKEN to use Socket Mode)."
-            )
+        token, signing_secret, self.app_token = credentials(slack)
         self.app = app
         self.settings = settings
         self.socket_mode = bool(self.app_token)
@@ -95,8 +94,16 @@ class SlackPlatform:
             base_url=base_url,
             retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
         )
-        self.outbox_client = AsyncWebClient(token=token, base_url=base_url)
-        self.sender = SlackSender(app, self.outbox_client)
+        self.outbox_client = AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
+        self.names = SlackNames(app.registry.top_level_names(), slack.command_prefix)
+        rate = SendRate(per_second=slack.rate_per_second, per_channel=slack.channel_rate_per_second, adaptive=True)
+        self.sender = SlackSender(app, self.outbox_client, self.names, rate=rate)
+        self._outbox_session: aiohttp.ClientSession | None = None
+        # Linking people by email (users.lookupByEmail, Tier 3): its own client, so it sees and waits out 429s.
+        self.linker = SlackLinker(
+            AsyncWebClient(token=token, base_url=base_url, retry_handlers=[AsyncConnectionErrorRetryHandler()]),
+            per_minute=slack.lookup_per_minute,
+        )
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=signing_secret,
@@ -104,10 +111,14 @@ class SlackPlatform:
             process_before_response=False,
             logger=logging.getLogger("slack_bolt"),
         )
+        self._signing_secret = signing_secret.encode()
+        self.seen = RecentlySeen()
+        self.bolt.middleware(self._once)
         self.bolt.command(re.compile(r"^/.+"))(self._on_command)
         self.bolt.view_submission(CALLBACK_ID)(self._on_view_submission)
         self.bolt.action(re.compile(ACTION_PATTERN))(self._on_action)
         self.bolt.event("app_mention")(self._on_mention)
+        self.bolt.event("team_join")(self._on_team_join)
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -122,27 +133,44 @@ class SlackPlatform:
         if not self.socket_mode:
             web_app.router.add_post("/slack/events", self._events)
         web_app.router.add_get("/healthz", self._healthz)
+        add_routes(web_app, self.app)  # the features' own routes (bot/web.py), e.g. calendar feeds
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+            raise port_error(self.settings.http_host, self.settings.http_port, exc) from None
         self.port = self._runner.addresses[0][1]
+        announce(self.app, self.settings, self.port)
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.client)
             await self._socket.connect_async()
+        self._outbox_session = aiohttp.ClientSession()  # one kept-alive session for the outbox's posts
+        self.outbox_client.session = self._outbox_session
         self.app.senders["slack"] = self.sender
+        self.app.linkers["slack"] = self.linker
         self._stopped.clear()
         mode = "Socket Mode" if self.socket_mode else "HTTP mode, POST /slack/events"
         log.info("Slack adapter up (%s; http://%s:%s/healthz)", mode, self.settings.http_host, self.port)
 
     async def stop(self) -> None:
         """Disconnect and stop serving (idempotent)."""
+        if self.app.linkers.get("slack") is self.linker:
+            del self.app.linkers["slack"]
         if self._socket is not None:
             socket, self._socket = self._socket, None
             await socket.close_async()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+            announce(self.app, self.settings, None)
+        if self._outbox_session is not None:
+            session, self._outbox_session = self._outbox_session, None
+            self.outbox_client.session = None
+            await session.close()
         self._stopped.set()
 
     async def wait(self) -> None:
@@ -155,7 +183,46 @@ class SlackPlatform:
         return web.json_response({"ok": up, "platform": "slack", "mode": mode}, status=200 if up else 503)
 
     async def _events(self, request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await self.bolt.async_dispatch(await to_bolt_request(request)))
+        """Check the signature on the raw bytes first (401), then parse (400), then let bolt dispatch.
+
+        Bolt itself would decode and parse before checking, so a binary body, a broken JSON ``payload`` or a
+        timestamp that is not a number would answer 500 with a traceback in the log.
+        """
+        raw = await request.read()
+        if not self._signed(raw, request.headers):
+            return web.Response(status=401, text="invalid or missing signature")
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
+            )
+            if not isinstance(bolt_request.body, dict):
+                raise ValueError("the body is not a JSON object or form")
+        except Exception as exc:  # not UTF-8, broken JSON, or JSON bolt cannot read: parsing untrusted input
+            log.warning("refused a signed Slack request that cannot be read: %s", str(exc)[:200])
+            return web.Response(status=400, text="the request body is not a Slack payload")
+        return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+
+    def _signed(self, raw: bytes, headers: Mapping[str, str]) -> bool:
+        """Slack's request signature (``v0=HMAC-SHA256(secret, "v0:{ts}:{body}")``), at most 5 minutes old.
+
+        Computed over the raw bytes, so a body that is not text is simply unsigned, not an error.
+        """
+        timestamp = headers.get("X-Slack-Request-Timestamp", "")
+        signature = headers.get("X-Slack-Signature", "")
+        if not (timestamp.isascii() and timestamp.isdigit()) or abs(time.time() - int(timestamp)) > MAX_REQUEST_AGE:
+            return False
+        digest = hmac.new(self._signing_secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256)
+        return hmac.compare_digest(f"v0={digest.hexdigest()}", signature)
+
+    async def _once(self, body: dict, request: AsyncBoltRequest, next: Callable[[], Awaitable[None]]) -> Any:
+        """Bolt middleware: a retried or replayed request (same ``event_id`` or ``trigger_id``) is acknowledged
+        and not run again (see :mod:`bot.platforms.slack.dedupe`)."""
+        key = request_key(body)
+        if key is not None and not self.seen.first_time(key):
+            retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
+            log.info("answered a repeated Slack request without acting again (%s, retry %s)", key, retry)
+            return BoltResponse(status=200, body="")
+        return await next()
 
     # --- slash commands ------------------------------------------------------------------------------------
 
@@ -172,7 +239,8 @@ class SlackPlatform:
         actor = Actor("slack", body["user_id"], body.get("user_name") or "", caps=CAPS)
         place = _place(body.get("channel_id"), body.get("channel_name"))
         try:
-            name, options = resolve(self.app.registry, body.get("command", ""), body.get("text") or "")
+            slash = self.names.core(body.get("command", ""))
+            name, options = resolve(self.app.registry, slash, body.get("text") or "")
         except TextParseError as exc:
             usage = f"\nUsage: `{exc.usage}`" if "\n" not in exc.usage else f"\nUsage:\n```{exc.usage}```"
             await self._respond_text(respond, f"⚠️ {exc.message}{usage if exc.usage else ''}")
@@ -188,19 +256,16 @@ class SlackPlatform:
         zone = reply.zone_or(self.app.cohort.zone)
         if reply.form is not None:
             try:
-                await self.client.views_open(trigger_id=trigger_id, view=form_view(reply.form, place, zone))
+                view = form_view(self.names.form(reply.form), place, zone)
+                await self.client.views_open(trigger_id=trigger_id, view=view)
             except Exception:
                 log.exception("views.open for /%s failed", name)
                 await self._respond_text(respond, FORM_EXPIRED)
             return
         if reply.message is None:
             return
-        rendered = render(
-            reply.message,
-            zone,
-            await preselected_ids(self.app, reply.message, "slack"),
-            await mention_ids(self.app, reply.message, "slack"),
-        )
+        message = self.names.message(reply.message)
+        rendered = render(message, zone, await preselected_ids(self.app, message, "slack"))
         await self._upload(rendered, actor, place, reply.private)
         if reply.replace:
             await respond(text=rendered.text, blocks=rendered.blocks, replace_original=True)
@@ -230,6 +295,7 @@ class SlackPlatform:
             await self._respond_text(respond, APOLOGY)
 
     async def _respond_text(self, respond: Respond, text: str) -> None:
+        text = self.names.text(text)
         try:
             await respond(text=text, blocks=text_blocks(text), response_type="ephemeral", replace_original=False)
         except Exception:
@@ -274,7 +340,7 @@ class SlackPlatform:
                 await ack(response_action="errors", errors={reply.error_field: reply.error or "Please check this."})
                 return
             if not acked and reply.form is not None:
-                view = form_view(reply.form, submission.place, reply.zone_or(self.app.cohort.zone))
+                view = form_view(self.names.form(reply.form), submission.place, reply.zone_or(self.app.cohort.zone))
                 await ack(response_action="update", view=view)
                 return
             if not acked:
@@ -297,8 +363,7 @@ class SlackPlatform:
     async def _post_result(self, reply: Reply, actor: Actor, place: Place) -> None:
         """Post a modal's result: ephemeral in the original channel if private (else in it), or by DM."""
         assert reply.message is not None
-        mentions = await mention_ids(self.app, reply.message, "slack")
-        rendered = render(reply.message, reply.zone_or(self.app.cohort.zone), mentions=mentions)
+        rendered = render(self.names.message(reply.message), reply.zone_or(self.app.cohort.zone))
         await self._upload(rendered, actor, place, reply.private)
         content = {"text": rendered.text, "blocks": rendered.blocks}
         if place.channel_id and not place.is_dm:
@@ -313,6 +378,20 @@ class SlackPlatform:
         await self.client.chat_postMessage(channel=actor.user_id, **content)
 
     # --- events --------------------------------------------------------------------------------------------
+
+    async def _on_team_join(self, event: dict) -> None:
+        """Someone joined the workspace: the core links them to the roster person with their email, if any."""
+        user = event.get("user") or {}
+        if not user.get("id") or user.get("is_bot") or user.get("deleted"):
+            return
+        email = (user.get("profile") or {}).get("email") or None
+        try:
+            person = await self.app.identify("slack", user["id"], email)
+        except Exception:
+            log.exception("linking the new member %s failed", user.get("id"))
+            return
+        if person is not None:
+            log.info("Slack: new member %s linked to %s", user["id"], person.name)
 
     async def _on_mention(self, event: dict, client: AsyncWebClient) -> None:
         try:

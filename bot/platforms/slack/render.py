@@ -3,8 +3,6 @@
 * ``**bold**`` -> ``*bold*``; ``[title](url)`` -> ``<url|title>``; ``&``, ``<`` and ``>`` escaped as Slack asks;
 * ``<t:UNIX:STYLE>`` -> ``<!date^UNIX^TOKENS|fallback>``: Slack shows it in each reader's zone; the fallback
   (for clients that cannot) is the time in the cohort's zone;
-* a person ``<@#id|Name>`` -> ``<@USER_ID>`` (a mention that notifies) where they linked a Slack account, else
-  ``@Name``;
 * title -> header block, text and each field -> mrkdwn sections (split at 3000 characters), footer -> context;
 * a small table -> a code block; a larger one -> a CSV file (uploaded by the caller, see :class:`Rendered`);
 * at most 50 blocks; a plain ``text`` fallback always.
@@ -12,15 +10,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.messages import BOLD_RE, LINK_RE, Button, Control, Message, Table, format_local, plain
+from bot.core.messages import BOLD_RE, LINK_RE, Button, Control, Message, format_local, plain
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -29,7 +25,6 @@ MAX_BLOCKS = 50
 TEXT_LIMIT = 3000
 ACTION_ELEMENTS = 25  # elements in one actions block
 ESCAPED_TIMESTAMP_RE = re.compile(r"&lt;t:(-?\d+)(?::([tTdDfFR]))?&gt;")
-ESCAPED_PERSON_RE = re.compile(r"&lt;@#(\d{1,12})\|([^<>|]*?)&gt;")
 DATE_TOKENS = {
     "t": "{time}",
     "T": "{time_secs}",
@@ -70,13 +65,9 @@ def slack_date(unix: int, style: str, zone: ZoneInfo) -> str:
     return f"<!date^{unix}^{DATE_TOKENS.get(style, DATE_TOKENS['f'])}|{fallback}>"
 
 
-def mrkdwn(text: str, zone: ZoneInfo, mentions: Mapping[int, str] | None = None) -> str:
-    """The core's markup as Slack mrkdwn (see the module docstring); ``mentions``: roster id -> Slack user id."""
+def mrkdwn(text: str, zone: ZoneInfo) -> str:
+    """The core's markup as Slack mrkdwn (see the module docstring)."""
     text = escape(text)
-    accounts = mentions or {}
-    text = ESCAPED_PERSON_RE.sub(
-        lambda m: f"<@{accounts[int(m.group(1))]}>" if int(m.group(1)) in accounts else f"@{m.group(2)}", text
-    )
     text = ESCAPED_TIMESTAMP_RE.sub(lambda m: slack_date(int(m.group(1)), m.group(2) or "f", zone), text)
     text = LINK_RE.sub(lambda m: f"<{m.group(2)}|{m.group(1).replace('|', '/')}>", text)
     return BOLD_RE.sub(r"*\1*", text)
@@ -109,31 +100,16 @@ def sections(text: str) -> list[dict]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in chunks(text) if piece.strip()]
 
 
-def table_csv(table: Table, zone: ZoneInfo) -> bytes:
-    """The table as CSV, times in ``zone``."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([plain(h, zone) for h in table.headers])
-    writer.writerows([plain(c, zone) for c in row] for row in table.rows)
-    return buffer.getvalue().encode()
-
-
 def slug(text: str | None, default: str = "table") -> str:
     """A file-name-safe version of ``text``."""
     cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text or "").strip("-").lower()
     return cleaned[:60] or default
 
 
-def render(
-    message: Message,
-    zone: ZoneInfo,
-    people_ids: dict[str, str] | None = None,
-    mentions: Mapping[int, str] | None = None,
-) -> Rendered:
+def render(message: Message, zone: ZoneInfo, people_ids: dict[str, str] | None = None) -> Rendered:
     """Block Kit blocks, a text fallback and any files for ``message``; times fall back to ``zone``.
 
-    ``people_ids`` maps roster person ids to Slack user ids, for people selects' pre-selected entries;
-    ``mentions`` the roster ids of people mentioned in the text to Slack user ids.
+    ``people_ids`` maps roster person ids to Slack user ids, for people selects' pre-selected entries.
     """
     blocks: list[dict] = []
     uploads: list[Upload] = []
@@ -145,16 +121,16 @@ def render(
     if message.url:
         blocks.extend(sections(f"<{escape(message.url)}|{escape(message.url)}>"))
     if message.text:
-        blocks.extend(sections(mrkdwn(message.text, zone, mentions)))
+        blocks.extend(sections(mrkdwn(message.text, zone)))
     for f in message.fields:
-        blocks.extend(sections(f"*{mrkdwn(f.name, zone)}*\n{mrkdwn(f.value, zone, mentions)}"))
+        blocks.extend(sections(f"*{mrkdwn(f.name, zone)}*\n{mrkdwn(f.value, zone)}"))
     if message.table is not None:
         text = message.table.as_text(zone)
         if len(text) + 8 <= SECTION_LIMIT:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```\n{escape(text)}\n```"}})
         else:
             name = f"{slug(message.title)}.csv"
-            uploads.append(Upload(name, table_csv(message.table, zone), plain(message.title or "Table", zone)))
+            uploads.append(Upload(name, message.table.as_csv(zone), plain(message.title or "Table", zone)))
             rows = len(message.table.rows)
             blocks.append(context(f"The full table ({rows} rows) is attached as {name}."))
     for a in message.files:

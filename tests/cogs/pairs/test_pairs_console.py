@@ -46,18 +46,20 @@ def test_a_pairing_session_in_the_console_demo() -> None:
     assert "[posted in #section-americas]\n  Rotating pairs: press Join to take part" in out
     assert out.count("You're in! You will be paired from round 1") == 4
     for number in (1, 2, 3):
-        assert f"[posted in #section-americas]\n  Round {number} of 3" in out
+        assert f"  Round {number} of 3\n  ============" in out
+    mentions = out.split("  Round 1 of 3\n")[0].rsplit("[posted in #section-americas]", 1)[1]
+    assert all(f"@{name}" in mentions for name in ("Ada Lovelace", "Hedy Lamarr", "Rosalind Franklin"))
     round_1 = out.split("Round 1 of 3\n")[1].split("[DM to")[0]
-    assert round_1.count(" & @") == 2  # two pairs, mentioned by name
+    assert round_1.count(" & ") == 2  # two pairs, by name
     assert out.count("Round 1 of 3: your partner") == 4  # a DM each
     assert "Find something you disagree about; a disagreement you have used before is not allowed." in out
     assert "Stuck? Try: “" in out
-    assert "Logged “Cats are better than dogs” for you and @" in out
+    assert "Logged “Cats are better than dogs” for you and " in out
     assert "That is nearly the same as “Cats are better than dogs”, which you used" in out
     assert "Logged “Tabs are better than spaces”" in out
     assert "Your disagreements" in out and "Tabs are better than spaces" in out.split("Your disagreements")[1]
     assert "You have left the pairs in #section-americas: not in round 3 or after." in out
     round_3 = out.split("Round 3 of 3\n")[1].split("[DM to")[0]
-    assert "Emmy" not in round_3 and round_3.count("@") == 3  # a trio of the three left
+    assert "Emmy" not in round_3 and round_3.count(" & ") == 1 and round_3.count(", ") >= 1  # a trio of three
     assert "That was the last of 3 rounds." in out
     assert "No pairing session is running that you run" in out

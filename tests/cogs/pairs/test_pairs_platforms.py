@@ -1,6 +1,6 @@
 """A whole pairing session over the Discord fake and over the Slack fake, through the real discord.py and
 slack-bolt clients: /pair start, the lobby's Join button, rounds posted with real mentions (and pings), DMs,
-/topic, /pair status, /pair next, /pair stop."""
+/topic (/cohort-topic on Slack, whose own /topic takes the name), /pair status, /pair next, /pair stop."""
 
 from __future__ import annotations
 
@@ -83,7 +83,8 @@ async def test_a_pairing_session_over_discord(app, clock):
             assert set(post["content"].split()) == pinged  # a mention in an embed notifies nobody: the content does
             assert post["allowed_mentions"] == {"parse": ["users"]}  # never @everyone or a role
             description = post["embeds"][0]["description"]
-            assert PROMPT in description and all(m in description for m in pinged)  # a trio of three, mentioned
+            assert PROMPT in description and "(trio)" in description  # a trio of the three, by name
+            assert all(name in description for name in ("Ada Lovelace", "Hedy Lamarr", "Emmy Noether"))
             dms = [
                 p
                 for p in fake.find("POST", MESSAGES)
@@ -123,10 +124,11 @@ SECTION = {"channel": "C0SECAM0001", "channel_name": "section-americas"}
 
 
 def posted(fake: FakeSlackAPI, channel: str, header: str) -> list[dict]:
+    """The posts to ``channel`` whose header block says ``header`` (a mentions section may come before it)."""
     out = []
     for call in fake.calls_to("chat.postMessage", ok=True):
-        blocks = call.body.get("blocks") or []
-        if call.body.get("channel") == channel and blocks and blocks[0].get("text", {}).get("text") == header:
+        headers = [b["text"]["text"] for b in call.body.get("blocks") or [] if b.get("type") == "header"]
+        if call.body.get("channel") == channel and header in headers:
             out.append(call.body)
     return out
 
@@ -156,9 +158,11 @@ async def test_a_pairing_session_over_slack(app, clock):
             assert sorted(c.body["channel"] for c in dms) == sorted([ADA_SLACK, ROSALIND_SLACK, EMMY_SLACK, ALAN_SLACK])
             assert all("<!date^" in json.dumps(c.body["blocks"]) for c in dms)  # the end time, in each one's zone
 
-            logged = await slash(slack, fake, "/topic", 'text:"Remote work beats the office"', user=ROSALIND_SLACK)
+            logged = await slash(
+                slack, fake, "/cohort-topic", 'text:"Remote work beats the office"', user=ROSALIND_SLACK
+            )
             assert logged.ephemeral and "Logged “Remote work beats the office”" in logged.text
-            listed = await slash(slack, fake, "/topic", "", user=ROSALIND_SLACK)
+            listed = await slash(slack, fake, "/cohort-topic", "", user=ROSALIND_SLACK)
             assert "Remote work beats the office" in listed.text
             status = await slash(slack, fake, "/pair", "status", user=ADA_SLACK, **SECTION)
             assert status.ephemeral and "Round 1 of 2" in status.text
