@@ -23,9 +23,12 @@ from bot.core.errors import StartupError
 from bot.core.exports import TableStream
 from bot.core.exports import write_csv as write_rows
 from bot.core.messages import Table, format_local
-from bot.platforms import platforms
+from bot.core.platform import FatalPlatformError
+from bot.instance import AlreadyRunning, Holder, InstanceLock, lock_path, running
+from bot.platforms import PlatformSpec, platforms
 from bot.roster import RosterFileError, import_roster, import_roster_file, read_roster
 from bot.settings import Settings, read_settings
+from bot.storage.db import unavailable_reason
 from bot.web import WebServer, wanted
 from schedules.runtime import Runtime, plan
 
@@ -96,6 +99,25 @@ async def exceptions_table(app: CohortBot) -> Table:
     return Table(headers=["section", "week", "meeting", "reason", "from"], rows=rows)
 
 
+def sessions_table(cohort: Cohort) -> Table:
+    """Workshop sessions (issue 14): when (cohort time), where, for whom, and their agenda's blocks."""
+    rows = []
+    for session in cohort.sessions:
+        blocks = cohort.session_blocks(session)
+        pairs = [format_local(start, cohort.zone, "t") for b, start, _ in blocks if b.kind == "pairs"]
+        rows.append(
+            [
+                session.name,
+                session.title,
+                f"{format_local(blocks[0][1], cohort.zone)} - {format_local(blocks[-1][2], cohort.zone, 't')}",
+                f"#{session.channel}",
+                session.audience,
+                f"{len(blocks)} blocks" + (f"; pairs at {', '.join(pairs)}" if pairs else ""),
+            ]
+        )
+    return Table(headers=["session", "title", "when (cohort time)", "channel", "for", "agenda"], rows=rows)
+
+
 async def cmd_check(args: argparse.Namespace) -> int:
     cohort = load_cohort(args.cohort_file)
     print(
@@ -104,6 +126,9 @@ async def cmd_check(args: argparse.Namespace) -> int:
     )
     print(calendar_table(cohort).as_text() + "\n")
     print(sections_table(cohort).as_text() + "\n")
+    if cohort.sessions:
+        print(f"Workshop sessions ({len(cohort.sessions)}):")
+        print(sessions_table(cohort).as_text() + "\n")
     if args.db and not Path(args.db).is_file():
         raise CliError(f"{args.db}: no such database (check --db)")
     app = await CohortBot.open(cohort, args.db or ":memory:", clock=SystemClock())
@@ -147,7 +172,7 @@ async def cmd_roster_import(args: argparse.Namespace, settings: Settings) -> int
     for line in upkeep:
         print(line)
     with contextlib.suppress(CliError, OSError):
-        number = running_pid(db_path)
+        number = running_bot(db_path).pid
         os.kill(number, signal.SIGHUP)  # the running bot links (by email), syncs roles and reports what it did
         print(f"asked the running bot (pid {number}) to link and sync the changes")
     return 0 if not report.errors else 2
@@ -275,9 +300,17 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def pid_file(db_path: str | Path) -> Path:
-    """Where a running bot writes its process id: beside its database (``cohortbot.db`` -> ``cohortbot.pid``)."""
-    return Path(db_path).with_suffix(".pid")
+def take_lock(db_path: str | Path, platform: str) -> InstanceLock | None:
+    """This process's lock on the database (one running bot per database); :class:`CliError` if one runs."""
+    if str(db_path) == ":memory:":
+        return None
+    lock = InstanceLock(db_path)
+    try:
+        return lock.acquire(platform)
+    except AlreadyRunning as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:  # the lock file goes beside the database: the same folder, the same reasons
+        raise CliError(unavailable_reason(db_path, exc)) from None
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -287,10 +320,28 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     load_cohort(cohort_path)  # a bad cohort file, then bad settings, are reported before the database is opened
     if spec.check is not None:
         spec.check(settings)
+    lock = take_lock(db_path, args.platform)  # one bot per database: before it is opened (and migrated)
+    try:
+        return await _run(args, settings, spec, cohort_path, db_path, lock)
+    except FatalPlatformError as exc:
+        log.error("stopping: %s", exc)
+        raise CliError(str(exc)) from None
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _run(
+    args: argparse.Namespace,
+    settings: Settings,
+    spec: PlatformSpec,
+    cohort_path: str,
+    db_path: str,
+    lock: InstanceLock | None,
+) -> int:
     app = await CohortBot.open(cohort_path, db_path, settings=settings, platform=args.platform)
     runtime = Runtime(app)
     platform = None
-    pid = pid_file(db_path)
     server: WebServer | None = None
     try:
         platform = spec.create(app, settings, runtime)
@@ -301,22 +352,24 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 loop.add_signal_handler(sig, stop.set)
         with contextlib.suppress(NotImplementedError, AttributeError):  # SIGHUP: re-read the cohort, rebuild jobs
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload()))
+        with contextlib.suppress(NotImplementedError, AttributeError):  # SIGUSR1: look at the outbox now
+            loop.add_signal_handler(signal.SIGUSR1, runtime.worker.wake)
         await platform.start()
         if not getattr(platform, "serves_http", False) and wanted(settings):
             server = WebServer(app, settings)  # the features' HTTP routes (calendar feeds), only when asked
             await server.start()
         await runtime.start()
-        pid.write_text(f"{os.getpid()}\n")
+        if lock is not None:
+            lock.ready()
         log.info("cohortbot is running on %s for %s (pid %d)", args.platform, app.cohort.program, os.getpid())
         waiter = asyncio.ensure_future(platform.wait())
         stopper = asyncio.ensure_future(stop.wait())
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):
             task.cancel()
+        if waiter.done() and not waiter.cancelled() and waiter.exception() is not None:
+            raise waiter.exception()  # e.g. Discord closed the gateway for good: exit non-zero, saying why
     finally:
-        with contextlib.suppress(OSError):
-            if pid.read_text().strip() == str(os.getpid()):
-                pid.unlink()
         await runtime.stop()
         if server is not None:
             await server.stop()
@@ -326,27 +379,28 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def running_pid(db_path: str | Path) -> int:
-    """The process id of the bot running on ``db_path``; :class:`CliError` if there is none."""
-    pid = pid_file(db_path)
+def running_bot(db_path: str | Path) -> Holder:
+    """The live bot holding ``db_path``'s lock; :class:`CliError` if there is none (whatever the file says)."""
     try:
-        number = int(pid.read_text().strip())
-        os.kill(number, 0)
-    except FileNotFoundError:
-        raise CliError(f"no running bot found: {pid} does not exist (is `cohortbot run` using this --db?)") from None
-    except ValueError:
-        raise CliError(f"{pid} does not hold a process id") from None
-    except ProcessLookupError:
-        raise CliError(f"the bot that wrote {pid} (pid {number}) is not running any more") from None
-    return number
+        holder = running(db_path)
+    except OSError as exc:
+        raise CliError(f"cannot read {lock_path(db_path)}: {exc.strerror or exc}") from None
+    if holder is None:
+        raise CliError(
+            f"no running bot found on {db_path}: nothing holds {lock_path(db_path)} "
+            "(is `cohortbot run` using this --db?)"
+        )
+    if holder.pid <= 0 or holder.state == "starting":
+        raise CliError(f"the bot on {db_path} ({holder.describe()}) is still starting; try again in a moment")
+    return holder
 
 
 def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
-    """Exit 0 if the bot on this database is running (and, with ``--http``, its ``/healthz`` answers 200)."""
+    """Exit 0 if a bot runs on this database (and, with ``--http``, its ``/healthz`` answers 200)."""
     import urllib.error
     import urllib.request
 
-    number = running_pid(args.db or settings.db)
+    holder = running_bot(args.db or settings.db)
     if args.http:
         host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "") else settings.http_host
         url = f"http://{host}:{settings.http_port}/healthz"
@@ -357,15 +411,40 @@ def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError(f"{url} did not answer: {exc}") from None
         if status != 200:
             raise CliError(f"{url} answered {status}")
-    print(f"ok: cohortbot is running (pid {number})")
+    print(f"ok: cohortbot is running ({holder.describe()})")
     return 0
 
 
 def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
     """Ask the bot running on this database to re-read its cohort file and rebuild its schedule (SIGHUP)."""
-    number = running_pid(args.db or settings.db)
+    number = running_bot(args.db or settings.db).pid
     os.kill(number, signal.SIGHUP)
     print(f"asked the bot (pid {number}) to reload its cohort file and schedule")
+    return 0
+
+
+async def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-queue every failed outbox message; wake the running bot, if any, to send them now (SIGUSR1)."""
+    db_path = args.db or settings.db
+    if not Path(db_path).is_file():
+        raise CliError(f"no database at {db_path} (give the bot's --db)")
+    app = await CohortBot.open(args.cohort or settings.cohort, db_path)
+    try:
+        count = await app.outbox.requeue(app.clock.now())
+    finally:
+        await app.close()
+    try:
+        holder = running(db_path)
+    except OSError:
+        holder = None
+    if count and holder is not None and holder.pid > 0 and holder.state == "running":  # its handler is set
+        with contextlib.suppress(OSError):
+            os.kill(holder.pid, signal.SIGUSR1)
+        print(f"re-queued {count} failed message(s); the running bot (pid {holder.pid}) sends them now")
+    elif count:
+        print(f"re-queued {count} failed message(s); they are sent when the bot runs")
+    else:
+        print("no failed messages to re-queue")
     return 0
 
 
@@ -396,6 +475,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reload", help="make the running bot re-read its cohort file and rebuild its schedule")
     p.add_argument("--db", help="the database of the running bot (default: COHORTBOT_DB or ./cohortbot.db)")
+
+    outbox = sub.add_parser("outbox", help="the outbox of a bot's database").add_subparsers(
+        dest="outbox_command", required=True
+    )
+    p = outbox.add_parser("retry", help="re-queue every failed message (the running bot sends them)")
+    p.add_argument("--db", help="the bot's database (default: COHORTBOT_DB or ./cohortbot.db)")
+    p.add_argument("--cohort", help=argparse.SUPPRESS)
 
     p = sub.add_parser("health", help="exit 0 if the bot is running (for container health checks)")
     p.add_argument("--db", help="the database of the running bot (default: COHORTBOT_DB or ./cohortbot.db)")
@@ -440,6 +526,8 @@ async def _main(args: argparse.Namespace) -> int:
         return cmd_reload(args, settings)
     if args.command == "health":
         return cmd_health(args, settings)
+    if args.command == "outbox":
+        return await cmd_outbox_retry(args, settings)
     raise CliError(f"unknown command {args.command}")
 
 

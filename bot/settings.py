@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     misfire_grace_hours: float = 6.0
     replan_minutes: float = 5.0  # how often the schedule is rebuilt from the database (new announcements...)
+    # A message the outbox could not deliver within this long of its time fails for good (an outage of about
+    # two days); failed messages can be re-queued with `cohortbot outbox retry` or /outbox retry:true.
+    outbox_max_age_hours: float = 48.0
 
 
 class DiscordSettings(BaseSettings):
@@ -48,7 +51,10 @@ class SlackSettings(BaseSettings):
     signing_secret: SecretStr | None = None
     app_token: SecretStr | None = None
     api_url: str = "https://slack.com/api/"
-    rate_per_second: float = 1.0
+    # chat.postMessage: about 1 message a second per channel (each DM is a channel), under a workspace-wide limit
+    # Slack does not publish ("several hundred a minute"); the workspace rate also drops after a 429 and climbs back.
+    rate_per_second: float = 8.0
+    channel_rate_per_second: float = 1.0
     lookup_per_minute: float = 50.0  # users.lookupByEmail / users.info (Tier 3) when linking people by email
     command_prefix: str = "cohort-"  # for commands whose names Slack keeps for itself (/topic -> /cohort-topic)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.clock import from_db, to_db
-from bot.storage.db import Database, Statement
+from bot.storage.db import Database
 
 SECTION_SEPARATOR = "\x1f"
 
@@ -257,9 +257,8 @@ class HomeworkRepo:
         self.db = db
 
     # ---- submissions ----------------------------------------------------------------------------------
-    async def add_submission(self, new: NewSubmission, *also: Statement) -> Submission:
-        """Record a submission (earlier ones for the same week stay, as history), with the statements ``also``
-        in the same transaction: one trip to the database's writer."""
+    async def add_submission(self, new: NewSubmission) -> Submission:
+        """Record a submission (earlier ones for the same week stay, as history): one trip to the writer."""
         size = len(new.file_content) if new.file_content is not None else None
         insert = (
             "INSERT INTO submissions (person_id, week, link, text, file_name, file_size, file_content, file_url,"
@@ -278,7 +277,7 @@ class HomeworkRepo:
                 new.platform,
             ),
         )
-        [row], *_ = await self.db.atomic([insert, *also])
+        [[row]] = await self.db.atomic([insert])
         return _submission(row)
 
     async def history(self, person_id: int, week: int | None = None) -> list[Submission]:

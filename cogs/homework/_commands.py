@@ -33,7 +33,7 @@ from cogs.homework._common import (
     statuses,
     stream_rows,
 )
-from cogs.homework._reminders import extension_reminder_key, replan_extension_reminder, skip_statement
+from cogs.homework._reminders import extension_reminder_key, replan_extension_reminder
 
 MAX_FILE_NAME = 200
 MISSING_NAMES = 40  # names listed in a long view's text; the attached file has everyone
@@ -141,10 +141,6 @@ async def submit(
     extension, earlier = await homework_repo.standing(ctx.person.id, week)
     limit = deadline(due, extension)
     late = is_late(ctx.now, limit)
-    also = []
-    if extension is not None:  # handed in: the extension's reminder, if still waiting, is not needed
-        key = extension_reminder_key(week, ctx.person.id, extension.until)
-        also.append(skip_statement(key, "submitted before the reminder"))
     saved = await homework_repo.add_submission(
         NewSubmission(
             person_id=ctx.person.id,
@@ -156,9 +152,11 @@ async def submit(
             text=text or None,
             file_name=file_name,
             file_content=content,
-        ),
-        *also,
+        )
     )
+    if extension is not None:  # handed in: the extension's reminder, if still waiting, is not needed
+        key = extension_reminder_key(week, ctx.person.id, extension.until)
+        await ctx.app.outbox.skip([key], "handed in before the reminder")
     return Reply.of(receipt(saved, homework.title, due, limit, extension is not None, earlier))
 
 

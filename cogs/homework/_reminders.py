@@ -6,8 +6,9 @@
 * An extension's reminder is not a job but an outbox row, queued when the extension is granted (``/extend``, in
   the same transaction) with ``not_before`` = the extension's end − the same hours and key
   ``hw-reminder:week-N:person-ID:until-ISO``: the outbox sends it then. A replaced extension's pending reminder
-  is skipped (the new one has its own key); a submission skips the pending reminder; an extension whose reminder
-  time has already passed when it is granted gets none (its DM already says the new deadline). Extensions
+  is skipped (``Outbox.skip``; the new one has its own key), and so is a waiting one when the person hands in;
+  an extension whose reminder time has already passed when it is granted gets none (its DM already says the new
+  deadline). Extensions
   granted before reminders were outbox rows are queued once by the planner (``reminder_planned = 0``).
   So the plan, and rebuilding it, cost the same for 20 or 20,000 extensions.
 * ``homework-digest:week-N`` at due + ``reminders.facilitator_digest_hours_after``: one DM per facilitator
@@ -17,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, TypeVar
@@ -27,7 +28,6 @@ from bot.core.messages import Message, timestamp
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
 from bot.outbox import NewItem
-from bot.storage.db import Statement
 from bot.storage.homework import Extension, Member
 from cogs.homework._common import Status, homework_weeks, is_late, repo, require_homework, statuses
 from schedules.jobs import PlannedJob
@@ -104,34 +104,14 @@ def extension_reminder_item(app: CohortBot, ext: Extension, now: datetime) -> Ne
     )
 
 
-def skip_statement(key: str, reason: str) -> Statement:
-    """The statement marking the reminder ``key`` ``skipped`` if it is still waiting in the outbox."""
-    return ("UPDATE outbox SET state = 'skipped', last_error = ? WHERE key = ? AND state = 'pending'", (reason, key))
-
-
-async def skip_reminders(app: CohortBot, keys: Sequence[str], reason: str) -> int:
-    """Mark these reminders ``skipped`` if they are still waiting in the outbox; return how many were.
-
-    Joins the caller's transaction if there is one. (The outbox has no call for this yet; it is one UPDATE by
-    its unique key.)
-    """
-    if not keys:
-        return 0
-    async with app.db.transaction() as conn:
-        before = conn.total_changes
-        sql = skip_statement("", reason)[0]
-        await conn.executemany(sql, [(reason, k) for k in keys])
-        return conn.total_changes - before
-
-
 async def replan_extension_reminder(
     app: CohortBot, ext: Extension, earlier: Extension | None, *, submitted: bool
 ) -> bool:
     """After granting ``ext`` (replacing ``earlier``): skip the old reminder, queue the new one unless the
     person has already submitted. Call it inside the grant's transaction. Returns whether one was queued."""
     if earlier is not None and earlier.until != ext.until:
-        await skip_reminders(
-            app, [extension_reminder_key(earlier.week, earlier.person_id, earlier.until)], "extension replaced"
+        await app.outbox.skip(
+            [extension_reminder_key(earlier.week, earlier.person_id, earlier.until)], "extension replaced"
         )
     item = None if submitted else extension_reminder_item(app, ext, app.clock.now())
     added = await app.outbox.enqueue_many([item]) if item else 0

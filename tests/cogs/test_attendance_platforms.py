@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from PIL import Image
 
-from bot.outbox_worker import OutboxWorker
+from bot.delivery import OutboxWorker
 from bot.platforms.discord import DiscordPlatform
 from schedules.runtime import Runtime
 from tests.cogs.attendance_support import AMERICAS_W1, marks, ny, pid

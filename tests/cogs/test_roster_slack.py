@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from bot.app import CohortBot
 from bot.core.platform import ChannelTarget
-from bot.outbox_worker import OutboxWorker
+from bot.delivery import OutboxWorker
 from bot.roster import import_roster
 from cogs.roster._store import store
 from schedules.runtime import Runtime

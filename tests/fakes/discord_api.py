@@ -29,18 +29,27 @@ Or by hand::
 * ``fake.requests``: every REST request as a :class:`Recorded` (method, path below ``/api/v10``, query, json,
   multipart ``files`` and ``form``); ``fake.find(method, path_regex)`` filters them, ``await fake.wait_for(...)``
   waits (up to 2 s) for one to arrive.
-* ``fake.posted``: the channel messages created. As on Discord, a message sent with ``enforce_nonce`` and a nonce
-  already used in that channel creates nothing new: the first message is returned again.
+* ``fake.posted``: the channel messages created (what users see). As on Discord, a message sent with
+  ``enforce_nonce`` and a nonce already used in that channel within ``fake.nonce_window`` seconds (default 5
+  minutes; ``fake.monotonic`` is the clock) creates nothing new: the first message is returned again
+  (``fake.deduplicated`` counts those). ``fake.user_duplicates()`` counts extra copies of any one nonce.
 * ``fake.gateway_received``: every frame the bot sent on the gateway (IDENTIFY, heartbeats).
 * ``fake.command(...)``, ``fake.autocomplete(...)``, ``fake.modal_submit(...)`` build INTERACTION_CREATE payloads;
   ``await fake.interact(payload)`` sends one down the gateway.
 * A file larger than Discord's attachment limit (10 MB) is refused with 413 (code 40005), as Discord does.
 * Failure knobs: ``fake.rate_limit(n, retry_after=0.05, path=None)`` answers the next ``n`` matching requests with
   429 (JSON body and headers as Discord sends them); ``fake.fail(status, code=0, n=1, path=None)`` answers the next
-  ``n`` matching requests with any other error (403 + code 50007 is "cannot DM this user"; 503 is a server error
-  discord.py does not retry; 500/502/504 it retries after 1, 3, 5... real seconds, so avoid them in tests).
-  Note that discord.py itself retries a 429 up to 5 times (sleeping ``retry_after``): fewer than 5 are absorbed
-  and the send succeeds; 5 in a row reach the sender, which raises ``TransientSendError(retry_after=...)``.
+  ``n`` matching requests with any other error (403 + code 50007 is "cannot DM this user").
+  The outbox's ``DiscordSender`` posts messages itself (one request per send: every 429 and 5xx reaches it);
+  requests made through discord.py's own client (interaction answers, DM channels) are retried by discord.py: a
+  429 up to 5 times (sleeping ``retry_after``), 500/502/504 after 1, 3, 5... real seconds (avoid those there).
+* Fault knobs (``path`` is a regex of the REST path; ``MESSAGES`` by default):
+  ``fake.drop_after_accept(n)`` handles the next ``n`` requests (the message is created) and then drops the
+  connection without an answer; ``fake.answer_late(n, delay)`` handles them and answers ``delay`` seconds later
+  (after the client's timeout); ``fake.outage(status=503)`` answers every REST request with ``status`` (or, with
+  ``drop=True``, closes the connection unanswered) until ``fake.end_outage()``; ``fake.error_rate(p)`` answers a
+  random fraction ``p`` of requests with a 5xx (``statuses``, seeded); ``fake.close_gateway(code)`` closes the
+  bot's gateway socket with a close code, and ``fake.close_on_identify = code`` does it when the bot identifies.
 * The 3-second rule, as Discord applies it: an interaction's first callback (answer, defer or modal) must arrive
   within ``fake.callback_deadline`` (3 s) of the moment ``interact()`` sent it, else it is refused with
   404 ``Unknown interaction`` (code 10062) and recorded in ``fake.late_callbacks``; a second callback for the same
@@ -64,11 +73,13 @@ Or by hand::
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
+import random
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -102,6 +113,7 @@ CHANNEL_NAMES = (
 JSON = "application/json"  # discord.py only parses JSON when the Content-Type is exactly this
 INTERACTION_DEADLINE = 3.0  # seconds Discord waits for an interaction's first callback
 ATTACHMENT_LIMIT = 10 * 1024 * 1024  # the largest file a bot may attach on a server without boosts
+MESSAGES = r"/channels/\d+/messages"
 
 
 @dataclass
@@ -134,6 +146,14 @@ class _Failure:
     path: re.Pattern[str] | None
 
 
+@dataclass
+class _Fault:
+    kind: str  # "drop" (handled, then the connection is closed unanswered) or "late" (answered after `delay`)
+    remaining: int
+    path: re.Pattern[str]
+    delay: float = 0.0
+
+
 def _respond(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     body = json.dumps(data).encode("utf-8")
     return web.Response(body=body, status=status, headers={"Content-Type": JSON, **(headers or {})})
@@ -164,7 +184,7 @@ class FakeDiscord:
         self.answered_at: dict[int, float] = {}  # interaction id -> when its first callback was accepted
         self.late_callbacks: list[int] = []  # interaction ids whose callback came too late (refused)
         self.posted: list[dict[str, Any]] = []  # channel messages created (a nonce-deduplicated resend adds none)
-        self._by_nonce: dict[tuple[int, str], dict[str, Any]] = {}
+        self._by_nonce: dict[tuple[int, str], tuple[dict[str, Any], float]] = {}  # -> (message, when)
         self._files: dict[str, bytes] = {}
         self._ids = itertools.count(500000000000000001)
         self.messages: dict[int, dict[str, Any]] = {}  # every message the bot created or edited, by id
@@ -173,6 +193,13 @@ class FakeDiscord:
         self._clicked_by_token: dict[str, int] = {}  # ... and by the interaction's token
         self._seq = itertools.count(1)
         self._failures: list[_Failure] = []
+        self._faults: list[_Fault] = []
+        self._outage: tuple[int, bool] | None = None  # (status, drop) while an outage lasts
+        self._error_rate: tuple[float, tuple[int, ...], re.Pattern[str], random.Random] | None = None
+        self.close_on_identify: int | None = None
+        self.nonce_window = 300.0
+        self.monotonic: Callable[[], float] = time.monotonic
+        self.deduplicated = 0  # posts answered with an earlier message because of their nonce
         self._sockets: list[web.WebSocketResponse] = []
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -244,6 +271,36 @@ class FakeDiscord:
         """Answer the next ``n`` requests (matching ``path``) with ``status`` and Discord error ``code``."""
         body = {"message": message or f"{status}: fake failure", "code": code}
         self._failures.append(_Failure(status, body, {}, n, re.compile(path) if path else None))
+
+    def drop_after_accept(self, n: int = 1, *, path: str = MESSAGES) -> None:
+        """Handle the next ``n`` matching requests, then drop the connection without answering."""
+        self._faults.append(_Fault("drop", n, re.compile(path)))
+
+    def answer_late(self, n: int = 1, *, delay: float, path: str = MESSAGES) -> None:
+        """Handle the next ``n`` matching requests, and answer only ``delay`` seconds later."""
+        self._faults.append(_Fault("late", n, re.compile(path), delay))
+
+    def outage(self, status: int = 503, *, drop: bool = False) -> None:
+        """Until :meth:`end_outage`, answer every REST request with ``status`` (or drop it unanswered)."""
+        self._outage = (status, drop)
+
+    def end_outage(self) -> None:
+        """Discord is back."""
+        self._outage = None
+
+    def error_rate(self, p: float, *, statuses: tuple[int, ...] = (503,), path: str = MESSAGES, seed: int = 1) -> None:
+        """Answer a random fraction ``p`` of matching requests with one of ``statuses`` (0 turns it off)."""
+        self._error_rate = (p, statuses, re.compile(path), random.Random(seed)) if p > 0 else None
+
+    async def close_gateway(self, code: int) -> None:
+        """Close every gateway connection with ``code`` (4004: authentication failed; 4000: resumable)."""
+        for ws in list(self._sockets):
+            await ws.close(code=code, message=b"fake close")
+
+    def user_duplicates(self) -> int:
+        """Extra copies among the created messages of any one nonce (0 when nothing was posted twice)."""
+        counts = collections.Counter(m["nonce"] for m in self.posted if m.get("nonce"))
+        return sum(n - 1 for n in counts.values())
 
     # ---- looking at what happened ----------------------------------------------------------------------------
     def find(self, method: str, path: str) -> list[Recorded]:
@@ -466,6 +523,10 @@ class FakeDiscord:
                 op = message.get("op")
                 if op == 1:
                     await ws.send_json({"op": 11})
+                elif op == 6:  # RESUME after a resumable close: replay nothing, say it is resumed
+                    await ws.send_json({"op": 0, "t": "RESUMED", "s": next(self._seq), "d": {}})
+                elif op == 2 and self.close_on_identify is not None:
+                    await ws.close(code=self.close_on_identify, message=b"fake close")
                 elif op == 2:
                     await ws.send_json(
                         {"op": 0, "t": "READY", "s": next(self._seq), "d": self._ready()},
@@ -518,12 +579,42 @@ class FakeDiscord:
         self.requests.append(record)
         async with self._arrived:
             self._arrived.notify_all()
+        if self._outage is not None:
+            status, drop = self._outage
+            if drop:
+                return self._drop(request)
+            return _respond({"message": f"{status}: fake outage", "code": 0}, status)
         failure = self._take_failure(record.path)
         if failure is not None:
             return _respond(failure.body, failure.status, failure.headers)
         if any(len(content) > ATTACHMENT_LIMIT for _, content in record.files):
             return _respond({"message": "Request entity too large", "code": 40005}, 413)
-        return self._route(record)
+        if self._error_rate is not None:
+            p, statuses, pattern, rng = self._error_rate
+            if pattern.search(record.path) and rng.random() < p:
+                status = rng.choice(statuses)
+                return _respond({"message": f"{status}: fake server error", "code": 0}, status)
+        response = self._route(record)
+        fault = self._take_fault(record.path)
+        if fault is not None and fault.kind == "drop":
+            return self._drop(request)
+        if fault is not None:
+            await asyncio.sleep(fault.delay)
+        return response
+
+    def _take_fault(self, path: str) -> _Fault | None:
+        for fault in self._faults:
+            if fault.remaining > 0 and fault.path.search(path):
+                fault.remaining -= 1
+                return fault
+        return None
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.Response:
+        """Close the connection without an answer (the client sees it disconnect)."""
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=500)
 
     def member_roles(self, user_id: int) -> set[str]:
         """The names of the server roles ``user_id`` holds now."""
@@ -741,15 +832,18 @@ class FakeDiscord:
         return response
 
     def _post_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        """Create a channel message; with ``enforce_nonce``, a nonce already used in the channel returns the message
-        it created instead of a new one, as Discord does (for a few minutes; here, for the fake's life)."""
+        """Create a channel message; with ``enforce_nonce``, a nonce already used in the channel within
+        ``nonce_window`` seconds returns the message it created instead of a new one, as Discord does."""
         key = (channel_id, str(body.get("nonce")))
-        if body.get("enforce_nonce") and body.get("nonce") is not None and key in self._by_nonce:
-            return self._by_nonce[key]
+        now = self.monotonic()
+        enforced = body.get("enforce_nonce") and body.get("nonce") is not None
+        if enforced and key in self._by_nonce and now - self._by_nonce[key][1] <= self.nonce_window:
+            self.deduplicated += 1
+            return self._by_nonce[key][0]
         message = self._message(channel_id, body)
         self.posted.append(message)
-        if body.get("enforce_nonce") and body.get("nonce") is not None:
-            self._by_nonce[key] = message
+        if enforced:
+            self._by_nonce[key] = (message, now)
         return message
 
     def _edit(self, message_id: int, body: dict[str, Any]) -> dict[str, Any]:

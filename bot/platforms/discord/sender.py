@@ -1,7 +1,13 @@
 """The outgoing side used by the outbox worker: post to a channel by name, or DM a roster member.
 
-No pacing here (the outbox worker paces); discord.py's own 429 handling still applies. Every failure is
-mapped to :class:`TransientSendError` (worth retrying) or :class:`PermanentSendError`.
+No pacing here (the outbox worker paces, at the sender's ``rate``: Discord's global 50/s less one), and no
+retrying: each message is one ``POST /channels/{id}/messages`` on the sender's own HTTP session, built with
+discord.py's ``handle_message_parameters`` (embeds, files, nonce) but sent without discord.py's request loop,
+which would re-send 500/502/504 answers and 429s on its own, unpaced, behind the worker's back. Every failure is
+mapped to :class:`TransientSendError` (worth retrying; a 429 with its ``retry_after``), :class:`UnknownOutcomeError`
+(no answer: a timeout or a dropped connection) or :class:`PermanentSendError`. Each message carries a stable
+nonce made from the outbox key with ``enforce_nonce``: Discord returns the earlier message instead of posting a
+second one within its nonce window, so a resend after an unknown outcome or a crash is not a duplicate.
 """
 
 from __future__ import annotations
@@ -9,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
+from discord.http import Route, handle_message_parameters
+from discord.utils import MISSING
 
 from bot.core.clock import to_db
 from bot.core.messages import Message
@@ -22,12 +31,14 @@ from bot.core.platform import (
     DMTarget,
     PermanentSendError,
     PlatformTask,
+    SendRate,
     Target,
     TransientSendError,
+    UnknownOutcomeError,
 )
 from bot.platforms import mention_line, mentioned
 from bot.platforms.discord.components import build_view
-from bot.platforms.discord.render import render
+from bot.platforms.discord.render import Outgoing, render
 from bot.platforms.discord.roles import MemberRoles
 
 if TYPE_CHECKING:
@@ -61,32 +72,52 @@ def nonce_for(key: str, part: int = 0) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:NONCE_MAX]
 
 
-def _retry_after(error: discord.HTTPException) -> float | None:
-    headers = getattr(error.response, "headers", None) or {}
-    for name in ("Retry-After", "X-RateLimit-Reset-After"):
-        try:
-            return float(headers[name])
-        except (KeyError, TypeError, ValueError):
-            continue
-    return None
+def _seconds(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def answered(status: int, body: Any, headers: Any = None) -> TransientSendError | PermanentSendError:
+    """The send error for a Discord error answer (``status``, its JSON ``body``, its headers)."""
+    body = body if isinstance(body, dict) else {"message": str(body or "")}
+    headers = headers or {}
+    code = body.get("code", 0)
+    reason = f"Discord {status} (code {code}): {body.get('message') or 'no details'}"
+    if status == 429:
+        retry_after = _seconds(body.get("retry_after"))
+        for name in ("Retry-After", "X-RateLimit-Reset-After"):
+            retry_after = retry_after if retry_after is not None else _seconds(headers.get(name))
+        return TransientSendError(reason, retry_after)
+    if status >= 500 or status == 408:
+        return TransientSendError(reason)
+    if code == CANNOT_DM:
+        return PermanentSendError(f"cannot DM this user (DMs closed or no shared server): {reason}")
+    return PermanentSendError(reason)
 
 
 def classify(error: BaseException) -> TransientSendError | PermanentSendError:
-    """A discord.py or network error as a send error."""
+    """A discord.py or network error as a send error (no answer at all: :class:`UnknownOutcomeError`)."""
     if isinstance(error, discord.RateLimited):
         return TransientSendError(f"Discord rate limit ({error.retry_after:.1f}s)", error.retry_after)
     if isinstance(error, discord.HTTPException):
-        reason = f"Discord {error.status} (code {error.code}): {error.text or 'no details'}"
-        if error.status == 429:
-            return TransientSendError(reason, _retry_after(error))
-        if error.status >= 500 or error.status == 408:
-            return TransientSendError(reason)
-        if error.code == CANNOT_DM:
-            return PermanentSendError(f"cannot DM this user (DMs closed or no shared server): {reason}")
-        return PermanentSendError(reason)
-    if isinstance(error, TimeoutError | asyncio.TimeoutError | aiohttp.ClientError | OSError):
+        headers = getattr(error.response, "headers", None)
+        return answered(error.status, {"code": error.code, "message": error.text}, headers)
+    if isinstance(error, aiohttp.ClientConnectorError):  # never connected: the request did not go out
         return TransientSendError(f"network error talking to Discord: {type(error).__name__}: {error}")
+    if isinstance(error, TimeoutError | asyncio.TimeoutError | aiohttp.ClientError | OSError):
+        return UnknownOutcomeError(f"no answer from Discord: {type(error).__name__}: {error}")
     return TransientSendError(f"unexpected error while sending: {type(error).__name__}: {error}")
+
+
+class _Refused(Exception):
+    """Discord answered an error (carried as the send error it means)."""
+
+    def __init__(self, error: TransientSendError | PermanentSendError, code: int) -> None:
+        super().__init__(error.reason)
+        self.error = error
+        self.code = code
 
 
 class DiscordSender:
@@ -95,13 +126,30 @@ class DiscordSender:
     platform = "discord"
     task_kinds = frozenset({MEMBER_SYNC, SCHEDULED_EVENT})
 
-    def __init__(self, app: CohortBot, client: discord.Client, guild_id: int) -> None:
+    def __init__(
+        self,
+        app: CohortBot,
+        client: discord.Client,
+        guild_id: int,
+        *,
+        rate: SendRate | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         self.app = app
         self.client = client
         self.guild_id = guild_id
+        self.rate = rate or SendRate(per_second=49.0)
+        self.timeout = timeout  # seconds for the whole send; past it the outcome is unknown
         self._channels: dict[str, int] = {}
         self._told_permission = False
+        self._session: aiohttp.ClientSession | None = None
         self.roles = MemberRoles(app, client, guild_id)
+
+    async def close(self) -> None:
+        """Close the sender's HTTP session (idempotent)."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
 
     # ---- platform tasks ---------------------------------------------------------------------------------
     async def run_task(self, task: PlatformTask, *, key: str) -> str | None:
@@ -193,29 +241,70 @@ class DiscordSender:
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Deliver ``message`` to ``target``; return the (first) Discord message id."""
         try:
-            channel_id = await self._channel_id(target)
-            channel = self.client.get_partial_messageable(channel_id)
-            first: str | None = None
-            parts = render(message, self.app.cohort.zone)
-            view = build_view(message.actions)
-            mentions = mention_line(*await mentioned(self.app, message, "discord"))
-            for n, part in enumerate(parts):
-                extra: dict[str, Any] = {"view": view} if view is not None and n == len(parts) - 1 else {}
-                if n == 0 and mentions:  # mentions in an embed do not notify; in the content they do
-                    extra.update(content=mentions[:2000], allowed_mentions=MENTION_USERS)
-                files = part.files or None
-                sent = await channel.send(embeds=part.embeds, files=files, nonce=nonce_for(key, n), **extra)  # type: ignore[arg-type]
-                first = first or str(sent.id)
+            async with asyncio.timeout(self.timeout):
+                channel_id = await self._channel_id(target)
+                first: str | None = None
+                parts = render(message, self.app.cohort.zone)
+                view = build_view(message.actions)
+                mentions = mention_line(*await mentioned(self.app, message, "discord"))
+                for n, part in enumerate(parts):
+                    last = view if n == len(parts) - 1 else None  # buttons go on the last part
+                    # mentions in an embed do not notify; in the content of the first part they do
+                    content = mentions[:2000] if n == 0 and mentions else None
+                    sent = await self._post(channel_id, part, nonce_for(key, n), last, content)
+                    first = first or sent
             return first
         except (TransientSendError, PermanentSendError):
             raise
         except Exception as exc:
-            error = classify(exc)
+            error = exc.error if isinstance(exc, _Refused) else classify(exc)
             if isinstance(target, DMTarget) and getattr(exc, "code", None) == UNKNOWN_CHANNEL:
                 await self.forget_dm_channel(target.person_id)  # deleted: open a new one on the retry
                 error = TransientSendError(f"the DM channel was gone; a new one is opened next time ({error.reason})")
             log.warning("sending %s to %s failed: %s", key, target.describe(), error.reason)
             raise error from exc
+
+    async def _post(
+        self,
+        channel_id: int,
+        part: Outgoing,
+        nonce: str,
+        view: discord.ui.View | None = None,
+        content: str | None = None,
+    ) -> str:
+        """One ``POST /channels/{id}/messages`` (JSON, or multipart with files); the new message's id.
+
+        ``content`` (mentions of people) notifies only those users, never @everyone or a role."""
+        params = handle_message_parameters(
+            content=content or MISSING,
+            embeds=part.embeds,
+            files=part.files or MISSING,
+            nonce=nonce,
+            allowed_mentions=MENTION_USERS if content else self.client.allowed_mentions,
+            view=view or MISSING,
+        )
+        url = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id).url
+        headers = {"Authorization": f"Bot {self.client.http.token}", "User-Agent": self.client.http.user_agent}
+        with params:
+            if params.files:
+                form = aiohttp.FormData(quote_fields=False)
+                for field in params.multipart or []:
+                    form.add_field(**field)
+                body: dict[str, Any] = {"data": form}
+            else:
+                body = {"json": params.payload}
+            if self._session is None or self._session.closed:
+                self._session = aiohttp.ClientSession()
+            async with self._session.post(url, headers=headers, **body) as response:
+                raw = await response.read()
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            data = {"message": raw[:200].decode("utf-8", "replace")}
+        if 200 <= response.status < 300:
+            return str(data["id"])
+        code = data.get("code", 0) if isinstance(data, dict) else 0
+        raise _Refused(answered(response.status, data, response.headers), code)
 
     async def _channel_id(self, target: Target) -> int:
         if isinstance(target, ChannelTarget):

@@ -9,11 +9,15 @@ Two Web API clients share the token and ``SLACK_API_URL``:
 
 * ``client`` (interactive replies, modals, uploads) retries a 429 once after Slack's ``Retry-After``, using
   slack-sdk's ``AsyncRateLimitErrorRetryHandler``;
-* ``outbox_client`` (the :class:`SlackSender`) has no rate-limit retry: the outbox worker must see the 429
-  (as a ``TransientSendError`` with ``retry_after``) to pace itself.
+* ``outbox_client`` (the :class:`SlackSender`) retries nothing (``retry_handlers=[]``; slack-sdk's default
+  would re-post at once after a connection error, and Slack has no idempotency key): the outbox worker must
+  see a 429 to pace itself, and checks an unanswered post with ``delivered()`` before resending it. It keeps
+  one HTTP session (opened in ``start``) and paces at ``SLACK_RATE_PER_SECOND`` (workspace) and
+  ``SLACK_CHANNEL_RATE_PER_SECOND`` (each channel or DM).
 
-Both clients and every ``response_url`` answer share one aiohttp session (opened in :meth:`SlackPlatform.start`),
-so answers reuse keep-alive connections instead of opening a session, and a connection, per call.
+``client`` and every ``response_url`` answer share one aiohttp session (opened in :meth:`SlackPlatform.start`;
+the outbox client has its own), so answers reuse keep-alive connections instead of opening a session, and a
+connection, per call.
 
 HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events) and ``GET /healthz``. The
 signature is checked on the raw body before anything is parsed: unsigned, forged or older than 5 minutes is 401;
@@ -49,6 +53,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.core.context import Actor, Place
 from bot.core.messages import ACTION_PREFIX, Reply
+from bot.core.platform import SendRate
 from bot.core.textargs import TextParseError, resolve
 from bot.platforms import preselected_ids
 from bot.platforms.slack.dedupe import RecentlySeen, request_key
@@ -94,9 +99,11 @@ class SlackPlatform:
             base_url=base_url,
             retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
         )
-        self.outbox_client = AsyncWebClient(token=token, base_url=base_url)
+        self.outbox_client = AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
         self.names = SlackNames(app.registry.top_level_names(), slack.command_prefix)
-        self.sender = SlackSender(app, self.outbox_client, self.names)
+        rate = SendRate(per_second=slack.rate_per_second, per_channel=slack.channel_rate_per_second, adaptive=True)
+        self.sender = SlackSender(app, self.outbox_client, self.names, rate=rate)
+        self._outbox_session: aiohttp.ClientSession | None = None
         # Linking people by email (users.lookupByEmail, Tier 3): its own client, so it sees and waits out 429s.
         self.linker = SlackLinker(
             AsyncWebClient(token=token, base_url=base_url, retry_handlers=[AsyncConnectionErrorRetryHandler()]),
@@ -128,10 +135,9 @@ class SlackPlatform:
 
     async def start(self) -> None:
         """Serve HTTP (and connect Socket Mode if configured); register the sender."""
-        # One HTTP session for every Web API call and response_url answer (keep-alive, no session per call).
+        # One HTTP session for the answers: Web API calls and response_url posts (keep-alive, no session per call).
         self.session = aiohttp.ClientSession()
         self.client.session = self.session
-        self.outbox_client.session = self.session
         web_app = web.Application()
         if not self.socket_mode:
             web_app.router.add_post("/slack/events", self._events)
@@ -151,6 +157,8 @@ class SlackPlatform:
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.client)
             await self._socket.connect_async()
+        self._outbox_session = aiohttp.ClientSession()  # one kept-alive session for the outbox's posts
+        self.outbox_client.session = self._outbox_session
         self.app.senders["slack"] = self.sender
         self.app.linkers["slack"] = self.linker
         self._stopped.clear()
@@ -170,7 +178,11 @@ class SlackPlatform:
             announce(self.app, self.settings, None)
         if self.session is not None:
             session, self.session = self.session, None
-            self.client.session = self.outbox_client.session = None
+            self.client.session = None
+            await session.close()
+        if self._outbox_session is not None:
+            session, self._outbox_session = self._outbox_session, None
+            self.outbox_client.session = None
             await session.close()
         self._stopped.set()
 

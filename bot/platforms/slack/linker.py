@@ -23,8 +23,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.platform import LinkError
+from bot.delivery.pacing import TokenBucket
 from bot.platforms.slack.sender import _retry_after
-from schedules.pacing import TokenBucket
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 5
