@@ -73,7 +73,7 @@ from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, signe
 
 EXAMPLE_COHORT = ROOT / "config" / "example-cohort.yaml"
 SCRIPT = str(Path(__file__).resolve())
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 SECTION_SIZE = 16
 SLACK_CLIENTS = 200
 HEAVY_SCHOLARS = 50
