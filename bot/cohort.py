@@ -147,6 +147,17 @@ class DiscordRoles(_Model):
     facilitator_roles: list[str] = Field(default_factory=list)
 
 
+# ---- announcements (issue #15) -------------------------------------------------------------------------
+class Announcements(_Model):
+    """Where ``/announce`` posts when it is not sending DMs: ``channel`` for ``to:all`` and ``to:scholars``;
+    the facilitators' and organizers' own channels, if they have one (without it, those audiences get DMs only).
+    Tracks and sections post in their own channels (``posting.channels``, ``sections[].channel``)."""
+
+    channel: str | None = None
+    facilitators_channel: str | None = None
+    organizers_channel: str | None = None
+
+
 class Cohort(_Model):
     """A whole cohort: program, zone, start, tracks, weeks, sections and rules."""
 
@@ -162,6 +173,7 @@ class Cohort(_Model):
     pairing: Pairing = Field(default_factory=Pairing)
     reminders: Reminders = Field(default_factory=Reminders)
     discord: DiscordRoles = Field(default_factory=DiscordRoles)
+    announcements: Announcements = Field(default_factory=Announcements)
 
     @field_validator("timezone")
     @classmethod

@@ -87,6 +87,9 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self.delivered = 0
+        # Awaited (with the count) after each pass of run() that handled rows: the runtime uses it to run jobs
+        # that depend on delivery (an announcement's report once all its rows are settled) without waiting.
+        self.after_pass: list[Callable[[int], Awaitable[None]]] = []
 
     # ---- pacing ---------------------------------------------------------------------------------------
     def pacer(self, platform: str) -> TokenBucket:
@@ -292,7 +295,10 @@ class OutboxWorker:
         while not self._stopping:
             self._wake.clear()
             try:
-                await self.deliver_due()
+                handled = await self.deliver_due()
+                if handled:
+                    for hook in list(self.after_pass):
+                        await hook(handled)
             except asyncio.CancelledError:
                 raise
             except Exception:

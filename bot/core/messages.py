@@ -236,7 +236,12 @@ def read_action_id(text: str) -> Clicked | None:
 
 
 class Message(BaseModel):
-    """What the bot says: a title, text, fields, an optional table, files, and buttons or selects."""
+    """What the bot says: a title, text, fields, an optional table, files, and buttons or selects.
+
+    ``ping``: notify everyone in the channel the message is posted to (each platform's own "everyone here"
+    mention). Off by default: the bot mentions no group unless a feature sets it, and adapters make sure nothing
+    in the text pings on its own. It means nothing in a DM (a DM notifies its reader anyway).
+    """
 
     title: str | None = None
     text: str = ""
@@ -246,6 +251,7 @@ class Message(BaseModel):
     files: list[Attachment] = Field(default_factory=list)
     footer: str | None = None
     actions: list[Control] = Field(default_factory=list)
+    ping: bool = False
 
     def as_plain_text(self, zone: ZoneInfo, now: datetime | None = None) -> str:
         """A plain-text rendering for consoles, logs and notification fallbacks (``R`` times against ``now``)."""

@@ -105,6 +105,15 @@ class Sender(Protocol):
 
     It must be idempotent (a retry after a crash runs it again) and raise the same send errors; a kind it does
     not know is a :class:`PermanentSendError`.
+
+    And a sender may say which roster people it cannot reach at all (looked up with ``getattr`` too; without it,
+    everyone counts as reachable)::
+
+        async def unreachable(self, people: Sequence[Person]) -> dict[int, str]: ...
+
+    It maps the person id of each one it cannot reach to why, worded to follow a count and in the singular
+    ("has no Slack account linked", "is not in the workspace"); it must cost about one request per page of
+    members, never one per person, and say nothing about what it cannot tell.
     """
 
     platform: str

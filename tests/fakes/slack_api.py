@@ -17,11 +17,15 @@ How other tests use it::
   conversation, newest first, with ``metadata`` if ``include_all_metadata``; a user id, the ``D…`` id
   ``conversations.open`` returns for them and a post to the user id are one conversation), the files v2
   upload flow, ``apps.connections.open`` (Socket Mode: a ``ws://`` URL served here; see
-  :meth:`FakeSlackAPI.send_envelope`), and ``response_url`` posts (``fake.response_url(id)``).
+  :meth:`FakeSlackAPI.send_envelope`), ``users.list`` (the members in ``fake.users``, user id -> extra fields
+  such as ``{"deleted": True}``; the example roster's Slack ids by default; paged by ``limit``), and
+  ``response_url`` posts (``fake.response_url(id)``).
 * Knobs: ``fake.rate_limit("chat.postMessage", times=2, retry_after=1)`` makes the next 2 calls answer HTTP 429
   with ``Retry-After: 1`` and ``{"ok": false, "error": "ratelimited"}``; ``fake.limit_rate("chat.postMessage",
   per_second=1.0)`` answers 429 (with the seconds to wait) beyond that many calls in any rolling second;
-  ``fake.fail("chat.postMessage", "channel_not_found", times=1)`` makes calls fail with that Slack error.
+  ``fake.fail("chat.postMessage", "channel_not_found", times=1)`` makes calls fail with that Slack error;
+  ``fake.refused["U0SCH000001"] = "cannot_dm_bot"`` makes every ``chat.postMessage`` to that channel or user fail
+  with that error.
 * :func:`running_slack` starts a :class:`SlackPlatform` on 127.0.0.1:0 against the fake (``socket_mode=True``
   for Socket Mode); :func:`slash` sends a signed slash command and waits for the ``response_url`` post;
   :func:`interact` posts a signed interactivity payload (``view_submission`` ...); :func:`signed_headers` signs.
@@ -64,6 +68,9 @@ DEFAULT_CHANNELS = {
     "help": "C0HELP00001",
     "general": "C0GENER0001",
 }
+# The Slack member ids of config/example-roster.csv: the workspace's members.
+DEFAULT_USERS = ("U0ORG000001", "U0FAC000001", "U0FAC000002", "U0FAC000003", "U0SCH000001", "U0SCH000003",
+                 "U0SCH000004", "U0SCH000005", "U0SCH000006", "U0SCH000008")  # fmt: skip
 
 
 @dataclass
@@ -108,6 +115,8 @@ class FakeSlackAPI:
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _acks: dict[str, dict] = field(default_factory=dict)
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel id -> messages, oldest first
+    users: dict[str, dict[str, Any]] = field(default_factory=lambda: {u: {} for u in DEFAULT_USERS})
+    refused: dict[str, str] = field(default_factory=dict)  # channel or user id -> Slack error for chat.postMessage
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -284,6 +293,8 @@ class FakeSlackAPI:
                 channel = self._channel(str(body.get("channel", "")))
                 if channel is None:
                     return {"ok": False, "error": "channel_not_found"}
+                if method == "chat.postMessage" and str(body.get("channel", "")) in self.refused:
+                    return {"ok": False, "error": self.refused[str(body.get("channel", ""))]}
                 if method == "chat.postMessage":
                     metadata = body.get("metadata")
                     message = {"type": "message", "ts": ts, "text": body.get("text", ""), "bot_id": "B0BOT"}
@@ -326,6 +337,12 @@ class FakeSlackAPI:
             case "files.completeUploadExternal":
                 files = json.loads(body.get("files", "[]"))
                 return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+            case "users.list":
+                members = [{"id": u, "name": u.lower(), "deleted": False, **extra} for u, extra in self.users.items()]
+                start, limit = int(body.get("cursor") or 0), int(body.get("limit") or 0) or self.page_size
+                more = start + limit < len(members)
+                return {"ok": True, "members": members[start : start + limit],
+                        "response_metadata": {"next_cursor": str(start + limit) if more else ""}}  # fmt: skip
             case "apps.connections.open":
                 return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
         return {"ok": False, "error": "unknown_method"}

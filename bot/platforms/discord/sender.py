@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -16,6 +17,7 @@ import discord
 
 from bot.core.clock import to_db
 from bot.core.messages import Message
+from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target, TransientSendError
 from bot.platforms.discord.components import build_view
 from bot.platforms.discord.render import render
@@ -85,7 +87,14 @@ class DiscordSender:
             for n, part in enumerate(parts):
                 extra: dict[str, Any] = {"view": view} if view is not None and n == len(parts) - 1 else {}
                 files = part.files or None
-                sent = await channel.send(embeds=part.embeds, files=files, nonce=nonce_for(key, n), **extra)  # type: ignore[arg-type]
+                sent = await channel.send(  # type: ignore[call-overload]
+                    content=part.content,
+                    embeds=part.embeds,
+                    files=files,
+                    nonce=nonce_for(key, n),
+                    allowed_mentions=part.allowed_mentions,
+                    **extra,
+                )
                 first = first or str(sent.id)
             return first
         except (TransientSendError, PermanentSendError):
@@ -97,6 +106,18 @@ class DiscordSender:
                 error = TransientSendError(f"the DM channel was gone; a new one is opened next time ({error.reason})")
             log.warning("sending %s to %s failed: %s", key, target.describe(), error.reason)
             raise error from exc
+
+    async def unreachable(self, people: Sequence[Person]) -> dict[int, str]:
+        """Who cannot be reached here: no Discord account linked; and, when the server's member list is cached
+        (the privileged members intent), not in the server. Without that intent Discord cannot tell cheaply."""
+        out = {p.id: "has no Discord account linked" for p in people if not p.platform_id("discord")}
+        guild = self.client.get_guild(self.guild_id)
+        if guild is not None and self.client.intents.members and guild.chunked:
+            for p in people:
+                user_id = p.platform_id("discord")
+                if user_id and guild.get_member(int(user_id)) is None:
+                    out[p.id] = "is not in the server"
+        return out
 
     async def _channel_id(self, target: Target) -> int:
         if isinstance(target, ChannelTarget):
