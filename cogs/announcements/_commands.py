@@ -64,7 +64,7 @@ def message_form(audience: Audience, how: str, fixed: dict[str, str]) -> Form:
 
 @command(
     "announce",
-    "Tell everyone, a role, a track, a section or some people; you see a preview with Send and Cancel first.",
+    "Tell everyone, a role, a track, a section or some people (a preview with Send and Cancel first).",
     Option(
         "message",
         f"What to say (up to {MAX_MESSAGE} characters; **bold** and [links](https://…) work)",
@@ -220,7 +220,7 @@ async def cancel(ctx: Context, id: int) -> Reply:
     """Drop a preview, or cancel a scheduled announcement before its time."""
     store = repo(ctx.app)
     a = await get_announcement(ctx, id, author_only=False)
-    if a.state == "scheduled" and a.send_at <= ctx.now:
+    if a.state == "scheduled" and a.send_at <= ctx.now and a.id not in await store.missed([a.id]):
         raise UserError(f"Announcement #{a.id} is due now ({timestamp(a.send_at, 'F')}) and going out; too late.")
     if a.state not in ("draft", "scheduled"):
         raise UserError(already(a))
@@ -284,8 +284,10 @@ async def announcements(ctx: Context, id: int | None = None) -> Reply:
         return Reply.text("No announcements yet. /announce makes one (you see a preview first).")
     fields = []
     if scheduled:
+        missed = await repo(ctx.app).missed(a.id for a in scheduled)
         lines = [
             f"**#{a.id}** {timestamp(a.send_at, 'F')} ({timestamp(a.send_at, 'R')}): to {a.label}, {a.how}"
+            + (" (**missed**: the bot was down then)" if a.id in missed else "")
             for a in scheduled
         ]
         fields.append(MessageField(name="Scheduled", value="\n".join(lines)))
@@ -341,9 +343,7 @@ async def details(ctx: Context, announcement_id: int) -> Reply:
     failed_ids = [p for ids in c.failed_people.values() for p in ids]
     wanted = {*missed_reasons, *failed_ids, *(x for x in (a.author_id, a.cancelled_by) if x is not None)}
     people = await app.people.get_many(wanted)
-    skipped = await app.db.fetchval(
-        "SELECT reason FROM job_runs WHERE job_id = ? AND state = 'skipped'", (f"announce:{a.id}",)
-    )
+    skipped = (await store.missed([a.id])).get(a.id)
     canceller = people[a.cancelled_by].name if a.cancelled_by in people else None
     author = people[a.author_id].name if a.author_id in people else "someone no longer on the roster"
     fields = [
@@ -370,7 +370,7 @@ async def details(ctx: Context, announcement_id: int) -> Reply:
         fields.append(MessageField(name="Not reachable", value=reason_lines(group(missed_reasons, people))))
     actions = []
     options = {"id": str(a.id)}
-    if a.state == "scheduled" and a.send_at > ctx.now:
+    if a.state == "scheduled" and (a.send_at > ctx.now or skipped):
         stop = Action(command="announce cancel", options=options)
         actions.append(Button(label="Cancel", style="danger", action=stop))
     if a.state in ("sending", "done") and (c.failed or (a.dm and missed_reasons)):

@@ -49,7 +49,8 @@ def person_of(key: str) -> int | None:
 # Failure reasons as the senders word them (bot/platforms/*/sender.py), in a few words people understand; worded
 # in the singular, to follow a count. The first pattern that matches wins; anything else is shown as it is.
 REASONS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"50007|DMs closed|cannot_dm", re.I), "has DMs closed"),
+    (re.compile(r"50007", re.I), "has DMs closed or left the server"),  # Discord cannot tell the two apart
+    (re.compile(r"DMs closed|cannot_dm", re.I), "has DMs closed"),
     (re.compile(r"10013|unknown user|not in the server", re.I), "is not in the server"),
     (re.compile(r"user_not_found|not in the workspace", re.I), "is not in the workspace"),
     (re.compile(r"account_inactive|user_disabled|is_inactive", re.I), "has a deactivated account"),

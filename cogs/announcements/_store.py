@@ -188,6 +188,17 @@ class AnnouncementsRepo:
         )
         return cursor.rowcount == 1
 
+    async def missed(self, announcement_ids: Iterable[int]) -> dict[int, str]:
+        """Scheduled announcements whose job was given up (the bot was down past the misfire grace): id -> why."""
+        jobs = {f"announce:{i}": i for i in announcement_ids}
+        if not jobs:
+            return {}
+        marks = ", ".join("?" * len(jobs))
+        rows = await self.db.fetchall(
+            f"SELECT job_id, reason FROM job_runs WHERE state = 'skipped' AND job_id IN ({marks})", list(jobs)
+        )
+        return {jobs[r["job_id"]]: r["reason"] or "the bot was not running at its time" for r in rows}
+
     async def ids_on_track(self, track: str) -> list[int]:
         """Everyone on the roster whose track is ``track``."""
         rows = await self.db.fetchall("SELECT id FROM people WHERE track = ? COLLATE NOCASE", (track,))

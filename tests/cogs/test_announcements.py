@@ -299,6 +299,29 @@ async def test_a_restart_before_its_time_still_fires_it_once(app, as_, clock, do
     assert [k for k in sent if k.startswith("announce-report")] == ["announce-report:1:1"]
 
 
+async def test_one_missed_while_the_bot_was_down_beyond_the_grace_is_not_sent_late(app, as_, clock):
+    at = (clock.now() + timedelta(hours=1)).astimezone(app.cohort.zone).strftime("%Y-%m-%d %H:%M")
+    reply = await as_("Grace Hopper", "announce", message="Doors open", to="all", at=at, dm="true")
+    await press(app, "Grace Hopper", reply, "Send")
+    clock.advance(timedelta(hours=8))  # down from before its time until 7 h after it (grace: 6 h)
+    again = await CohortBot.open(app.cohort, Path(app.db.path), clock=clock)
+    again.senders["console"] = sender = RecordingSender()
+    runtime = Runtime(again)
+    try:
+        await runtime.start()
+        await runtime.run_until_idle()
+        assert not [k for k in sender.delivered if k.startswith("announce")]
+        details = await again.dispatch(await console_actor(again, "Grace Hopper"), "announcements", {"id": "1"})
+        assert "It was missed: missed by 7.0 h" in field(details, "Status")
+        listing = await again.dispatch(await console_actor(again, "Grace Hopper"), "announcements")
+        assert "(**missed**: the bot was down then)" in field(listing, "Scheduled")
+        cleared = await press(again, "Grace Hopper", details, "Cancel")
+        assert cleared.error is None and "will not go out" in cleared.message.text
+    finally:
+        await runtime.stop()
+        await again.close()
+
+
 # ---- delivery report and Retry failed ------------------------------------------------------------------------
 async def test_failures_are_reported_with_their_reasons_and_retried(app, as_, everyone):
     hedy = next(i for i, n in everyone.items() if n == "Hedy Lamarr")
@@ -309,10 +332,10 @@ async def test_failures_are_reported_with_their_reasons_and_retried(app, as_, ev
     await press(app, "Grace Hopper", reply, "Send")
     await runtime.run_until_idle()
     report = sender.delivered["announce-report:1:1"][1].text
-    assert "reached 2 of 4; 1 has DMs closed, 1 has no Discord account linked." in report
+    assert "reached 2 of 4; 1 has DMs closed or left the server, 1 has no Discord account linked." in report
     details = await as_("Grace Hopper", "announcements", id="1")
     assert "delivered **2** · pending **0** · failed **1** · not reachable **1** (of 4)" in field(details, "Delivery")
-    assert field(details, "Failed") == "1 has DMs closed: Hedy Lamarr"
+    assert field(details, "Failed") == "1 has DMs closed or left the server: Hedy Lamarr"
 
     sender.refuse.clear()
     retried = await press(app, "Grace Hopper", details, "Retry failed")
@@ -326,8 +349,9 @@ async def test_failures_are_reported_with_their_reasons_and_retried(app, as_, ev
 
 def test_failure_reasons_in_few_words():
     assert failure_reason("cannot DM this user (DMs closed or no shared server): Discord 403 (code 50007)") == (
-        "has DMs closed"
+        "has DMs closed or left the server"
     )
+    assert failure_reason("cannot_dm_bot") == "has DMs closed"
     assert failure_reason("chat.postMessage to dm:4: user_not_found") == "is not in the workspace"
     assert failure_reason("Ada Lovelace has not linked a Slack account") == "has no account linked"
     assert failure_reason("gave up after 8 attempts: Discord 503") == "failed (Discord 503)"
@@ -370,3 +394,18 @@ async def test_resolving_a_big_audience_costs_about_its_size_not_a_query_per_per
     big = await select_count(app, as_, message="hi", to="scholars", dm="true")
     assert await repo(app).size(2) == 2_008
     assert big - small <= 10, (small, big)  # a few more chunks of 900 ids, not 2,000 more queries
+
+
+async def test_to_is_suggested_as_one_types(app):
+    complete = app.dispatcher.complete
+    grace, alan = await console_actor(app, "Grace Hopper"), await console_actor(app, "Alan Turing")
+    assert [c.value for c in await complete(grace, "announce", "to", "sec")] == [
+        "section:americas-tue",
+        "section:europe-wed",
+        "section:apac-thu",
+    ]
+    assert [c.value for c in await complete(alan, "announce", "to", "")] == ["section:americas-tue", "people:"]
+    assert [c.value for c in await complete(grace, "announce", "to", "people:Ada Lovelace, Hed")] == [
+        "people:Ada Lovelace, Hedy Lamarr"
+    ]
+    assert [c.value for c in await complete(alan, "announce", "to", "people:Emm")] == []  # not in his section

@@ -1,0 +1,220 @@
+"""Bench: ``/announce to:all dm:true`` to N people, end to end from the Send click to the last DM.
+
+    .venv/bin/python bench/announce.py [--n 2000] [--platform discord|slack|both] [--runs 3] [--rate 49]
+
+The roster is N people (one organizer, N - 1 scholars), every one with an account on the platform. The organizer
+previews ``/announce message:... to:all dm:true`` (not timed), then the clock starts as Send is clicked
+(``Dispatcher.click``, what both adapters call) and stops when the fake has accepted the N-th DM. In between, the
+production path: the click queues N outbox rows in one transaction, the enqueue wakes the runtime's outbox worker
+(``Runtime.start()``, as in ``cohortbot run``), which delivers them through the production sender, paced at
+``--rate`` per second. The author's delivery report follows and is checked too.
+
+Discord: the real ``DiscordSender`` on a logged-in ``discord.Client``, against ``FakeDiscordGlobal`` from
+``bench/outbox.py`` (50 requests in any rolling second, 429 beyond); DM channel ids already known (as after each
+person's first DM), so a DM costs one request. Slack: the real ``SlackSender`` against ``tests/fakes/slack_api``
+limiting ``chat.postMessage`` to 50 in any rolling second. The floor is N / 50 seconds; the goal is ratio <= 1.05
+with no failures and no duplicates.
+
+(``bench/outbox.py`` measures the outbox alone; this file reuses its Discord fake rather than changing that file.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import importlib.util
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import discord  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+from bot.app import CohortBot  # noqa: E402
+from bot.cohort import load_cohort  # noqa: E402
+from bot.core.clock import ManualClock  # noqa: E402
+from bot.core.context import Actor, Place  # noqa: E402
+from bot.core.messages import Button  # noqa: E402
+from bot.roster import import_roster_file  # noqa: E402
+from schedules.runtime import Runtime  # noqa: E402
+
+COHORT = ROOT / "config" / "example-cohort.yaml"
+LIMIT = 50  # what both fakes allow in any rolling second
+_spec = importlib.util.spec_from_file_location("bench_outbox", ROOT / "bench" / "outbox.py")
+assert _spec is not None and _spec.loader is not None
+bench_outbox = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_outbox)
+
+
+class TimedDiscord(bench_outbox.FakeDiscordGlobal):
+    """The outbox bench's Discord fake, noting when each message was accepted."""
+
+    def __init__(self, limit: int = LIMIT) -> None:
+        super().__init__(limit)
+        self.accepted: list[float] = []
+
+    async def post(self, request: web.Request) -> web.Response:
+        response = await super().post(request)
+        if response.status == 200:
+            self.accepted.append(time.perf_counter())
+        return response
+
+
+def discord_id(n: int) -> str:
+    return str(300000000000000000 + n)
+
+
+def slack_id(n: int) -> str:
+    return f"U0B{n:07d}"
+
+
+async def new_app(workdir: Path, platform: str, n: int) -> tuple[CohortBot, Actor]:
+    """An app whose roster is N people with accounts on ``platform``; the organizer's actor."""
+    cohort = load_cohort(COHORT)
+    clock = ManualClock(datetime.combine(cohort.start_date, datetime.min.time(), tzinfo=cohort.zone))
+    app = await CohortBot.open(cohort, workdir / f"{platform}.db", clock=clock, platform=platform)
+    lines = ["name,email,role,track,section,discord_id,slack_id,timezone,stipend_eligible"]
+    for i in range(n):
+        role = "organizer" if i == 0 else "scholar"
+        track, section = ("", "") if i == 0 else ("intro", "europe-wed")
+        lines.append(f"Person {i:05d},p{i}@example.com,{role},{track},{section},{discord_id(i)},{slack_id(i)},,")
+    roster = workdir / "roster.csv"
+    roster.write_text("\n".join(lines) + "\n")
+    report = await import_roster_file(app.people, roster, cohort, clock.now())
+    assert not report.errors, report.summary()
+    user = discord_id(0) if platform == "discord" else slack_id(0)
+    return app, Actor(platform, user, "Person 00000")
+
+
+async def announce(app: CohortBot, actor: Actor, n: int, accepted: list[float]) -> dict:
+    """Preview, then time Send -> the N-th accepted DM; wait for the report; the counts."""
+    runtime = Runtime(app)
+    await runtime.start()
+    try:
+        reply = await app.dispatch(actor, "announce", {"message": "**Room change**: B12.", "to": "all", "dm": "true"})
+        assert reply.message is not None and reply.error is None, reply.error
+        send = next(c for c in reply.message.actions if isinstance(c, Button) and c.label == "Send")
+        started = time.perf_counter()
+        answer = await app.dispatcher.click(actor, send.id, [], Place())
+        clicked = time.perf_counter() - started
+        assert answer.error is None, answer.error
+        deadline = time.perf_counter() + 3 * n / LIMIT + 30
+        while len(accepted) < n + 1 and time.perf_counter() < deadline:  # noqa: ASYNC110 - the N DMs, the report
+            await asyncio.sleep(0.05)
+        if len(accepted) < n:
+            raise RuntimeError(f"only {len(accepted)} of {n} DMs arrived: {await app.outbox.counts()}")
+        elapsed = accepted[n - 1] - started
+        counts = await app.outbox.counts()
+    finally:
+        await runtime.stop()
+    return {"elapsed": elapsed, "click": clicked, "floor": n / LIMIT, "failures": n + 1 - counts.get("sent", 0)}
+
+
+async def bench_discord(n: int, rate: float, workdir: Path) -> dict:
+    fake = TimedDiscord()
+    runner = web.AppRunner(fake.app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    discord.http.Route.BASE = f"http://127.0.0.1:{port}/api/v10"
+    client = discord.Client(intents=discord.Intents.none())
+    await client.login("bench-token")
+    app, actor = await new_app(workdir, "discord", n)
+    try:
+        from bot.platforms.discord.sender import DiscordSender
+
+        sender = DiscordSender(app, client, guild_id=0)
+        sender.rate_per_second = rate  # type: ignore[attr-defined]  # the worker's pace for this platform
+        app.senders["discord"] = sender
+        await app.db.executemany(
+            "INSERT INTO dm_channels (platform, user_id, channel_id) VALUES ('discord', ?, ?)",
+            [(discord_id(i), str(500000 + i)) for i in range(n)],
+        )
+        result = await announce(app, actor, n, fake.accepted)
+    finally:
+        await app.close()
+        await client.close()
+        await runner.cleanup()
+    result["429s"] = fake.too_many
+    result["duplicates"] = sum(c - 1 for c in fake.nonces.values() if c > 1)
+    return result
+
+
+async def bench_slack(n: int, rate: float, workdir: Path) -> dict:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.platforms.slack.sender import SlackSender
+    from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
+
+    class TimedSlack(FakeSlackAPI):
+        def _answer(self, method: str, body: dict) -> dict:
+            answer = super()._answer(method, body)
+            if method == "chat.postMessage" and answer.get("ok"):
+                accepted.append(time.perf_counter())
+            return answer
+
+    accepted: list[float] = []
+    async with TimedSlack.running() as fake, aiohttp.ClientSession() as session:
+        fake.limit_rate("chat.postMessage", per_second=LIMIT)
+        fake.users.update({slack_id(i): {} for i in range(n)})
+        app, actor = await new_app(workdir, "slack", n)
+        try:
+            client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url, retry_handlers=[], session=session)
+            sender = SlackSender(app, client)
+            sender.rate_per_second = rate  # type: ignore[attr-defined]
+            app.senders["slack"] = sender
+            result = await announce(app, actor, n, accepted)
+        finally:
+            await app.close()
+        calls = fake.calls_to("chat.postMessage")
+        keys = collections.Counter(str(c.json("metadata")["event_payload"]["key"]) for c in calls if c.ok)
+    result["429s"] = sum(1 for c in calls if not c.ok)
+    result["duplicates"] = sum(c - 1 for c in keys.values() if c > 1)
+    return result
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--platform", choices=["discord", "slack", "both"], default="both")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=49.0, help="the worker's pace (the fakes allow 50/s)")
+    args = parser.parse_args()
+    platforms = ["discord", "slack"] if args.platform == "both" else [args.platform]
+    print(f"/announce to:all dm:true to N people, Send click -> last DM; medians of {args.runs}; floor = N / {LIMIT}")
+    print(
+        f"{'platform':9} {'pace/s':>7} {'N':>6} {'elapsed s':>10} {'floor s':>8} {'ratio':>6} {'click s':>8} "
+        f"{'429s':>5} {'failures':>8} {'dupes':>6}   per-run elapsed s",
+        flush=True,
+    )
+    for platform in platforms:
+        results = []
+        for _ in range(args.runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                run = bench_discord if platform == "discord" else bench_slack
+                results.append(await run(args.n, args.rate, Path(tmp)))
+
+        def med(key: str, rs: list[dict] = results) -> float:
+            return statistics.median(r[key] for r in rs)
+
+        ratio = statistics.median(r["elapsed"] / r["floor"] for r in results)
+        runs = " ".join(f"{r['elapsed']:.2f}" for r in results)
+        print(
+            f"{platform:9} {args.rate:7.1f} {args.n:6d} {med('elapsed'):10.2f} {results[0]['floor']:8.2f} "
+            f"{ratio:6.3f} {med('click'):8.3f} {med('429s'):5.0f} {med('failures'):8.0f} {med('duplicates'):6.0f}"
+            f"   {runs}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
