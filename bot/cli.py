@@ -18,10 +18,11 @@ from pathlib import Path
 from bot.app import CohortBot
 from bot.cohort import Cohort, CohortError, load_cohort
 from bot.core.clock import ManualClock, SystemClock
+from bot.core.errors import StartupError
 from bot.core.messages import Table, format_local
 from bot.platforms import platforms
-from bot.roster import import_roster_file
-from bot.settings import Settings
+from bot.roster import RosterFileError, import_roster, import_roster_file, read_roster
+from bot.settings import Settings, read_settings
 from schedules.runtime import Runtime, plan
 
 log = logging.getLogger("cohortbot")
@@ -97,17 +98,26 @@ async def cmd_roster_import(args: argparse.Namespace, settings: Settings) -> int
     db_path = args.db or settings.db
     if not Path(args.roster_file).is_file():
         raise CliError(f"{args.roster_file}: no such file")
+    try:
+        text, encoding = read_roster(args.roster_file)  # before the database is touched
+    except RosterFileError as exc:
+        raise CliError(f"{args.roster_file}: {exc}") from None
     app = await CohortBot.open(app_cohort, db_path)
     try:
-        report = await import_roster_file(app.people, args.roster_file, app_cohort, app.clock.now())
+        report = await import_roster(app.people, text, app_cohort, app.clock.now())
     finally:
         await app.close()
+    report.encoding = encoding
     print(f"{args.roster_file} -> {db_path}: {report.summary()}")
     return 0 if not report.errors else 2
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    app = await CohortBot.open(args.cohort or settings.cohort, args.db or settings.db)
+    db_path = args.db or settings.db
+    if not Path(db_path).is_file():
+        problem = f"{db_path} is a directory" if Path(db_path).is_dir() else f"there is no database at {db_path}"
+        raise CliError(f"{problem}: give the bot's database with --db or COHORTBOT_DB (export creates none)")
+    app = await CohortBot.open(args.cohort or settings.cohort, db_path)
     try:
         exporter = app.exporters.get(args.what)
         if exporter is None:
@@ -116,18 +126,13 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         table = await exporter(app)
     finally:
         await app.close()
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(table.headers)
-    writer.writerows(table.rows)
+    data = table.as_csv()
     if args.output:
-        Path(args.output).write_text(buffer.getvalue(), encoding="utf-8")
+        Path(args.output).write_bytes(data)
         print(f"wrote {len(table.rows)} rows to {args.output}", file=sys.stderr)
     else:
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
     return 0
 
 
@@ -136,7 +141,10 @@ async def cmd_manifest(args: argparse.Namespace) -> int:
 
     app = await CohortBot.open(args.cohort or EXAMPLE_COHORT, ":memory:")
     try:
-        manifest = build_manifest(app.registry, request_url=args.request_url, app_name=args.name)
+        from bot.settings import SlackSettings
+
+        prefix = SlackSettings().command_prefix
+        manifest = build_manifest(app.registry, request_url=args.request_url, app_name=args.name, prefix=prefix)
     finally:
         await app.close()
     print(json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -175,18 +183,23 @@ def pid_file(db_path: str | Path) -> Path:
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     cohort_path = args.cohort or settings.cohort
     db_path = args.db or settings.db
+    spec = platforms()[args.platform]
+    load_cohort(cohort_path)  # a bad cohort file, then bad settings, are reported before the database is opened
+    if spec.check is not None:
+        spec.check(settings)
     app = await CohortBot.open(cohort_path, db_path, settings=settings, platform=args.platform)
     runtime = Runtime(app)
-    platform = platforms()[args.platform].create(app, settings, runtime)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    with contextlib.suppress(NotImplementedError, AttributeError):  # SIGHUP: re-read the cohort, rebuild the jobs
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload()))
+    platform = None
     pid = pid_file(db_path)
     try:
+        platform = spec.create(app, settings, runtime)
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        with contextlib.suppress(NotImplementedError, AttributeError):  # SIGHUP: re-read the cohort, rebuild jobs
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload()))
         await platform.start()
         await runtime.start()
         pid.write_text(f"{os.getpid()}\n")
@@ -201,7 +214,8 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             if pid.read_text().strip() == str(os.getpid()):
                 pid.unlink()
         await runtime.stop()
-        await platform.stop()
+        if platform is not None:
+            await platform.stop()
         await app.close()
     return 0
 
@@ -300,7 +314,7 @@ async def _main(args: argparse.Namespace) -> int:
         return await cmd_demo(args)
     if args.command == "slack-manifest":
         return await cmd_manifest(args)
-    settings = Settings()
+    settings = read_settings(Settings)
     if args.command == "roster":
         return await cmd_roster_import(args, settings)
     if args.command == "export":
@@ -315,20 +329,37 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: parse arguments, run, and turn expected failures into a message and exit status 1."""
+    """Entry point: parse arguments, run, and turn failures into one line on stderr and exit status 1.
+
+    Expected failures (a bad cohort file, a missing setting, an unusable database or port) say what to fix.
+    Anything else is a bug: one line naming it; ``COHORTBOT_LOG_LEVEL=DEBUG`` shows the traceback instead.
+    """
     args = build_parser().parse_args(argv)
-    settings_level = logging.INFO if args.command == "run" else logging.WARNING
+    debug = os.environ.get("COHORTBOT_LOG_LEVEL", "").upper() == "DEBUG"
+    settings_level = logging.DEBUG if debug else logging.INFO if args.command == "run" else logging.WARNING
     logging.basicConfig(level=settings_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return asyncio.run(_main(args))
     except CohortError as exc:
         print(exc.report(), file=sys.stderr)
         return 1
-    except CliError as exc:
+    except (CliError, StartupError) as exc:
         print(f"cohortbot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if debug:
+            raise
+        hint = "set COHORTBOT_LOG_LEVEL=DEBUG to see where"
+        print(f"cohortbot: unexpected error ({one_line(exc)}); {hint}", file=sys.stderr)
+        return 1
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line, at most 300 characters."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 if __name__ == "__main__":

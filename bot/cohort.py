@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as Time
 from pathlib import Path
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
-from bot.core.clock import utc
+from bot.core.clock import END_OF_DAY, date_only, utc
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -65,6 +66,15 @@ class Homework(_Model):
     title: Annotated[str, Field(min_length=1)]
     instructions: str = ""
     due: datetime
+
+    @field_validator("due", mode="before")
+    @classmethod
+    def _date_only(cls, value: object) -> object:
+        """A date alone means 23:59 that day, as in commands (``due: 2026-01-18``)."""
+        day = value if isinstance(value, date) and not isinstance(value, datetime) else None
+        if isinstance(value, str):
+            day = date_only(value)
+        return datetime.combine(day, END_OF_DAY) if day is not None else value
 
     @field_validator("due")
     @classmethod
@@ -281,9 +291,13 @@ def format_loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def _semantic_errors(c: Cohort) -> list[tuple[str, str]]:
+def _semantic_errors(c: Cohort, skip: Collection[str] = ()) -> list[tuple[str, str]]:
+    """Checks across settings; a check reading a top-level setting in ``skip`` (found invalid already) is left out."""
     errors: list[tuple[str, str]] = []
     tracks = set(c.track_names)
+
+    def reads(*names: str) -> bool:
+        return not set(skip).intersection(names)
 
     def track_ok(name: str | None, path: str) -> None:
         if name is not None and name not in tracks:
@@ -292,17 +306,17 @@ def _semantic_errors(c: Cohort) -> list[tuple[str, str]]:
             errors.append((path, f"unknown track {name!r}{hint}; tracks are {', '.join(sorted(tracks))}"))
 
     seen_tracks: set[str] = set()
-    for i, t in enumerate(c.tracks):
+    for i, t in enumerate(c.tracks if reads("tracks") else []):
         if t.name in seen_tracks:
             errors.append((f"tracks[{i}].name", f"track {t.name!r} is listed twice"))
         seen_tracks.add(t.name)
 
-    for i, w in enumerate(c.weeks):
+    for i, w in enumerate(c.weeks if reads("weeks") else []):
         if w.number != i + 1:
             errors.append((f"weeks[{i}].number", f"expected week {i + 1} here (weeks are numbered 1, 2, 3, ...)"))
-        for j, r in enumerate(w.readings):
+        for j, r in enumerate(w.readings if reads("tracks") else []):
             track_ok(r.track, f"weeks[{i}].readings[{j}].track")
-        if w.homework is not None:
+        if w.homework is not None and reads("timezone", "start_date"):
             due = utc(w.homework.due.replace(tzinfo=c.zone))
             begins = c.week_start(i + 1)
             if due <= begins:
@@ -314,19 +328,21 @@ def _semantic_errors(c: Cohort) -> list[tuple[str, str]]:
                 )
 
     names: set[str] = set()
-    for i, s in enumerate(c.sections):
+    for i, s in enumerate(c.sections if reads("sections") else []):
         if s.name.casefold() in names:
             errors.append((f"sections[{i}].name", f"section {s.name!r} is listed twice"))
         names.add(s.name.casefold())
-        track_ok(s.track, f"sections[{i}].track")
+        if reads("tracks"):
+            track_ok(s.track, f"sections[{i}].track")
 
-    for track, _channel in c.posting.channels.items():
-        track_ok(track, f"posting.channels.{track}")
-    for t in c.track_names:
-        if t not in c.posting.channels:
-            errors.append(("posting.channels", f"no channel for track {t!r}"))
+    if reads("posting", "tracks"):
+        for track, _channel in c.posting.channels.items():
+            track_ok(track, f"posting.channels.{track}")
+        for t in c.track_names:
+            if t not in c.posting.channels:
+                errors.append(("posting.channels", f"no channel for track {t!r}"))
 
-    for field_name in ("sections_attended", "homeworks_submitted"):
+    for field_name in ("sections_attended", "homeworks_submitted") if reads("stipend", "weeks", "sections") else ():
         needed = getattr(c.stipend, field_name)
         if field_name == "sections_attended":
             available = len(c.weeks) if c.sections else 0
@@ -337,31 +353,123 @@ def _semantic_errors(c: Cohort) -> list[tuple[str, str]]:
     return errors
 
 
-def parse_cohort(data: Any, source: str = "cohort") -> Cohort:
-    """Validate already-parsed YAML data; raise :class:`CohortError` listing every problem."""
-    if not isinstance(data, dict):
-        raise CohortError(source, [("(top level)", "the file must be a mapping of settings (program:, weeks:, ...)")])
+# Placeholders for required top-level settings that failed validation, so that the checks which do not read them
+# still run and every error is listed at once (a missing ``program`` hides nothing else).
+_PLACEHOLDERS: dict[str, Any] = {
+    "program": "(missing)",
+    "timezone": "UTC",
+    "start_date": date(2000, 1, 3),
+    "tracks": [{"name": "placeholder"}],
+    "weeks": [{"number": 1, "title": "placeholder"}],
+}
+
+
+def _repaired(data: dict[str, Any], broken: set[str]) -> Cohort | None:
+    """``data`` with each broken top-level setting replaced by its default or a placeholder, if that validates."""
+    fixed = {k: v for k, v in data.items() if k not in broken}
+    for key in broken & set(_PLACEHOLDERS):
+        fixed[key] = _PLACEHOLDERS[key]
     try:
-        cohort = Cohort.model_validate(data)
+        return Cohort.model_validate(fixed)
+    except ValidationError:
+        return None
+
+
+def parse_cohort(data: Any, source: str = "cohort", problems: list[tuple[str, str]] | None = None) -> Cohort:
+    """Validate already-parsed YAML data; raise :class:`CohortError` listing every problem.
+
+    ``problems`` found while reading the file (duplicate keys) are listed first. When some settings are invalid,
+    the checks across settings still run on the others, so one run shows every error.
+    """
+    errors = list(problems or [])
+    if not isinstance(data, dict):
+        errors.append(("(top level)", "the file must be a mapping of settings (program:, weeks:, ...)"))
+        raise CohortError(source, errors)
+    try:
+        cohort: Cohort | None = Cohort.model_validate(data)
+        broken: set[str] = set()
     except ValidationError as exc:
-        raise CohortError(source, [(format_loc(e["loc"]), e["msg"]) for e in exc.errors()]) from None
-    errors = _semantic_errors(cohort)
+        errors += [(format_loc(e["loc"]), e["msg"]) for e in exc.errors()]
+        broken = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        cohort = _repaired(data, broken)
+    if cohort is not None:
+        errors += _semantic_errors(cohort, skip=broken)
     if errors:
         raise CohortError(source, errors)
+    assert cohort is not None
     return cohort
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, stricter: a key given twice in one mapping is an error (not "the last one wins"),
+    and an impossible date (``2026-02-30``) stays text, so that validation reports it with its path."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.problems: list[tuple[str, str]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.setdefault(key, line)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if first != line:
+                where = f"line {line}, column {key_node.start_mark.column + 1}"
+                self.problems.append((where, f"{key!r} is given twice in the same mapping (first on line {first})"))
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def _not_text(raw: bytes, exc: UnicodeDecodeError) -> str:
+    """Why ``raw`` cannot be read as text, saying where."""
+    line = raw.count(b"\n", 0, exc.start) + 1
+    where = f"byte 0x{raw[exc.start]:02X} on line {line}"
+    if b"\x00" in raw[:8192]:
+        return f"this is not a text file (it looks binary: {where})"
+    return f"the file is not UTF-8 text ({where} cannot be read); save it as UTF-8 and try again"
+
+
 def load_cohort(path: str | Path) -> Cohort:
-    """Read and validate a cohort YAML file; raise :class:`CohortError` (never a traceback) on any problem."""
+    """Read and validate a cohort YAML file; raise :class:`CohortError` (never a traceback) on any problem.
+
+    The file must be UTF-8 (a byte-order mark is allowed); a key given twice is an error.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise CohortError(str(path), [("(file)", f"cannot read the file: {exc.strerror or exc}")]) from None
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CohortError(str(path), [("(file)", _not_text(raw, exc))]) from None
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)
+        data = loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        problem = f"this is not a text file (character #x{exc.character:04x} on line {line} is not allowed in YAML)"
+        raise CohortError(str(path), [("(file)", problem)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
         raise CohortError(str(path), [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
-    return parse_cohort(data, str(path))
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return parse_cohort(data, str(path), loader.problems)

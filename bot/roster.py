@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import io
 import re
@@ -102,18 +103,20 @@ class RosterRow(BaseModel):
 
 @dataclass
 class ImportReport:
-    """What an import did; ``errors`` holds ``(line number, message)``."""
+    """What an import did; ``errors`` holds ``(line number, message)``; ``encoding`` how the file was read."""
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    encoding: str = "UTF-8"
 
     def summary(self) -> str:
         """One line, then one line per bad row."""
         lines = [
             f"{self.inserted} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{len(self.errors)} bad row(s) skipped"
+            + (f" (read as {self.encoding}: the file is not UTF-8)" if self.encoding != "UTF-8" else "")
         ]
         lines += [f"  line {n}: {msg}" for n, msg in self.errors]
         return "\n".join(lines)
@@ -136,6 +139,22 @@ def _row_errors(row: RosterRow, cohort: Cohort | None) -> list[str]:
     return errors
 
 
+REQUIRED = {
+    "name": " (every row needs the person's name)",
+    "email": " (every row needs an email address: it is how people are matched on a re-import)",
+    "role": " (scholar, facilitator or organizer)",
+}
+PLACEHOLDER = {"name": "?", "email": "missing@example.invalid", "role": "scholar"}
+
+
+def _extra_values(columns: int, extra: list[str]) -> str:
+    shown = ", ".join(repr(v if len(v) <= 40 else v[:39] + "…") for v in extra[:3])
+    return (
+        f"this row has more values than the header's {columns} columns (extra: {shown}); "
+        "a value containing a comma must be in double quotes"
+    )
+
+
 def _message(error: Any) -> str:
     """A pydantic error as ``column: what is wrong`` (identity errors name their own column)."""
     text = str(error["msg"]).removeprefix("Value error, ")
@@ -156,21 +175,25 @@ def parse_rows(text: str, cohort: Cohort | None) -> tuple[list[tuple[int, Roster
     for raw in reader:
         line = reader.line_num
         values = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        if not any(values.values()):
+        extra = [v for v in raw.get(None) or [] if v.strip()]  # type: ignore[call-overload]
+        if not any(values.values()) and not extra:
+            continue
+        if extra:
+            bad.append((line, _extra_values(len(header), extra)))
             continue
         data: dict[str, object] = {k: values.get(k) or None for k in ("name", "email", "role", "track", "timezone")}
         data["identities"] = {p: values[c] for c, p in roster_columns().items() if values.get(c)}
         data["sections"] = tuple(s.strip() for s in (values.get("section") or "").split(";") if s.strip())
         data["stipend_eligible"] = values.get("stipend_eligible", "")
+        missing = [f"{k} is missing{REQUIRED[k]}" for k in REQUIRED if not data.get(k)]
         try:
-            row = RosterRow.model_validate(data)
+            row = RosterRow.model_validate({**data, **{k: PLACEHOLDER[k] for k in REQUIRED if not data.get(k)}})
         except ValidationError as exc:
-            bad.append(
-                (
-                    line,
-                    "; ".join(_message(e) for e in exc.errors()),
-                )
-            )
+            problems = [_message(e) for e in exc.errors()]
+            bad.append((line, "; ".join(missing + problems)))
+            continue
+        if missing:
+            bad.append((line, "; ".join(missing)))
             continue
         problems = _row_errors(row, cohort)
         if row.email in seen:
@@ -199,7 +222,46 @@ async def import_roster(repo: PeopleRepo, text: str, cohort: Cohort | None, now:
     return report
 
 
+class RosterFileError(ValueError):
+    """The roster file cannot be read as CSV text; the message says why and what to do."""
+
+
+def decode_roster(raw: bytes) -> tuple[str, str]:
+    """``(text, encoding)`` of a roster file.
+
+    UTF-8 (with or without a byte-order mark, as Excel's "CSV UTF-8" writes it) or UTF-16 with a byte-order mark
+    are read as such; anything else that decodes as Windows-1252 (Excel's plain "CSV" on Windows, a superset of
+    Latin-1's printable characters) is read as Windows-1252, and the report says so. Binary data is refused.
+    """
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            raise RosterFileError('the file starts like UTF-16 text but is not; save it as "CSV UTF-8"') from None
+    if b"\x00" in raw:
+        raise RosterFileError("this is not a CSV text file (it contains NUL bytes); export the roster as CSV")
+    try:
+        return raw.decode("utf-8-sig"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise RosterFileError(
+            f"the file is neither UTF-8 nor Windows-1252 text (byte 0x{raw[exc.start]:02X} on line {line}); "
+            'save it as "CSV UTF-8"'
+        ) from None
+
+
+def read_roster(path: str | Path) -> tuple[str, str]:
+    """``(text, encoding)`` of the roster file at ``path`` (see :func:`decode_roster`)."""
+    return decode_roster(Path(path).read_bytes())
+
+
 async def import_roster_file(repo: PeopleRepo, path: str | Path, cohort: Cohort | None, now: datetime) -> ImportReport:
-    """:func:`import_roster` on a file (UTF-8, with or without a byte-order mark)."""
-    text = await asyncio.to_thread(Path(path).read_text, encoding="utf-8-sig")
-    return await import_roster(repo, text, cohort, now)
+    """:func:`import_roster` on a file, in whatever encoding :func:`decode_roster` accepts (said in the report)."""
+    text, encoding = await asyncio.to_thread(read_roster, path)
+    report = await import_roster(repo, text, cohort, now)
+    report.encoding = encoding
+    return report

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from typing import TypeVar
+
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.core.errors import StartupError
+
+S = TypeVar("S", bound=BaseSettings)
 
 
 class Settings(BaseSettings):
@@ -41,3 +47,17 @@ class SlackSettings(BaseSettings):
     app_token: SecretStr | None = None
     api_url: str = "https://slack.com/api/"
     rate_per_second: float = 1.0
+    command_prefix: str = "cohort-"  # for commands whose names Slack keeps for itself (/topic -> /cohort-topic)
+
+
+def read_settings(cls: type[S]) -> S:
+    """``cls()`` from the environment; a bad value raises :class:`StartupError` naming the variable, in one line.
+
+    The value itself is not echoed: it may be a token.
+    """
+    try:
+        return cls()
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        problems = [f"{prefix}{str(e['loc'][0]).upper() if e['loc'] else '?'}: {e['msg']}" for e in exc.errors()]
+        raise StartupError("; ".join(problems)) from None

@@ -6,8 +6,6 @@ whose feature is not installed is answered with a clear message instead.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import TYPE_CHECKING
 
 from bot.core.commands import Choice, Option, OptionType, command, declared
@@ -22,18 +20,9 @@ if TYPE_CHECKING:
 KINDS = ("attendance", "submissions", "stipends")
 
 
-def table_csv(table: Table) -> bytes:
-    """The table as UTF-8 CSV (header row first), as ``cohortbot export`` writes it."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(table.headers)
-    writer.writerows(table.rows)
-    return buffer.getvalue().encode("utf-8")
-
-
 def csv_attachment(table: Table, filename: str, description: str = "") -> Attachment:
     """The table as a CSV file to attach to a message."""
-    return Attachment(filename=filename, content=table_csv(table), description=description)
+    return Attachment(filename=filename, content=table.as_csv(), description=description)
 
 
 @command(

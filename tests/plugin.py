@@ -5,6 +5,7 @@
 * ``app``: a :class:`CohortBot` on a real SQLite file in ``tmp_path``, example roster imported.
 * ``as_``: ``await as_("Ada Lovelace", "readings", week="2")`` runs a command as a roster member;
   ``await console_actor(app, "Ada")`` is the console's :class:`Actor` for one.
+* ``slack_api``: a running fake Slack Web API (tests/fakes/slack_api.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from bot.core.clock import ManualClock
 from bot.core.context import Actor, Place
 from bot.core.messages import Reply
 from bot.roster import import_roster_file
+from tests.fakes.slack_api import slack_api
+
+__all__ = ["slack_api"]  # the fake Slack Web API, for any test (tests/fakes/slack_api.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_COHORT = ROOT / "config" / "example-cohort.yaml"

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
+
+END_OF_DAY = time(23, 59)
+"""What a date written without a time means, in commands and in the cohort file: 23:59 that day."""
+LAST_YEAR = 9998
+"""The last year typed dates may name: a year short of ``datetime.max``, so adding days or hours cannot overflow."""
 
 
 class Clock(Protocol):
@@ -66,3 +71,11 @@ def to_db(dt: datetime) -> str:
 def from_db(value: str) -> datetime:
     """Parse a value written by :func:`to_db`."""
     return utc(datetime.fromisoformat(value))
+
+
+def date_only(text: str) -> date | None:
+    """The date if ``text`` is an ISO date alone (``2026-01-25``, ``20260125``), else ``None``."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None

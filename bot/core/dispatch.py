@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core.commands import Choice, Command
 from bot.core.context import Actor, Context, Place
 from bot.core.errors import NotOnRoster, OptionError, PermissionDenied, UserError
-from bot.core.messages import Message, Reply, read_action_id, timestamp
+from bot.core.messages import Message, Reply, clip, excerpt, read_action_id, timestamp
 from bot.core.options import parse_option, suggestions
 from bot.core.roles import Role
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from bot.app import CohortBot
 
 log = logging.getLogger(__name__)
+MAX_REFUSAL = 1500
 ROLE_NAMES = {Role.SCHOLAR: "scholars", Role.FACILITATOR: "facilitators", Role.ORGANIZER: "organizers"}
 
 
@@ -89,7 +90,7 @@ class Dispatcher:
         ctx: Context | None = None
         try:
             if command is None:
-                raise UserError(f"I don't know the command /{name.lstrip('/')}. Try /help.")
+                raise UserError(f"I don't know the command /{clip(str(name).lstrip('/'), 60)}. Try /help.")
             ctx = await self.context(actor, place, command, clicked=clicked)
             self.check_role(ctx, command)
             parsed = await self.parse(ctx, command, options or {})
@@ -155,7 +156,8 @@ class Dispatcher:
             option = command.option(key)
             if option is None:
                 known = ", ".join(o.name for o in command.options) or "none"
-                raise OptionError(f"/{command.name} has no option {key!r} (options: {known}).", field=key)
+                shown = excerpt(key)  # a key may be anything (not only text) and of any length
+                raise OptionError(f"/{command.name} has no option {shown} (options: {known}).", field=str(key)[:100])
             if value is None:
                 continue
             out[option.name] = await parse_option(ctx, option, value)
@@ -181,5 +183,6 @@ class Dispatcher:
 
 
 def error_reply(text: str, field: str | None = None) -> Reply:
-    """A private reply for a refusal or bad input."""
+    """A private reply for a refusal or bad input (at most :data:`MAX_REFUSAL` characters, whatever was typed)."""
+    text = clip(text, MAX_REFUSAL)
     return Reply(message=Message(text=f"⚠️ {text}"), private=True, error=text, error_field=field)

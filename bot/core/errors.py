@@ -25,3 +25,10 @@ class NotOnRoster(UserError):
 
 class OptionError(UserError):
     """An option could not be parsed; the usage line is appended by the core."""
+
+
+class StartupError(RuntimeError):
+    """The bot cannot start: a setting, the database, a port or a file is wrong.
+
+    ``str(error)`` is one line saying what to fix; the command line prints it as ``cohortbot: ...`` and exits 1.
+    """

@@ -12,6 +12,8 @@ A message is a pydantic model so it can be stored in the outbox as JSON and rebu
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -26,6 +28,19 @@ TimeStyle = Literal["t", "T", "d", "D", "f", "F", "R"]
 TIMESTAMP_RE = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
 BOLD_RE = re.compile(r"\*\*(.+?)\*\*")
 LINK_RE = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def excerpt(value: object, limit: int = 60) -> str:
+    """User input quoted for an error message, cut to ``limit`` characters: ``'aaaa…' (100,000 characters)``."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[: limit - 1]!r}… ({len(text):,} characters)"
 
 
 def timestamp(dt: datetime, style: TimeStyle = "f") -> str:
@@ -108,6 +123,19 @@ class Table(BaseModel):
             if n == 0:
                 lines.append("  ".join("-" * w for w in widths))
         return "\n".join(lines)
+
+    def as_csv(self, zone: ZoneInfo | None = None, now: datetime | None = None) -> bytes:
+        """The table as UTF-8 CSV, header row first: the one CSV writer of the bot.
+
+        Without ``zone`` the cells are written as they are (exports: times in UTC); with it, markup is removed
+        and times are shown in ``zone`` (a large table attached to a message).
+        """
+        cells = [self.headers, *self.rows]
+        if zone is not None:
+            cells = [[plain(c, zone, now) for c in row] for row in cells]
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(cells)
+        return buffer.getvalue().encode("utf-8")
 
 
 class Attachment(BaseModel):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime
-from datetime import time as Time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from bot.core.clock import utc
+from bot.core.clock import END_OF_DAY, LAST_YEAR, date_only, utc
 from bot.core.commands import Choice, Option, OptionType
 from bot.core.errors import OptionError, UserError
-from bot.core.messages import Attachment
+from bot.core.messages import Attachment, excerpt
 from bot.core.people import Person
 from bot.core.roles import Role
 from bot.core.zones import is_zone, matching_zones, suggest_zone
@@ -80,7 +80,7 @@ async def parse_option(ctx: Context, option: Option, raw: Any) -> Any:
             meeting = ctx.app.cohort.section(str(raw))
             if meeting is None:
                 names = ", ".join(s.name for s in ctx.app.cohort.sections) or "none"
-                raise OptionError(f"There is no section called {raw!r}. Sections: {names}.", field=option.name)
+                raise OptionError(f"There is no section called {excerpt(raw)}. Sections: {names}.", field=option.name)
             if option.own_sections and ctx.role < Role.ORGANIZER:
                 ctx.require_section(meeting.name)
             return meeting.name
@@ -100,9 +100,9 @@ async def parse_option(ctx: Context, option: Option, raw: Any) -> Any:
         case OptionType.ZONE:
             name = str(raw)
             if not is_zone(name):
-                hint = suggest_zone(name)
+                hint = suggest_zone(name) if len(name) <= 100 else None
                 tip = f" Did you mean `{hint}`?" if hint else " Use a name like Europe/Berlin or America/New_York."
-                raise OptionError(f"{name!r} is not a time zone I know.{tip}", field=option.name)
+                raise OptionError(f"{excerpt(name)} is not a time zone I know.{tip}", field=option.name)
             return name
         case OptionType.URL:
             return parse_url(str(raw), option.name)
@@ -118,7 +118,7 @@ def _integer(option: Option, raw: Any, what: str = "a whole number") -> int:
         try:
             value = int(str(raw))
         except ValueError:
-            raise OptionError(f"{option.name} must be {what}, not {raw!r}.", field=option.name) from None
+            raise OptionError(f"{option.name} must be {what}, not {excerpt(raw)}.", field=option.name) from None
     if option.min_value is not None and value < option.min_value:
         raise OptionError(f"{option.name} must be at least {option.min_value}.", field=option.name)
     if option.max_value is not None and value > option.max_value:
@@ -132,30 +132,33 @@ def parse_url(text: str, name: str = "link") -> str:
         raise OptionError(f"{name} is too long ({len(text)} characters; the limit is {MAX_URL}).", field=name)
     parsed = urlparse(text)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in text:
-        raise OptionError(f"{name} must be a web link starting with http:// or https://, not {text!r}.", field=name)
+        raise OptionError(
+            f"{name} must be a web link starting with http:// or https://, not {excerpt(text)}.", field=name
+        )
     return text
 
 
 def parse_local_datetime(text: str, ctx: Context, name: str = "time") -> datetime:
-    """``YYYY-MM-DD HH:MM`` (or a date alone, meaning 23:59) in the person's zone; returned in UTC."""
+    """``YYYY-MM-DD HH:MM`` in the person's zone, or a date alone (``2026-01-25``, ``20260125``) meaning 23:59
+    that day, as in the cohort file; returned in UTC. A year after :data:`LAST_YEAR` is refused."""
     text = text.strip()
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-        for fmt in DATETIME_FORMATS:
-            try:
-                value = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
+    value = _datetime(text)
     if value is None:
         raise OptionError(f"{name} must look like 2026-01-20 18:00 (your time, {ctx.zone.key}).", field=name)
-    if value.tzinfo is None:
-        if len(text) == 10:  # a date alone: the end of that day
-            value = datetime.combine(value.date(), Time(23, 59))
-        value = value.replace(tzinfo=ctx.zone)
-    return utc(value)
+    if value.year > LAST_YEAR:
+        raise OptionError(f"{name} {excerpt(text)} is too far away: give a date before {LAST_YEAR + 1}.", field=name)
+    return utc(value if value.tzinfo is not None else value.replace(tzinfo=ctx.zone))
+
+
+def _datetime(text: str) -> datetime | None:
+    """``text`` as a (naive or aware) datetime; a date alone is that day at :data:`END_OF_DAY`."""
+    day = date_only(text)
+    if day is not None:
+        return datetime.combine(day, END_OF_DAY)
+    for fmt in (None, *DATETIME_FORMATS):
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(text) if fmt is None else datetime.strptime(text, fmt)
+    return None
 
 
 def person_ref(person: Person) -> str:
@@ -178,7 +181,7 @@ async def resolve_person(ctx: Context, text: str, name: str = "user") -> Person:
         found = await people.by_platform(ctx.actor.platform, mention.group(1))
         if found:
             return found
-        raise UserError(f"{text} is not on the roster.", field=name)
+        raise UserError(f"{excerpt(text)} is not on the roster.", field=name)
     if "@" in text:
         found = await people.by_email(text)
         if found:
@@ -191,8 +194,8 @@ async def resolve_person(ctx: Context, text: str, name: str = "user") -> Person:
         return matches[0]
     if matches:
         names = ", ".join(p.name for p in matches[:5])
-        raise UserError(f"{text!r} could be several people ({names}); write the full name.", field=name)
-    raise UserError(f"Nobody called {text!r} is on the roster.", field=name)
+        raise UserError(f"{excerpt(text)} could be several people ({names}); write the full name.", field=name)
+    raise UserError(f"Nobody called {excerpt(text)} is on the roster.", field=name)
 
 
 async def resolve_people(ctx: Context, raw: Any, name: str = "people") -> tuple[Person, ...]:

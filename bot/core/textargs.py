@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from bot.core.commands import Command, CommandRegistry, Option, OptionType
 from bot.core.errors import OptionError
+from bot.core.messages import excerpt
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "”": "”", "‘": "’", "’": "’", "„": "“"}
 OPTION_RE = re.compile(r"^([A-Za-z][\w-]*):(?!//)(.*)$", re.DOTALL)
@@ -120,7 +121,7 @@ def _parse(command: Command, tokens: list[Token]) -> dict[str, str]:
             if option is None:
                 known = ", ".join(options) or "none"
                 raise TextParseError(
-                    f"/{command.name} has no option {token.name!r} (options: {known}). "
+                    f"/{command.name} has no option {excerpt(token.name)} (options: {known}). "
                     'If that was part of a value, put the value in quotes: name:"..."'
                 )
             if option.name in out:
@@ -138,7 +139,7 @@ def _parse(command: Command, tokens: list[Token]) -> dict[str, str]:
         elif last is not None and not token.quoted:
             out[last] = f"{out[last]} {token.text}"
         else:
-            raise TextParseError(f"I don't know what to do with {token.text!r}; write options as name:value.")
+            raise TextParseError(f"I don't know what to do with {excerpt(token.text)}; write options as name:value.")
     return out
 
 
@@ -156,7 +157,7 @@ def resolve(registry: CommandRegistry, slash: str, text: str) -> tuple[str, dict
         chosen = registry.get(f"{name} {word.casefold()}") if word else None
         if chosen is None:
             names = ", ".join(c.leaf for c in subs)
-            what = f"/{name} has no subcommand {word!r}" if word else f"/{name} needs a subcommand"
+            what = f"/{name} has no subcommand {excerpt(word)}" if word else f"/{name} needs a subcommand"
             raise TextParseError(f"{what} (one of: {names}).", group_usage(subs))
         return chosen.name, parse_options(chosen, rest)
     command = registry.get(name)

@@ -23,12 +23,15 @@ if TYPE_CHECKING:
     from schedules.runtime import Runtime
 
 Create = Callable[["CohortBot", "Settings", "Runtime"], PlatformRunner]
+Check = Callable[["Settings"], None]
 
 
 @dataclass(frozen=True)
 class PlatformSpec:
     """One platform: ``create(app, settings, runtime)`` builds its runner (importing its libraries only then).
 
+    ``check(settings)``, if given, raises :class:`bot.core.errors.StartupError` (one line: what to set) when the
+    platform cannot start with these settings; ``cohortbot run`` calls it before the database is opened.
     ``roster_column`` is the roster CSV column with people's user ids there (``None``: not in the CSV), and
     ``id_pattern`` a regular expression such an id must match, described by ``id_example``.
     """
@@ -39,6 +42,7 @@ class PlatformSpec:
     roster_column: str | None = None
     id_pattern: str | None = None
     id_example: str = ""
+    check: Check | None = None
 
 
 @cache

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
@@ -15,12 +18,35 @@ from typing import Any
 
 import aiosqlite
 
+from bot.core.errors import StartupError
+
 log = logging.getLogger(__name__)
 MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _IN_TRANSACTION: ContextVar[bool] = ContextVar("in_transaction", default=False)
 # A migration file containing this line rebuilds a table: it runs with foreign keys off (SQLite's documented
 # procedure), and the keys are checked before it commits.
 FOREIGN_KEYS_OFF = "-- migrate: foreign_keys=off"
+
+
+class DatabaseUnavailable(StartupError):
+    """The database cannot be opened for writing; the message says which path and why, in one line."""
+
+
+def unavailable_reason(path: str | Path, exc: BaseException) -> str:
+    """One line saying why ``path`` cannot hold the bot's database (``exc`` is what SQLite or the OS said)."""
+    target = Path(path)
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    if target.is_dir():
+        return f"the database path {target} is a directory; give a file inside it, e.g. {target / 'cohortbot.db'}"
+    folder = target.parent if str(target.parent) else Path(".")
+    with contextlib.suppress(OSError):
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"cannot write the database {target}: its file system is read-only ({detail})"
+    if target.exists() and not os.access(target, os.W_OK):
+        return f"cannot write the database {target}: the file is read-only ({detail})"
+    if folder.exists() and not os.access(folder, os.W_OK):
+        return f"cannot write the database {target}: its folder {folder} is not writable ({detail})"
+    return f"cannot open the database {target} for writing: {detail}"
 
 
 def migration_files() -> list[tuple[int, str, str]]:
@@ -53,19 +79,37 @@ class Database:
         return self._conn
 
     async def open(self) -> Database:
-        """Open, switch on WAL and foreign keys, and apply pending migrations."""
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        self._conn.row_factory = aiosqlite.Row
-        await self._conn.execute("PRAGMA journal_mode=WAL")
-        await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute("PRAGMA busy_timeout=5000")
-        await self._conn.execute("PRAGMA synchronous=NORMAL")
+        """Open, switch on WAL and foreign keys, check that it is writable, and apply pending migrations.
+
+        A path that cannot hold a writable database (a directory, a read-only file or file system) raises
+        :class:`DatabaseUnavailable` saying why; the connection is closed again, so nothing keeps the process alive.
+        """
+        try:
+            if self.path != ":memory:":
+                _prepare_folder(self.path)
+            self._conn = await _connect(self.path)
+            self._conn.row_factory = aiosqlite.Row
+            await self._conn.execute("PRAGMA journal_mode=WAL")
+            await self._conn.execute("PRAGMA foreign_keys=ON")
+            await self._conn.execute("PRAGMA busy_timeout=5000")
+            await self._conn.execute("PRAGMA synchronous=NORMAL")
+            # SQLite opens a read-only file read-only without a word; a write that is rolled back tells.
+            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._conn.execute("CREATE TABLE IF NOT EXISTS _write_check (x INTEGER)")
+            await self._conn.execute("ROLLBACK")
+        except (sqlite3.Error, OSError) as exc:
+            await self.close()  # an open aiosqlite thread would keep the process alive
+            raise DatabaseUnavailable(unavailable_reason(self.path, exc)) from exc
+        except BaseException:
+            await self.close()
+            raise
         try:
             await self.migrate()
+        except sqlite3.Error as exc:
+            await self.close()
+            raise DatabaseUnavailable(f"upgrading the database {self.path} failed: {exc}") from exc
         except BaseException:
-            await self.close()  # an open aiosqlite thread would keep the process alive
+            await self.close()
             raise
         return self
 
@@ -161,6 +205,29 @@ class Database:
         """First column of the first row, or ``None``."""
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+
+def _prepare_folder(path: str) -> None:
+    """Create the database's folder; refuse a path that is a directory (SQLite's own error says nothing useful)."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    """``aiosqlite.connect``; if SQLite cannot open ``path``, wait for aiosqlite's thread to end before raising.
+
+    (aiosqlite asks its thread to stop without waiting; a thread still running when the event loop closes
+    prints a traceback of its own.)
+    """
+    connection = aiosqlite.connect(path, isolation_level=None)
+    try:
+        return await connection
+    except BaseException:
+        thread = getattr(connection, "_thread", None)
+        if thread is not None:
+            await asyncio.to_thread(thread.join, 5)
+        raise
 
 
 def _split_sql(sql: str) -> list[str]:

@@ -12,6 +12,7 @@ from bot.core.roles import Role
 from bot.storage.db import Database
 
 __all__ = ["IdentityTaken", "PeopleRepo", "Person", "PersonInput"]
+NAME_MAX = 200  # the longest text :meth:`PeopleRepo.by_name` looks for
 CACHE_SECONDS = 10.0  # how long a lookup by platform account may be served from memory (see PeopleRepo)
 
 
@@ -127,6 +128,8 @@ class PeopleRepo:
         At most ``limit``, by name: the caller decides what several matches mean.
         """
         text = text.strip()
+        if not text or len(text) > NAME_MAX:  # nobody's name is that long (and SQLite refuses huge LIKE patterns)
+            return []
         exact = await self._where("name = ? COLLATE NOCASE", (text,), limit=limit)
         if exact:
             return exact

@@ -61,5 +61,20 @@ def test_roster_import_missing_file(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_export_unknown_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["export", "bananas", "--cohort", str(EXAMPLE_COHORT), "--db", str(tmp_path / "x.db")])
+    db = tmp_path / "x.db"
+    assert main(["roster", "import", str(EXAMPLE_ROSTER), "--cohort", str(EXAMPLE_COHORT), "--db", str(db)]) == 0
+    code = main(["export", "bananas", "--cohort", str(EXAMPLE_COHORT), "--db", str(db)])
     assert code == 1 and "nothing called 'bananas'" in capsys.readouterr().err
+
+
+def test_export_refuses_a_missing_database_and_creates_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "typo.db"
+    assert main(["export", "submissions", "--cohort", str(EXAMPLE_COHORT), "--db", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err == f"cohortbot: there is no database at {missing}: give the bot's database with --db or "
+        "COHORTBOT_DB (export creates none)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+    assert main(["export", "submissions", "--cohort", str(EXAMPLE_COHORT), "--db", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.startswith(f"cohortbot: {tmp_path} is a directory")

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import CohortBot
@@ -145,12 +143,6 @@ class CrashingSlackSender(SlackSender):
             self.hanging.add(key)
             await asyncio.Event().wait()
         return ts
-
-
-@pytest.fixture
-async def slack_api() -> AsyncIterator[FakeSlackAPI]:
-    async with FakeSlackAPI.running() as fake:
-        yield fake
 
 
 def posts_with_key(fake: FakeSlackAPI, key: str) -> list[str]:

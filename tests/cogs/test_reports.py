@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 
+from bot.cli import main
 from bot.core.messages import Table
-from cogs.reports import table_csv
+from tests.plugin import EXAMPLE_COHORT
 
 
 async def test_organizer_gets_the_submissions_csv_privately(app, as_):
@@ -45,5 +47,13 @@ async def test_only_organizers_and_only_known_kinds(app, as_):
     assert reply.error is not None and "must be one of" in reply.error
 
 
-def test_table_csv_matches_the_cli_format():
-    assert table_csv(Table(headers=["h"], rows=[["é"]])) == "h\r\né\r\n".encode()
+async def test_the_report_file_is_byte_for_byte_what_the_cli_exports(app, as_, tmp_path):
+    await as_("Ada Lovelace", "submit", week="1", link='https://example.com/a,b?q="x"')
+    await as_("Emmy Noether", "submit", week="1", text="Ünïcode, with a comma")
+    reply = await as_("Grace Hopper", "report", kind="submissions")
+    out = tmp_path / "export.csv"
+    argv = ["export", "submissions", "--db", app.db.path, "--cohort", str(EXAMPLE_COHORT), "-o", str(out)]
+    assert await asyncio.to_thread(main, argv) == 0  # the real command line, on the same database
+    assert reply.message.files[0].content == out.read_bytes()
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert rows[1][:2] == ["1", "Ada Lovelace"] and rows[1][11] == 'https://example.com/a,b?q="x"'

@@ -29,6 +29,8 @@ Or by hand::
 * ``fake.requests``: every REST request as a :class:`Recorded` (method, path below ``/api/v10``, query, json,
   multipart ``files`` and ``form``); ``fake.find(method, path_regex)`` filters them, ``await fake.wait_for(...)``
   waits (up to 2 s) for one to arrive.
+* ``fake.posted``: the channel messages created. As on Discord, a message sent with ``enforce_nonce`` and a nonce
+  already used in that channel creates nothing new: the first message is returned again.
 * ``fake.gateway_received``: every frame the bot sent on the gateway (IDENTIFY, heartbeats).
 * ``fake.command(...)``, ``fake.autocomplete(...)``, ``fake.modal_submit(...)`` build INTERACTION_CREATE payloads;
   ``await fake.interact(payload)`` sends one down the gateway.
@@ -136,6 +138,8 @@ class FakeDiscord:
         self.gateway_received: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.dm_channels: dict[int, int] = {}
+        self.posted: list[dict[str, Any]] = []  # channel messages created (a nonce-deduplicated resend adds none)
+        self._by_nonce: dict[tuple[int, str], dict[str, Any]] = {}
         self._files: dict[str, bytes] = {}
         self._ids = itertools.count(500000000000000001)
         self.messages: dict[int, dict[str, Any]] = {}  # every message the bot created or edited, by id
@@ -535,7 +539,7 @@ class FakeDiscord:
             channel_id = int(match.group(1))
             if channel_id not in set(self.channels.values()) | set(self.dm_channels.values()):
                 return _respond({"message": "Unknown Channel", "code": 10003}, 404)
-            return _respond(self._message(channel_id, r.payload() or {}))
+            return _respond(self._post_message(channel_id, r.payload() or {}))
         if m == "POST" and p == "/users/@me/channels":
             user_id = int(r.json["recipient_id"])
             channel_id = self.dm_channels.setdefault(user_id, self.next_id())
@@ -589,6 +593,18 @@ class FakeDiscord:
             interaction["response_message_id"] = message["id"]
             response["resource"]["message"] = message
         return response
+
+    def _post_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a channel message; with ``enforce_nonce``, a nonce already used in the channel returns the message
+        it created instead of a new one, as Discord does (for a few minutes; here, for the fake's life)."""
+        key = (channel_id, str(body.get("nonce")))
+        if body.get("enforce_nonce") and body.get("nonce") is not None and key in self._by_nonce:
+            return self._by_nonce[key]
+        message = self._message(channel_id, body)
+        self.posted.append(message)
+        if body.get("enforce_nonce") and body.get("nonce") is not None:
+            self._by_nonce[key] = message
+        return message
 
     def _edit(self, message_id: int, body: dict[str, Any]) -> dict[str, Any]:
         message = self.messages[message_id]

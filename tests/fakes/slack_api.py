@@ -26,6 +26,7 @@ How other tests use it::
   ``fake.fail("chat.postMessage", "channel_not_found", times=1)`` makes calls fail with that Slack error;
   ``fake.refused["U0SCH000001"] = "cannot_dm_bot"`` makes every ``chat.postMessage`` to that channel or user fail
   with that error.
+* The ``slack_api`` fixture (available to every test through tests/plugin.py) is a running fake.
 * :func:`running_slack` starts a :class:`SlackPlatform` on 127.0.0.1:0 against the fake (``socket_mode=True``
   for Socket Mode); :func:`slash` sends a signed slash command and waits for the ``response_url`` post;
   :func:`interact` posts a signed interactivity payload (``view_submission`` ...); :func:`signed_headers` signs.
@@ -48,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from bot.settings import Settings, SlackSettings
@@ -358,6 +360,13 @@ class FakeSlackAPI:
         return web.Response(text=f"OK - {len(raw)}")
 
 
+@pytest.fixture
+async def slack_api() -> AsyncIterator[FakeSlackAPI]:
+    """A running :class:`FakeSlackAPI` for one test (the one shared fixture; registered in tests/plugin.py)."""
+    async with FakeSlackAPI.running() as fake:
+        yield fake
+
+
 # --- driving a running SlackPlatform ---------------------------------------------------------------------
 
 
@@ -387,11 +396,15 @@ async def running_slack(
 
 
 def signed_headers(
-    body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None, content_type: str | None = None
+    body: str | bytes,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | str | None = None,
+    content_type: str | None = None,
 ) -> dict[str, str]:
-    """Slack's request signature: ``v0=HMAC-SHA256(secret, "v0:{ts}:{body}")``."""
+    """Slack's request signature: ``v0=HMAC-SHA256(secret, "v0:{ts}:{body}")`` (over the body's bytes)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    raw = body if isinstance(body, bytes) else body.encode()
+    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + raw, hashlib.sha256).hexdigest()
     return {
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": f"v0={digest}",
@@ -401,19 +414,22 @@ def signed_headers(
 
 async def post_signed(
     platform: SlackPlatform,
-    body: str,
+    body: str | bytes,
     *,
     secret: str = SIGNING_SECRET,
-    timestamp: int | None = None,
+    timestamp: int | str | None = None,
     content_type: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, str]:
     """POST ``body`` signed to the platform's ``/slack/events``; the HTTP status and response text.
 
-    ``content_type`` defaults to a form body; use ``application/json`` for Events API callbacks.
+    ``content_type`` defaults to a form body; use ``application/json`` for Events API callbacks. ``headers`` are
+    added (``X-Slack-Retry-Num`` for a retry) or override the signature's.
     """
     url = f"http://127.0.0.1:{platform.port}/slack/events"
-    headers = signed_headers(body, secret, timestamp, content_type)
-    async with aiohttp.ClientSession() as session, session.post(url, data=body.encode(), headers=headers) as resp:
+    sent = {**signed_headers(body, secret, timestamp, content_type), **(headers or {})}
+    data = body if isinstance(body, bytes) else body.encode()
+    async with aiohttp.ClientSession() as session, session.post(url, data=data, headers=sent) as resp:
         return resp.status, await resp.text()
 
 
@@ -500,8 +516,24 @@ async def interact(platform: SlackPlatform, payload: dict) -> tuple[int, dict | 
         return status, text
 
 
+def mention(user: str, event_id: str, channel: str = "C0INTRO0001") -> dict:
+    """The Events API callback Slack sends when ``user`` mentions the bot (``event_id`` is the event's own id)."""
+    return {
+        "token": "legacy",
+        "team_id": "T0FAKE",
+        "api_app_id": "A0FAKE",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "event": {"type": "app_mention", "user": user, "text": "<@U0BOT> hi", "channel": channel, "ts": "1.2"},
+    }
+
+
 def view_submission(view: dict, values: dict[str, str | None], user: str) -> dict:
-    """The ``view_submission`` payload Slack sends when ``user`` submits ``view`` (as opened) with ``values``."""
+    """The ``view_submission`` payload Slack sends when ``user`` submits ``view`` (as opened) with ``values``.
+
+    Each call is a new submission (a fresh ``trigger_id``); to replay one, send the same payload again.
+    """
     state = {name: {"value": {"type": "plain_text_input", "value": v}} for name, v in values.items()}
     return {
         "type": "view_submission",
@@ -509,7 +541,7 @@ def view_submission(view: dict, values: dict[str, str | None], user: str) -> dic
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0FAKE"},
         "api_app_id": "A0FAKE",
         "token": "legacy",
-        "trigger_id": "trigger-submit",
+        "trigger_id": f"trigger-submit-{next(_ids)}",  # Slack makes a fresh one for every submission
         "view": {**view, "id": "V0001", "team_id": "T0FAKE", "state": {"values": state}},
     }
 

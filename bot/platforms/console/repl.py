@@ -17,9 +17,9 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.app import CohortBot
-from bot.core.clock import ManualClock
+from bot.core.clock import LAST_YEAR, ManualClock
 from bot.core.context import Actor, Place
-from bot.core.messages import Button, Message, Reply, Select, format_local, plain
+from bot.core.messages import Button, Message, Reply, Select, excerpt, format_local, plain
 from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, PlatformTask, Target
 from bot.core.roles import Role
@@ -333,11 +333,11 @@ class ConsolePlatform:
 
     async def switch_user(self, name: str) -> None:
         """``/as NAME``: exact name, or a unique first-name/prefix match."""
-        matches = await self.app.people.by_name(name) if name else []
+        matches = await self.app.people.by_name(name)
         if len(matches) != 1:
             shown = matches or await self.app.people.all(limit=30)
             names = ", ".join(f"{p.name} ({p.role.label})" for p in shown)
-            self.write(f"⚠️ Who? {'Several match' if matches else 'Nobody matches'} {name!r}. People: {names}")
+            self.write(f"⚠️ Who? {'Several match' if matches else 'Nobody matches'} {excerpt(name)}. People: {names}")
             return
         self.person = matches[0]
         self.user = matches[0].name
@@ -362,6 +362,11 @@ class ConsolePlatform:
                     target = target.replace(tzinfo=self.app.cohort.zone)
         except ValueError:
             self.write("⚠️ Use /clock +1d, +3h, +30m, +1w, or /clock 2026-01-19 09:00 (cohort time).")
+            return
+        except OverflowError:  # beyond what a datetime can hold
+            target = None
+        if target is None or target.year > LAST_YEAR:
+            self.write(f"⚠️ The clock cannot go that far: the demo's calendar ends with the year {LAST_YEAR}.")
             return
         if target < clock.now():
             self.write("⚠️ The clock only moves forward in the demo.")

@@ -13,10 +13,12 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
+from bot.core.errors import StartupError
 from bot.platforms.discord.commands import build_commands
 from bot.platforms.discord.components import control_item
 from bot.platforms.discord.interactions import InteractionHandler
 from bot.platforms.discord.sender import DiscordSender
+from bot.platforms.discord.spec import check_settings
 from bot.settings import DiscordSettings
 
 if TYPE_CHECKING:
@@ -63,11 +65,7 @@ class DiscordPlatform:
 
     async def start(self) -> None:
         """Log in, connect, wait until ready, sync the guild's commands and register the sender."""
-        token = self.settings.token.get_secret_value().strip() if self.settings.token else ""
-        if not token:
-            raise RuntimeError("DISCORD_TOKEN is not set: put the bot token from the Discord developer portal in it")
-        if self.settings.guild_id is None:
-            raise RuntimeError("DISCORD_GUILD_ID is not set: it is the id of the server the bot runs in")
+        token = check_settings(self.settings)
         discord.http.Route.BASE = self.settings.api_url.rstrip("/")
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
 
@@ -92,15 +90,15 @@ class DiscordPlatform:
         try:
             await client.login(token)
         except discord.LoginFailure:
-            raise RuntimeError("Discord refused DISCORD_TOKEN: it is wrong or was reset; copy a fresh one") from None
+            raise StartupError("Discord refused DISCORD_TOKEN: it is wrong or was reset; copy a fresh one") from None
         except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
-            raise RuntimeError(f"could not reach Discord at {self.settings.api_url}: {exc}") from exc
+            raise StartupError(f"could not reach Discord at {self.settings.api_url}: {exc}") from exc
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
         ready = asyncio.create_task(client.wait_until_ready())
         done, _ = await asyncio.wait({ready, self._task}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
             ready.cancel()
-            raise RuntimeError(f"could not connect to the Discord gateway at {self.settings.gateway_url}")
+            raise StartupError(f"could not connect to the Discord gateway at {self.settings.gateway_url}")
 
     async def sync(self) -> bool:
         """Sync the declared commands to the guild; a failure is logged with what to fix."""

@@ -5,7 +5,6 @@ The core's markup (``**bold**``, ``[title](url)``, ``<t:UNIX:STYLE>``) is native
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import re
@@ -15,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
-from bot.core.messages import Form, Message, Table, plain
+from bot.core.messages import Form, Message, clip
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +55,6 @@ def allowed_mentions(message: Message) -> discord.AllowedMentions:
     return discord.AllowedMentions.none()
 
 
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def split_text(text: str, limit: int) -> list[str]:
     """``text`` in pieces of at most ``limit`` characters, cut at line ends (or spaces) where possible."""
     pieces: list[str] = []
@@ -76,15 +70,6 @@ def split_text(text: str, limit: int) -> list[str]:
     if rest.strip() or not pieces:
         pieces.append(rest)
     return pieces
-
-
-def table_csv(table: Table, zone: ZoneInfo) -> bytes:
-    """The table as CSV (markup removed, times in ``zone``)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(table.headers)
-    writer.writerows([plain(cell, zone) for cell in row] for row in table.rows)
-    return out.getvalue().encode("utf-8")
 
 
 def _slug(text: str | None) -> str:
@@ -106,7 +91,7 @@ def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
         if len(block) <= TABLE_INLINE_MAX:  # times inside are written out in the cohort's zone
             text = f"{text}\n```\n{block}\n```" if text else f"```\n{block}\n```"
         else:
-            data = table_csv(message.table, zone)
+            data = message.table.as_csv(zone)
             files.append(discord.File(io.BytesIO(data), filename=f"{_slug(message.title)}.csv"))
             note = f"The table ({len(message.table.rows)} rows) is attached as a CSV file."
             text = f"{text}\n\n{note}" if text else note

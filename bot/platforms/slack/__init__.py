@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.platforms.slack.app import SlackConfigError, SlackPlatform
+    from bot.platforms.slack.app import SlackPlatform
     from bot.platforms.slack.manifest import build_manifest
     from bot.platforms.slack.sender import SlackSender
+    from bot.platforms.slack.spec import SlackConfigError
 
 __all__ = ["SlackConfigError", "SlackPlatform", "SlackSender", "build_manifest"]
 _WHERE = {
-    "SlackConfigError": "bot.platforms.slack.app",
+    "SlackConfigError": "bot.platforms.slack.spec",
     "SlackPlatform": "bot.platforms.slack.app",
     "SlackSender": "bot.platforms.slack.sender",
     "build_manifest": "bot.platforms.slack.manifest",

@@ -12,23 +12,29 @@ Two Web API clients share the token and ``SLACK_API_URL``:
 * ``outbox_client`` (the :class:`SlackSender`) has no rate-limit retry: the outbox worker must see the 429
   (as a ``TransientSendError`` with ``retry_after``) to pace itself.
 
-HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events; bolt checks the signature and
-rejects requests older than 5 minutes with 401) and ``GET /healthz``. Socket Mode (``SLACK_APP_TOKEN`` set)
-serves only ``/healthz`` over HTTP.
+HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events) and ``GET /healthz``. The
+signature is checked on the raw body before anything is parsed: unsigned, forged or older than 5 minutes is 401;
+signed but unreadable (not UTF-8, broken JSON) is 400. A request Slack retries, or anyone replays, is run once
+(``dedupe.py``; also in Socket Mode). Socket Mode (``SLACK_APP_TOKEN`` set) serves only ``/healthz`` over HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import re
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -39,31 +45,24 @@ from bot.core.context import Actor, Place
 from bot.core.messages import ACTION_PREFIX, Reply
 from bot.core.textargs import TextParseError, resolve
 from bot.platforms import preselected_ids
+from bot.platforms.slack.dedupe import RecentlySeen, request_key
 from bot.platforms.slack.forms import CALLBACK_ID, form_view, read_submission
+from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.render import Rendered, chosen_values, render, text_blocks
 from bot.platforms.slack.sender import SlackSender, upload_files
-from bot.platforms.slack.spec import CAPS
+from bot.platforms.slack.spec import CAPS, credentials, port_error
 from bot.settings import Settings, SlackSettings
 
 if TYPE_CHECKING:
-    from pydantic import SecretStr
-
     from bot.app import CohortBot
 
 log = logging.getLogger(__name__)
 APOLOGY = "Sorry, something went wrong on my side while answering that. Please try again in a moment."
 FORM_EXPIRED = "That needs a form, but Slack no longer lets me open it. Please run the command again."
+MAX_REQUEST_AGE = 5 * 60  # seconds, as Slack and bolt allow
 ACK_SECONDS = 2.5  # answer a modal submission before Slack's 3 s deadline, even if the command is slow
 Respond = Callable[..., Awaitable[Any]]
 ACTION_PATTERN = rf"^{ACTION_PREFIX}\|"  # every button and select of ours (see bot/core/messages.py)
-
-
-class SlackConfigError(RuntimeError):
-    """A required Slack setting is missing."""
-
-
-def _secret(value: SecretStr | None) -> str:
-    return value.get_secret_value().strip() if value is not None else ""
 
 
 def _place(channel_id: str | None, channel_name: str | None) -> Place:
@@ -76,16 +75,7 @@ class SlackPlatform:
     name = "slack"
 
     def __init__(self, app: CohortBot, slack: SlackSettings, settings: Settings) -> None:
-        token = _secret(slack.bot_token)
-        signing_secret = _secret(slack.signing_secret)
-        self.app_token = _secret(slack.app_token)
-        if not token:
-            raise SlackConfigError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...).")
-        if not signing_secret and not self.app_token:
-            raise SlackConfigError(
-                "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to check that requests come from Slack "
-                "(or set SLACK_APP_TOKEN to use Socket Mode)."
-            )
+        token, signing_secret, self.app_token = credentials(slack)
         self.app = app
         self.settings = settings
         self.socket_mode = bool(self.app_token)
@@ -96,7 +86,8 @@ class SlackPlatform:
             retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
         )
         self.outbox_client = AsyncWebClient(token=token, base_url=base_url)
-        self.sender = SlackSender(app, self.outbox_client)
+        self.names = SlackNames(app.registry.top_level_names(), slack.command_prefix)
+        self.sender = SlackSender(app, self.outbox_client, self.names)
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=signing_secret,
@@ -104,6 +95,9 @@ class SlackPlatform:
             process_before_response=False,
             logger=logging.getLogger("slack_bolt"),
         )
+        self._signing_secret = signing_secret.encode()
+        self.seen = RecentlySeen()
+        self.bolt.middleware(self._once)
         self.bolt.command(re.compile(r"^/.+"))(self._on_command)
         self.bolt.view_submission(CALLBACK_ID)(self._on_view_submission)
         self.bolt.action(re.compile(ACTION_PATTERN))(self._on_action)
@@ -125,7 +119,12 @@ class SlackPlatform:
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+            raise port_error(self.settings.http_host, self.settings.http_port, exc) from None
         self.port = self._runner.addresses[0][1]
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.client)
@@ -155,7 +154,46 @@ class SlackPlatform:
         return web.json_response({"ok": up, "platform": "slack", "mode": mode}, status=200 if up else 503)
 
     async def _events(self, request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await self.bolt.async_dispatch(await to_bolt_request(request)))
+        """Check the signature on the raw bytes first (401), then parse (400), then let bolt dispatch.
+
+        Bolt itself would decode and parse before checking, so a binary body, a broken JSON ``payload`` or a
+        timestamp that is not a number would answer 500 with a traceback in the log.
+        """
+        raw = await request.read()
+        if not self._signed(raw, request.headers):
+            return web.Response(status=401, text="invalid or missing signature")
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
+            )
+            if not isinstance(bolt_request.body, dict):
+                raise ValueError("the body is not a JSON object or form")
+        except Exception as exc:  # not UTF-8, broken JSON, or JSON bolt cannot read: parsing untrusted input
+            log.warning("refused a signed Slack request that cannot be read: %s", str(exc)[:200])
+            return web.Response(status=400, text="the request body is not a Slack payload")
+        return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+
+    def _signed(self, raw: bytes, headers: Mapping[str, str]) -> bool:
+        """Slack's request signature (``v0=HMAC-SHA256(secret, "v0:{ts}:{body}")``), at most 5 minutes old.
+
+        Computed over the raw bytes, so a body that is not text is simply unsigned, not an error.
+        """
+        timestamp = headers.get("X-Slack-Request-Timestamp", "")
+        signature = headers.get("X-Slack-Signature", "")
+        if not (timestamp.isascii() and timestamp.isdigit()) or abs(time.time() - int(timestamp)) > MAX_REQUEST_AGE:
+            return False
+        digest = hmac.new(self._signing_secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256)
+        return hmac.compare_digest(f"v0={digest.hexdigest()}", signature)
+
+    async def _once(self, body: dict, request: AsyncBoltRequest, next: Callable[[], Awaitable[None]]) -> Any:
+        """Bolt middleware: a retried or replayed request (same ``event_id`` or ``trigger_id``) is acknowledged
+        and not run again (see :mod:`bot.platforms.slack.dedupe`)."""
+        key = request_key(body)
+        if key is not None and not self.seen.first_time(key):
+            retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
+            log.info("answered a repeated Slack request without acting again (%s, retry %s)", key, retry)
+            return BoltResponse(status=200, body="")
+        return await next()
 
     # --- slash commands ------------------------------------------------------------------------------------
 
@@ -172,7 +210,8 @@ class SlackPlatform:
         actor = Actor("slack", body["user_id"], body.get("user_name") or "", caps=CAPS)
         place = _place(body.get("channel_id"), body.get("channel_name"))
         try:
-            name, options = resolve(self.app.registry, body.get("command", ""), body.get("text") or "")
+            slash = self.names.core(body.get("command", ""))
+            name, options = resolve(self.app.registry, slash, body.get("text") or "")
         except TextParseError as exc:
             usage = f"\nUsage: `{exc.usage}`" if "\n" not in exc.usage else f"\nUsage:\n```{exc.usage}```"
             await self._respond_text(respond, f"⚠️ {exc.message}{usage if exc.usage else ''}")
@@ -188,14 +227,16 @@ class SlackPlatform:
         zone = reply.zone_or(self.app.cohort.zone)
         if reply.form is not None:
             try:
-                await self.client.views_open(trigger_id=trigger_id, view=form_view(reply.form, place, zone))
+                view = form_view(self.names.form(reply.form), place, zone)
+                await self.client.views_open(trigger_id=trigger_id, view=view)
             except Exception:
                 log.exception("views.open for /%s failed", name)
                 await self._respond_text(respond, FORM_EXPIRED)
             return
         if reply.message is None:
             return
-        rendered = render(reply.message, zone, await preselected_ids(self.app, reply.message, "slack"))
+        message = self.names.message(reply.message)
+        rendered = render(message, zone, await preselected_ids(self.app, message, "slack"))
         await self._upload(rendered, actor, place, reply.private)
         if reply.replace:
             await respond(text=rendered.text, blocks=rendered.blocks, replace_original=True)
@@ -225,6 +266,7 @@ class SlackPlatform:
             await self._respond_text(respond, APOLOGY)
 
     async def _respond_text(self, respond: Respond, text: str) -> None:
+        text = self.names.text(text)
         try:
             await respond(text=text, blocks=text_blocks(text), response_type="ephemeral", replace_original=False)
         except Exception:
@@ -269,7 +311,7 @@ class SlackPlatform:
                 await ack(response_action="errors", errors={reply.error_field: reply.error or "Please check this."})
                 return
             if not acked and reply.form is not None:
-                view = form_view(reply.form, submission.place, reply.zone_or(self.app.cohort.zone))
+                view = form_view(self.names.form(reply.form), submission.place, reply.zone_or(self.app.cohort.zone))
                 await ack(response_action="update", view=view)
                 return
             if not acked:
@@ -292,7 +334,7 @@ class SlackPlatform:
     async def _post_result(self, reply: Reply, actor: Actor, place: Place) -> None:
         """Post a modal's result: ephemeral in the original channel if private (else in it), or by DM."""
         assert reply.message is not None
-        rendered = render(reply.message, reply.zone_or(self.app.cohort.zone))
+        rendered = render(self.names.message(reply.message), reply.zone_or(self.app.cohort.zone))
         await self._upload(rendered, actor, place, reply.private)
         content = {"text": rendered.text, "blocks": rendered.blocks}
         if place.channel_id and not place.is_dm:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.core.commands import Command, CommandRegistry
 from bot.core.textargs import text_options
+from bot.platforms.slack.names import SlackNames
 
 # What the features need: slash commands, posting (also in channels the bot was not invited to), DMs, files,
 # looking up channels by name (public and private) and people, and reading the bot's own recent posts back
@@ -36,8 +37,12 @@ def _hint(command: Command) -> str:
     return " ".join(o.usage() for o in text_options(command))
 
 
-def slash_command(name: str, commands: list[Command], request_url: str) -> dict:
-    """One slash command: a single command, or a group whose first word picks the subcommand."""
+def slash_command(name: str, commands: list[Command], request_url: str, names: SlackNames | None = None) -> dict:
+    """One slash command: a single command, or a group whose first word picks the subcommand.
+
+    Its Slack name comes from ``names`` (a prefix where Slack keeps the name for itself); hints are rewritten too.
+    """
+    names = names or SlackNames([])
     if len(commands) == 1 and commands[0].name == name:
         description, hint = commands[0].description, _hint(commands[0])
     else:
@@ -45,16 +50,28 @@ def slash_command(name: str, commands: list[Command], request_url: str) -> dict:
         hint = " | ".join(f"{c.leaf} {_hint(c)}".strip() for c in commands)
     if len(description) > DESCRIPTION_LIMIT:
         description = description[: DESCRIPTION_LIMIT - 1] + "…"
-    entry = {"command": f"/{name}", "url": request_url, "description": description, "should_escape": False}
+    entry = {
+        "command": f"/{names.slack(name)}",
+        "url": request_url,
+        "description": names.text(description),
+        "should_escape": False,
+    }
     if hint:
-        entry["usage_hint"] = hint[:USAGE_LIMIT]
+        entry["usage_hint"] = names.text(hint)[:USAGE_LIMIT]
     return entry
 
 
 def build_manifest(
-    registry: CommandRegistry, request_url: str = "https://YOUR-HOST/slack/events", app_name: str = "cohortbot"
+    registry: CommandRegistry,
+    request_url: str = "https://YOUR-HOST/slack/events",
+    app_name: str = "cohortbot",
+    prefix: str = "cohort-",
 ) -> dict:
-    """The app manifest: display info, bot user, every slash command, scopes, interactivity and events."""
+    """The app manifest: display info, bot user, every slash command, scopes, interactivity and events.
+
+    Commands Slack keeps for itself are registered with ``prefix`` (``/cohort-topic``; see ``names.py``).
+    """
+    names = SlackNames(registry.top_level_names(), prefix)
     by_name: dict[str, list[Command]] = {}
     for c in registry:
         by_name.setdefault(c.group or c.name, []).append(c)
@@ -67,7 +84,7 @@ def build_manifest(
         },
         "features": {
             "bot_user": {"display_name": app_name, "always_online": True},
-            "slash_commands": [slash_command(n, cs, request_url) for n, cs in sorted(by_name.items())],
+            "slash_commands": [slash_command(n, cs, request_url, names) for n, cs in sorted(by_name.items())],
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {

@@ -11,15 +11,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.messages import BOLD_RE, LINK_RE, Button, Control, Message, Table, format_local, plain
+from bot.core.messages import BOLD_RE, LINK_RE, Button, Control, Message, format_local, plain
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -121,15 +119,6 @@ def sections(text: str) -> list[dict]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in chunks(text) if piece.strip()]
 
 
-def table_csv(table: Table, zone: ZoneInfo) -> bytes:
-    """The table as CSV, times in ``zone``."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([plain(h, zone) for h in table.headers])
-    writer.writerows([plain(c, zone) for c in row] for row in table.rows)
-    return buffer.getvalue().encode()
-
-
 def slug(text: str | None, default: str = "table") -> str:
     """A file-name-safe version of ``text``."""
     cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text or "").strip("-").lower()
@@ -162,7 +151,7 @@ def render(message: Message, zone: ZoneInfo, people_ids: dict[str, str] | None =
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```\n{escape(text)}\n```"}})
         else:
             name = f"{slug(message.title)}.csv"
-            uploads.append(Upload(name, table_csv(message.table, zone), plain(message.title or "Table", zone)))
+            uploads.append(Upload(name, message.table.as_csv(zone), plain(message.title or "Table", zone)))
             rows = len(message.table.rows)
             blocks.append(context(f"The full table ({rows} rows) is attached as {name}."))
     for a in message.files:

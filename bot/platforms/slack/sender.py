@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.messages import Message
 from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, Target, TransientSendError
+from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.render import Rendered, render
 
 if TYPE_CHECKING:
@@ -92,9 +93,10 @@ class SlackSender:
 
     platform = "slack"
 
-    def __init__(self, app: CohortBot, client: AsyncWebClient) -> None:
+    def __init__(self, app: CohortBot, client: AsyncWebClient, names: SlackNames | None = None) -> None:
         self.app = app
         self.client = client
+        self.names = names or SlackNames(app.registry.top_level_names())
         self._channels: dict[str, str] = {}
         self._lock = asyncio.Lock()
         self._members: tuple[float, set[str]] | None = None
@@ -102,7 +104,7 @@ class SlackSender:
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Post ``message`` to ``target``; ``key`` goes into the message metadata for traceability."""
         channel = await self.channel_for(target)
-        rendered = render(message, self.app.cohort.zone)
+        rendered = render(self.names.message(message), self.app.cohort.zone)
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
         response = await call(
             f"chat.postMessage to {target.describe()}",

@@ -4,12 +4,13 @@ working after the bot restarts (a new app and a new platform on the same databas
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from bot.app import CohortBot
 from bot.platforms.discord import DiscordPlatform
 from tests.fakes.discord_api import ADA, ALAN, EMMY, FakeDiscord, Recorded, started_discord
-from tests.fakes.slack_api import FakeSlackAPI, click, running_slack, slash
+from tests.fakes.slack_api import FakeSlackAPI, block_actions, click, running_slack, slash, slash_body
 from tests.support import poll
 
 CALLBACK = r"/interactions/\d+/[^/]+/callback"
@@ -129,3 +130,16 @@ async def test_slack_buttons_and_selects(app, clock):
                 assert "Emmy Noether voted yes." in emmy.text
         finally:
             await again_app.close()
+
+
+async def test_slack_socket_mode_clicks(app):
+    poll.install(app)
+    async with FakeSlackAPI.running() as fake, running_slack(app, fake, socket_mode=True):
+        payload, ident = slash_body(fake, "/poll", user="U0FAC000001")
+        await fake.send_envelope("slash_commands", payload)
+        blocks = (await fake.response(ident))["blocks"]
+        payload, ident = block_actions(fake, blocks, "Yes", user="U0SCH000004")
+        ack = await fake.send_envelope("interactive", payload)
+        answer = await fake.response(ident)
+    assert ack["envelope_id"].startswith("env-")
+    assert answer["replace_original"] is True and "Emmy Noether voted yes." in json.dumps(answer)

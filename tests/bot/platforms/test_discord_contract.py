@@ -11,6 +11,7 @@ import pytest
 
 from bot.core.messages import Message
 from bot.core.platform import ChannelTarget, DMTarget
+from bot.platforms.discord.sender import nonce_for
 from tests.fakes.discord_api import ADA, TOKEN, FakeDiscord
 
 CALLBACK = r"/interactions/(\d+)/([^/]+)/callback"
@@ -80,17 +81,28 @@ async def test_webhook_followup(fake, discord_platform):
 
 
 async def test_channel_message(app, fake, discord_platform):
-    await app.senders["discord"].send(ChannelTarget("general"), Message(text="x"), key="k")
+    sender = app.senders["discord"]
+    first = await sender.send(ChannelTarget("general"), Message(text="x"), key="weekly:1:intro")
     [post] = fake.find("POST", r"/channels/\d+/messages")
     assert post.path == f"/channels/{fake.channels['general']}/messages"
     assert post.headers["Authorization"] == f"Bot {TOKEN}"
     body = post.payload()
     assert {k: body[k] for k in ("embeds", "nonce", "enforce_nonce")} == {
         "embeds": [{"flags": 0, "type": "rich", "description": "x"}],
-        "nonce": body["nonce"],
+        "nonce": nonce_for("weekly:1:intro"),  # derived from the outbox key: a resend after a crash reuses it
         "enforce_nonce": True,
     }
-    assert len(body["nonce"]) <= 25
+    assert isinstance(body["nonce"], str) and len(body["nonce"]) <= 25  # Discord's limit for a string nonce
+    # what the nonce is for: the same key sent again is the same message, another key a new one
+    again = await sender.send(ChannelTarget("general"), Message(text="x"), key="weekly:1:intro")
+    other = await sender.send(ChannelTarget("general"), Message(text="x"), key="weekly:1:advanced")
+    assert again == first != other
+    assert [p.payload()["nonce"] for p in fake.find("POST", r"/channels/\d+/messages")] == [
+        nonce_for("weekly:1:intro"),
+        nonce_for("weekly:1:intro"),
+        nonce_for("weekly:1:advanced"),
+    ]
+    assert len(fake.posted) == 2
 
 
 async def test_dm_channel_create(app, fake, discord_platform):

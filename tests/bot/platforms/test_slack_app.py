@@ -16,13 +16,15 @@ from bot.core.commands import Command, Option, OptionType
 from bot.core.errors import UserError
 from bot.core.messages import Form, FormField, Message, Reply, Table
 from bot.core.roles import Role
-from bot.platforms.slack import SlackConfigError, SlackPlatform
+from bot.platforms.slack import SlackConfigError, SlackPlatform, build_manifest
 from bot.settings import Settings, SlackSettings
 from tests.fakes.slack_api import (
     FakeSlackAPI,
     interact,
+    mention,
     post_signed,
     running_slack,
+    signed_headers,
     slash,
     slash_body,
     view_submission,
@@ -64,12 +66,6 @@ async def _note_save(ctx, week: int, text: str, mood: str | None = None) -> Repl
 async def _big(ctx) -> Reply:
     table = Table(headers=["n", "square"], rows=[[str(i), str(i * i)] for i in range(500)])
     return Reply.of(Message(title="Squares", text="All of them.", table=table))
-
-
-@pytest.fixture
-async def slack_api() -> AsyncIterator[FakeSlackAPI]:
-    async with FakeSlackAPI.running() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -285,16 +281,7 @@ async def test_slow_modal_submission_closes_the_modal_first(slack, slack_api, mo
 
 
 async def test_mention_points_to_help(slack, slack_api):
-    event = {
-        "token": "legacy",
-        "team_id": "T0FAKE",
-        "api_app_id": "A0FAKE",
-        "type": "event_callback",
-        "event_id": "Ev01",
-        "event_time": int(time.time()),
-        "event": {"type": "app_mention", "user": ADA, "text": "<@U0BOT> hi", "channel": "C0INTRO0001", "ts": "1.2"},
-    }
-    status, _ = await post_signed(slack, json.dumps(event), content_type="application/json")
+    status, _ = await post_signed(slack, json.dumps(mention(ADA, "Ev01")), content_type="application/json")
     assert status == 200
     posted = (await slack_api.wait_for("chat.postEphemeral"))[0]
     assert posted.body["user"] == ADA and "/help" in posted.body["text"]
@@ -309,3 +296,161 @@ async def test_tables_show_times_in_the_readers_own_zone_after_timezone(app, sla
     await slash(slack, slack_api, "/timezone", "zone:Asia/Tokyo", user=ADA)
     after = await slash(slack, slack_api, "/submissions", "week:1", user=ADA)
     assert "JST" in after.text and "EST" not in after.text
+
+
+async def _topic(ctx, text: str | None = None) -> Reply:
+    return Reply.text(f"noted {text!r}; see /topic and /help, or https://example.org/topic")
+
+
+async def test_a_command_slack_keeps_for_itself_gets_the_prefix_everywhere(app, slack_api):
+    """/topic is Slack's own: the manifest registers /cohort-topic, it arrives as /topic, messages say /cohort-topic."""
+    app.registry.add(Command("topic", "Log a topic.", _topic, (Option("text", "What"),)))
+    manifest = build_manifest(app.registry)
+    names = [c["command"] for c in manifest["features"]["slash_commands"]]
+    assert "/cohort-topic" in names and "/topic" not in names and "/readings" in names
+    async with running_slack(app, slack_api) as slack:
+        answer = await slash(slack, slack_api, "/cohort-topic", "text:cats", user=ADA)
+        assert "noted 'cats'; see /cohort-topic and /help" in answer.text
+        assert "https://example.org/topic" in answer.text  # a link is not a command
+        helped = await slash(slack, slack_api, "/help", user=ADA)
+        assert "/cohort-topic [text:&lt;string&gt;]" in helped.text and "`/topic" not in helped.text
+        usage = await slash(slack, slack_api, "/cohort-topic", "nope:1", user=ADA)
+        assert "/cohort-topic" in usage.text and "/topic " not in usage.text
+
+
+# --- bad requests, retries and replays -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (bytes(range(256)) * 4, "application/octet-stream"),  # binary, not UTF-8
+        (urlencode({"payload": '{"type": "view_submission", "user": '}), None),  # a broken JSON payload
+        (b'{"type": "event_callback", "event": ', "application/json"),  # broken JSON
+        (urlencode({"payload": "[1, 2, 3]"}), None),  # JSON, but not an object
+    ],
+    ids=["binary", "broken-payload", "broken-json", "not-an-object"],
+)
+async def test_an_unreadable_body_is_401_unsigned_and_400_signed_never_500(
+    slack, slack_api, caplog, body, content_type
+):
+    forged, _ = await post_signed(slack, body, secret="not-the-secret", content_type=content_type)
+    signed, _ = await post_signed(slack, body, content_type=content_type)
+    assert (forged, signed) == (401, 400)
+    assert "Traceback" not in caplog.text and not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert not slack_api.calls_to("response") and not slack_api.calls_to("chat.postEphemeral")
+
+
+@pytest.mark.parametrize("timestamp", ["soon", "", "1e9", "١٢٣", "-1", " 17"])
+async def test_a_timestamp_that_is_not_a_number_is_401(slack, slack_api, caplog, timestamp):
+    form, _ = slash_body(slack_api, "/help")
+    status, _ = await post_signed(slack, urlencode(form), timestamp=timestamp)
+    assert status == 401
+    assert "Traceback" not in caplog.text and not slack_api.calls_to("response")
+
+
+async def no_more_than(slack_api, method: str, count: int, where=None) -> None:
+    """Exactly ``count`` calls to ``method``: a late duplicate (run in the background by bolt) gets 0.3 s to show."""
+    with pytest.raises(AssertionError):
+        await slack_api.wait_for(method, count=count + 1, within=0.3, where=where)
+    assert len([c for c in slack_api.calls_to(method) if where is None or where(c)]) == count
+
+
+async def _open_submit_form(slack, slack_api) -> dict:
+    await slash(slack, slack_api, "/submit", "week:1", user=ADA, wait=False)
+    return (await slack_api.wait_for("views.open"))[0].json("view")
+
+
+async def _ada_submissions(app) -> int:
+    from cogs.homework._common import repo
+
+    ada = next(p.id for p in await app.people.all() if p.name == "Ada Lovelace")
+    return len(await repo(app).history(ada, 1))
+
+
+async def test_a_replayed_modal_submission_records_one_submission(app, slack, slack_api):
+    view = await _open_submit_form(slack, slack_api)
+    payload = urlencode({"payload": json.dumps(view_submission(view, {"link": "https://example.com/hw1"}, ADA))})
+    headers = signed_headers(payload)  # the very same signed request, sent three times within 5 minutes
+    for _ in range(3):
+        status, _ = await post_signed(slack, payload, headers=headers)
+        assert status == 200
+    await slack_api.wait_for("chat.postEphemeral")
+    # a new submission (a fresh trigger_id) after the replays is still recorded
+    status, _ = await interact(slack, view_submission(view, {"link": "https://example.com/hw1-v2"}, ADA))
+    assert status == 200
+    await slack_api.wait_for("chat.postEphemeral", count=2)
+    await no_more_than(slack_api, "chat.postEphemeral", 2)
+    assert await _ada_submissions(app) == 2
+
+
+async def test_a_replayed_slash_command_is_answered_once(slack, slack_api):
+    form, ident = slash_body(slack_api, "/readings", "1", user=ADA)
+    body = urlencode(form)
+    headers = signed_headers(body)
+    assert [(await post_signed(slack, body, headers=headers))[0] for _ in range(2)] == [200, 200]
+    await slack_api.response(ident)
+    later = await slash(slack, slack_api, "/help", user=ADA)  # runs after the replay was answered
+    assert later.status == 200
+    await no_more_than(slack_api, "response", 1, where=lambda c: c.target == ident)
+
+
+async def test_a_retried_event_is_handled_once(slack, slack_api):
+    body = json.dumps(mention(ADA, "Ev0RETRY"))
+    assert (await post_signed(slack, body, content_type="application/json"))[0] == 200
+    await slack_api.wait_for("chat.postEphemeral")
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert (await post_signed(slack, body, content_type="application/json", headers=retry))[0] == 200
+    other = json.dumps(mention(ADA, "Ev0OTHER"))
+    assert (await post_signed(slack, other, content_type="application/json"))[0] == 200
+    await slack_api.wait_for("chat.postEphemeral", count=2)
+    await no_more_than(slack_api, "chat.postEphemeral", 2)
+
+
+def test_recently_seen_forgets_after_its_ttl_and_stays_bounded():
+    from bot.platforms.slack.dedupe import RecentlySeen, request_key
+
+    now = [0.0]
+    seen = RecentlySeen(ttl=600, max_keys=3, clock=lambda: now[0])
+    assert seen.first_time("a") and not seen.first_time("a")
+    now[0] = 599.0
+    assert not seen.first_time("a")
+    now[0] = 600.0
+    assert seen.first_time("a")  # a replay older than the signature window cannot pass the signature check anyway
+    for key in "bcde":
+        assert seen.first_time(key)
+    assert len(seen) == 3 and seen.first_time("a")  # the oldest were dropped to stay within max_keys
+    assert request_key({"event_id": "Ev1", "trigger_id": "t"}) == "event:Ev1"
+    assert request_key({"trigger_id": "t"}) == "trigger:t"
+    assert request_key({"type": "view_closed"}) is None
+
+
+async def test_a_port_taken_at_start_is_one_clear_error(app, slack_api):
+    import socket
+
+    from bot.core.errors import StartupError
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        platform = SlackPlatform(
+            app,
+            SlackSettings(_env_file=None, bot_token="xoxb-t", signing_secret="s", api_url=slack_api.api_url),
+            Settings(_env_file=None, http_host="127.0.0.1", http_port=port),
+        )
+        with pytest.raises(StartupError, match=f"cannot listen on 127.0.0.1:{port}: Address already in use"):
+            await platform.start()
+    assert "slack" not in app.senders
+
+
+async def test_a_redelivered_socket_mode_envelope_is_answered_once(app, slack_api):
+    async with running_slack(app, slack_api, socket_mode=True):
+        payload, ident = slash_body(slack_api, "/readings", "week:1", user=EMMY)
+        for _ in range(2):  # Slack redelivers an envelope it thinks was not acknowledged
+            await slack_api.send_envelope("slash_commands", payload)
+        await slack_api.response(ident)
+        payload2, ident2 = slash_body(slack_api, "/help", user=EMMY)
+        await slack_api.send_envelope("slash_commands", payload2)
+        await slack_api.response(ident2)
+        await no_more_than(slack_api, "response", 1, where=lambda c: c.target == ident)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -18,13 +16,8 @@ HELLO = Message(title="Week 1", text="**Hello** [notes](https://example.org/n)")
 
 
 @pytest.fixture
-async def slack_api() -> AsyncIterator[FakeSlackAPI]:
-    async with FakeSlackAPI.running(page_size=3) as fake:
-        yield fake
-
-
-@pytest.fixture
 def sender(app: CohortBot, slack_api: FakeSlackAPI) -> SlackSender:
+    slack_api.page_size = 3  # channel lists come in several pages
     return SlackSender(app, AsyncWebClient(token=BOT_TOKEN, base_url=slack_api.api_url))
 
 
