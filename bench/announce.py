@@ -15,7 +15,9 @@ person's first DM), so a DM costs one request. Slack: the real ``SlackSender`` a
 limiting ``chat.postMessage`` to 50 in any rolling second. The floor is N / 50 seconds; the goal is ratio <= 1.05
 with no failures and no duplicates.
 
-(``bench/outbox.py`` measures the outbox alone; this file reuses its Discord fake rather than changing that file.)
+Between the runs, the same N DMs are sent as plain outbox rows (enqueue -> last DM, same fakes and senders): the
+outbox alone, measured in the same conditions, to tell the announcement's own cost from the machine's noise.
+(``bench/outbox.py`` measures the outbox alone too; this file reuses its Discord fake rather than changing it.)
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from bot.cohort import load_cohort  # noqa: E402
 from bot.core.clock import ManualClock  # noqa: E402
 from bot.core.context import Actor, Place  # noqa: E402
 from bot.core.messages import Button  # noqa: E402
+from bot.core.platform import DMTarget  # noqa: E402
+from bot.outbox import NewItem  # noqa: E402
 from bot.roster import import_roster_file  # noqa: E402
 from schedules.runtime import Runtime  # noqa: E402
 
@@ -94,20 +98,30 @@ async def new_app(workdir: Path, platform: str, n: int) -> tuple[CohortBot, Acto
     return app, Actor(platform, user, "Person 00000")
 
 
-async def announce(app: CohortBot, actor: Actor, n: int, accepted: list[float]) -> dict:
-    """Preview, then time Send -> the N-th accepted DM; wait for the report; the counts."""
+async def announce(app: CohortBot, actor: Actor, n: int, accepted: list[float], *, reference: bool) -> dict:
+    """Preview, then time Send -> the N-th accepted DM; wait for the report; the counts.
+
+    ``reference``: instead of the announcement, enqueue N plain outbox DMs to the same people (the outbox alone, on
+    the same fake and machine, in the same run) and time that.
+    """
     runtime = Runtime(app)
     await runtime.start()
     try:
         reply = await app.dispatch(actor, "announce", {"message": "**Room change**: B12.", "to": "all", "dm": "true"})
         assert reply.message is not None and reply.error is None, reply.error
         send = next(c for c in reply.message.actions if isinstance(c, Button) and c.label == "Send")
+        people = [p.id for p in await app.people.all()]
         started = time.perf_counter()
-        answer = await app.dispatcher.click(actor, send.id, [], Place())
+        if reference:
+            await app.outbox.enqueue_many(NewItem(f"ref:{i}", DMTarget(i), reply.message) for i in people)
+            expected = n
+        else:
+            answer = await app.dispatcher.click(actor, send.id, [], Place())
+            assert answer.error is None, answer.error
+            expected = n + 1  # the N DMs, then the author's report
         clicked = time.perf_counter() - started
-        assert answer.error is None, answer.error
         deadline = time.perf_counter() + 3 * n / LIMIT + 30
-        while len(accepted) < n + 1 and time.perf_counter() < deadline:  # noqa: ASYNC110 - the N DMs, the report
+        while len(accepted) < expected and time.perf_counter() < deadline:  # noqa: ASYNC110 - polls the fake
             await asyncio.sleep(0.05)
         if len(accepted) < n:
             raise RuntimeError(f"only {len(accepted)} of {n} DMs arrived: {await app.outbox.counts()}")
@@ -115,10 +129,11 @@ async def announce(app: CohortBot, actor: Actor, n: int, accepted: list[float]) 
         counts = await app.outbox.counts()
     finally:
         await runtime.stop()
-    return {"elapsed": elapsed, "click": clicked, "floor": n / LIMIT, "failures": n + 1 - counts.get("sent", 0)}
+    failures = expected - counts.get("sent", 0)
+    return {"elapsed": elapsed, "click": clicked, "floor": n / LIMIT, "failures": failures}
 
 
-async def bench_discord(n: int, rate: float, workdir: Path) -> dict:
+async def bench_discord(n: int, rate: float, workdir: Path, reference: bool) -> dict:
     fake = TimedDiscord()
     runner = web.AppRunner(fake.app)
     await runner.setup()
@@ -139,7 +154,7 @@ async def bench_discord(n: int, rate: float, workdir: Path) -> dict:
             "INSERT INTO dm_channels (platform, user_id, channel_id) VALUES ('discord', ?, ?)",
             [(discord_id(i), str(500000 + i)) for i in range(n)],
         )
-        result = await announce(app, actor, n, fake.accepted)
+        result = await announce(app, actor, n, fake.accepted, reference=reference)
     finally:
         await app.close()
         await client.close()
@@ -149,7 +164,7 @@ async def bench_discord(n: int, rate: float, workdir: Path) -> dict:
     return result
 
 
-async def bench_slack(n: int, rate: float, workdir: Path) -> dict:
+async def bench_slack(n: int, rate: float, workdir: Path, reference: bool) -> dict:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.platforms.slack.sender import SlackSender
@@ -172,7 +187,7 @@ async def bench_slack(n: int, rate: float, workdir: Path) -> dict:
             sender = SlackSender(app, client)
             sender.rate_per_second = rate  # type: ignore[attr-defined]
             app.senders["slack"] = sender
-            result = await announce(app, actor, n, accepted)
+            result = await announce(app, actor, n, accepted, reference=reference)
         finally:
             await app.close()
         calls = fake.calls_to("chat.postMessage")
@@ -182,38 +197,48 @@ async def bench_slack(n: int, rate: float, workdir: Path) -> dict:
     return result
 
 
+def row(platform: str, what: str, rate: float, n: int, results: list[dict]) -> str:
+    """One line of the table: medians of ``results``."""
+
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in results)
+
+    ratio = statistics.median(r["elapsed"] / r["floor"] for r in results)
+    runs = " ".join(f"{r['elapsed']:.2f}" for r in results)
+    return (
+        f"{platform:9} {what:9} {rate:7.1f} {n:6d} {med('elapsed'):10.2f} {results[0]['floor']:8.2f} {ratio:6.3f} "
+        f"{med('click'):8.3f} {med('429s'):5.0f} {med('failures'):8.0f} {med('duplicates'):6.0f}   {runs}"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--platform", choices=["discord", "slack", "both"], default="both")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=float, default=49.0, help="the worker's pace (the fakes allow 50/s)")
+    parser.add_argument(
+        "--no-reference", action="store_true", help="skip the reference (N plain outbox DMs, between the runs)"
+    )
     args = parser.parse_args()
     platforms = ["discord", "slack"] if args.platform == "both" else [args.platform]
+    kinds = ["announce"] + ([] if args.no_reference else ["outbox"])
     print(f"/announce to:all dm:true to N people, Send click -> last DM; medians of {args.runs}; floor = N / {LIMIT}")
+    print("(outbox: the reference, N plain outbox DMs to the same people, enqueue -> last DM, runs interleaved)")
     print(
-        f"{'platform':9} {'pace/s':>7} {'N':>6} {'elapsed s':>10} {'floor s':>8} {'ratio':>6} {'click s':>8} "
-        f"{'429s':>5} {'failures':>8} {'dupes':>6}   per-run elapsed s",
+        f"{'platform':9} {'what':9} {'pace/s':>7} {'N':>6} {'elapsed s':>10} {'floor s':>8} {'ratio':>6} "
+        f"{'click s':>8} {'429s':>5} {'failures':>8} {'dupes':>6}   per-run elapsed s",
         flush=True,
     )
     for platform in platforms:
-        results = []
+        results: dict[str, list[dict]] = {k: [] for k in kinds}
+        run = bench_discord if platform == "discord" else bench_slack
         for _ in range(args.runs):
-            with tempfile.TemporaryDirectory() as tmp:
-                run = bench_discord if platform == "discord" else bench_slack
-                results.append(await run(args.n, args.rate, Path(tmp)))
-
-        def med(key: str, rs: list[dict] = results) -> float:
-            return statistics.median(r[key] for r in rs)
-
-        ratio = statistics.median(r["elapsed"] / r["floor"] for r in results)
-        runs = " ".join(f"{r['elapsed']:.2f}" for r in results)
-        print(
-            f"{platform:9} {args.rate:7.1f} {args.n:6d} {med('elapsed'):10.2f} {results[0]['floor']:8.2f} "
-            f"{ratio:6.3f} {med('click'):8.3f} {med('429s'):5.0f} {med('failures'):8.0f} {med('duplicates'):6.0f}"
-            f"   {runs}",
-            flush=True,
-        )
+            for kind in kinds:
+                with tempfile.TemporaryDirectory() as tmp:
+                    results[kind].append(await run(args.n, args.rate, Path(tmp), kind == "outbox"))
+        for kind in kinds:
+            print(row(platform, kind, args.rate, args.n, results[kind]), flush=True)
 
 
 if __name__ == "__main__":
