@@ -73,7 +73,7 @@ def message_form(audience: Audience, how: str, fixed: dict[str, str]) -> Form:
     ),
     Option(
         "to",
-        "all, scholars, facilitators, organizers, track:<t>, section:<s>, people:<names> (default: all)",
+        "all (the default), scholars, facilitators, organizers, track:<t>, section:<s> or people:<names>",
         OptionType.STRING,
         autocomplete=suggest_to,
     ),
@@ -134,7 +134,7 @@ async def announce(
         audience=people,
         unreachable=reasons,
         send_at=send_at,
-        scheduled=at is not None,
+        scheduled=scheduled,
         ping_asked=bool(ping),
         dm=dm,
     )
