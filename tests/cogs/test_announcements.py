@@ -409,3 +409,13 @@ async def test_to_is_suggested_as_one_types(app):
         "people:Ada Lovelace, Hedy Lamarr"
     ]
     assert [c.value for c in await complete(alan, "announce", "to", "people:Emm")] == []  # not in his section
+
+
+async def test_at_is_read_in_the_authors_own_zone(app, as_):
+    from datetime import UTC, datetime
+
+    reply = await as_("Katherine Johnson", "announce", message="Tea at three", dm="true", at="2026-01-12 15:00")
+    assert reply.error is None, reply.error
+    announcement = await repo(app).get(await last_id(app))
+    assert announcement.send_at == datetime(2026, 1, 12, 15, 0, tzinfo=UTC)  # Europe/London, not the cohort's zone
+    assert announcement.label == "section europe-wed" and announcement.scheduled
