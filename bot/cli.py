@@ -20,9 +20,13 @@ from bot.cohort import Cohort, CohortError, load_cohort
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import StartupError
 from bot.core.messages import Table, format_local
-from bot.platforms import platforms
+from bot.core.platform import FatalPlatformError
+from bot.instance import AlreadyRunning, Holder, InstanceLock, lock_path, running
+from bot.platforms import PlatformSpec, platforms
 from bot.roster import RosterFileError, import_roster, import_roster_file, read_roster
 from bot.settings import Settings, read_settings
+from bot.storage.db import unavailable_reason
+from bot.web import WebServer, wanted
 from schedules.runtime import Runtime, plan
 
 log = logging.getLogger("cohortbot")
@@ -54,10 +58,11 @@ def calendar_table(cohort: Cohort) -> Table:
 
 
 def sections_table(cohort: Cohort) -> Table:
-    """Each section's weekly meeting, in its own zone and the cohort's."""
+    """Each section's weekly meeting, in its own zone and the cohort's, and where it meets."""
     rows = []
     for s in cohort.sections:
         start, _ = cohort.meeting(s, 1)
+        where = [f"#{s.channel}" if s.channel else "", str(s.link) if s.link else "", s.location or ""]
         rows.append(
             [
                 s.name,
@@ -65,10 +70,30 @@ def sections_table(cohort: Cohort) -> Table:
                 f"{s.weekday.title()} {s.start:%H:%M} {cohort.section_zone(s).key}",
                 format_local(start, cohort.zone, "t"),
                 f"{s.duration_minutes} min",
+                " · ".join(w for w in where if w) or "-",
                 ", ".join(s.facilitators) or "-",
             ]
         )
-    return Table(headers=["section", "track", "meets", "cohort time", "length", "facilitators"], rows=rows)
+    headers = ["section", "track", "meets", "cohort time", "length", "where", "facilitators"]
+    return Table(headers=headers, rows=rows)
+
+
+async def exceptions_table(app: CohortBot) -> Table:
+    """Every week that differs from its section's pattern: the file's exceptions and (with a database) the
+    moves and cancellations made since, as ``app.meetings`` sees them (times in the section's zone)."""
+    changes = await app.meetings.changes()
+    rows = []
+    for m in await app.meetings.all():
+        changed = changes.get((m.name.casefold(), m.week))
+        if m.status == "scheduled":
+            continue
+        zone = app.cohort.section_zone(m.section)
+        what = "skipped / cancelled" if not m.held else f"at {format_local(m.start, zone)}"
+        if m.usual_start is not None and m.held:
+            what += f" (usually {format_local(m.usual_start, zone, 't')})"
+        source = f"changed {format_local(changed.changed_at, app.cohort.zone)}" if changed else "cohort file"
+        rows.append([m.name, str(m.week), what, m.reason or "-", source])
+    return Table(headers=["section", "week", "meeting", "reason", "from"], rows=rows)
 
 
 async def cmd_check(args: argparse.Namespace) -> int:
@@ -79,16 +104,25 @@ async def cmd_check(args: argparse.Namespace) -> int:
     )
     print(calendar_table(cohort).as_text() + "\n")
     print(sections_table(cohort).as_text() + "\n")
-    app = await CohortBot.open(cohort, ":memory:", clock=SystemClock())
+    if args.db and not Path(args.db).is_file():
+        raise CliError(f"{args.db}: no such database (check --db)")
+    app = await CohortBot.open(cohort, args.db or ":memory:", clock=SystemClock())
     try:
+        exceptions = await exceptions_table(app)
         jobs = await plan(app)
     finally:
         await app.close()
+    scope = "file and database" if args.db else "file"
+    print(f"Meetings that differ from the weekly pattern ({scope}): {len(exceptions.rows)}")
+    print((exceptions.as_text() if exceptions.rows else "  (none)") + "\n")
     table = Table(
         headers=["when (cohort time)", "job", "what"],
         rows=[[format_local(j.when, cohort.zone), j.id, j.description] for j in jobs],
     )
-    print(f"Scheduled jobs the bot will run ({len(jobs)}):")
+    where = (
+        f"with the moves and cancellations in {args.db}" if args.db else "from the file alone (add --db for changes)"
+    )
+    print(f"Scheduled jobs the bot will run ({len(jobs)}, {where}):")
     print(table.as_text() if jobs else "  (none)")
     return 0
 
@@ -105,11 +139,34 @@ async def cmd_roster_import(args: argparse.Namespace, settings: Settings) -> int
     app = await CohortBot.open(app_cohort, db_path)
     try:
         report = await import_roster(app.people, text, app_cohort, app.clock.now())
+        upkeep = await app.run_upkeep()  # join codes for newcomers (linking and syncing need the running bot)
     finally:
         await app.close()
     report.encoding = encoding
     print(f"{args.roster_file} -> {db_path}: {report.summary()}")
+    for line in upkeep:
+        print(line)
+    with contextlib.suppress(CliError, OSError):
+        number = running_bot(db_path).pid
+        os.kill(number, signal.SIGHUP)  # the running bot links (by email), syncs roles and reports what it did
+        print(f"asked the running bot (pid {number}) to link and sync the changes")
     return 0 if not report.errors else 2
+
+
+async def cmd_roster_codes(args: argparse.Namespace, settings: Settings) -> int:
+    """``cohortbot roster codes``: name, email and join code of everyone not linked yet, for a mail merge."""
+    app = await CohortBot.open(args.cohort or settings.cohort, args.db or settings.db)
+    try:
+        exporter = app.exporters.get("join-codes")
+        if exporter is None:
+            raise CliError("this bot has no join codes (the roster feature is not installed)")
+        table = await exporter(app)
+    finally:
+        await app.close()
+    linked = table.headers.index("linked")
+    rows = [row[:3] for row in table.rows if args.all or not row[linked]]
+    write_csv(Table(headers=table.headers[:3], rows=rows), args.output)
+    return 0
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -119,19 +176,45 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(f"{problem}: give the bot's database with --db or COHORTBOT_DB (export creates none)")
     app = await CohortBot.open(args.cohort or settings.cohort, db_path)
     try:
+        if args.what in app.documents:
+            return await export_document(app, args)
         exporter = app.exporters.get(args.what)
         if exporter is None:
-            known = ", ".join(sorted(app.exporters)) or "none yet"
+            known = ", ".join(sorted([*app.exporters, *app.documents])) or "none yet"
             raise CliError(f"nothing called {args.what!r} can be exported (available: {known})")
+        if args.person:
+            raise CliError(f"--person only goes with {', '.join(sorted(app.documents)) or 'file exports'}")
         table = await exporter(app)
     finally:
         await app.close()
+    write_csv(table, args.output)
+    return 0
+
+
+def write_csv(table: Table, output: str | None) -> None:
+    """``table`` as CSV (``Table.as_csv``) to the file ``output`` (saying how many rows), or to standard output."""
     data = table.as_csv()
-    if args.output:
-        Path(args.output).write_bytes(data)
-        print(f"wrote {len(table.rows)} rows to {args.output}", file=sys.stderr)
+    if output:
+        Path(output).write_bytes(data)
+        print(f"wrote {len(table.rows)} rows to {output}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+async def export_document(app: CohortBot, args: argparse.Namespace) -> int:
+    """Write a file export (``app.documents``, e.g. ``calendar``) for everyone or ``--person EMAIL``."""
+    person = None
+    if args.person:
+        person = await app.people.by_email(args.person)
+        if person is None:
+            raise CliError(f"nobody with the email {args.person!r} is on the roster of this database")
+    document = await app.documents[args.what](app, person)
+    if args.output:
+        Path(args.output).write_bytes(document.content)
+        print(f"wrote {document.filename} ({len(document.content)} bytes) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(document.content)
         sys.stdout.flush()
     return 0
 
@@ -175,9 +258,17 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def pid_file(db_path: str | Path) -> Path:
-    """Where a running bot writes its process id: beside its database (``cohortbot.db`` -> ``cohortbot.pid``)."""
-    return Path(db_path).with_suffix(".pid")
+def take_lock(db_path: str | Path, platform: str) -> InstanceLock | None:
+    """This process's lock on the database (one running bot per database); :class:`CliError` if one runs."""
+    if str(db_path) == ":memory:":
+        return None
+    lock = InstanceLock(db_path)
+    try:
+        return lock.acquire(platform)
+    except AlreadyRunning as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:  # the lock file goes beside the database: the same folder, the same reasons
+        raise CliError(unavailable_reason(db_path, exc)) from None
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -187,10 +278,29 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     load_cohort(cohort_path)  # a bad cohort file, then bad settings, are reported before the database is opened
     if spec.check is not None:
         spec.check(settings)
+    lock = take_lock(db_path, args.platform)  # one bot per database: before it is opened (and migrated)
+    try:
+        return await _run(args, settings, spec, cohort_path, db_path, lock)
+    except FatalPlatformError as exc:
+        log.error("stopping: %s", exc)
+        raise CliError(str(exc)) from None
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _run(
+    args: argparse.Namespace,
+    settings: Settings,
+    spec: PlatformSpec,
+    cohort_path: str,
+    db_path: str,
+    lock: InstanceLock | None,
+) -> int:
     app = await CohortBot.open(cohort_path, db_path, settings=settings, platform=args.platform)
     runtime = Runtime(app)
     platform = None
-    pid = pid_file(db_path)
+    server: WebServer | None = None
     try:
         platform = spec.create(app, settings, runtime)
         loop = asyncio.get_running_loop()
@@ -200,47 +310,55 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 loop.add_signal_handler(sig, stop.set)
         with contextlib.suppress(NotImplementedError, AttributeError):  # SIGHUP: re-read the cohort, rebuild jobs
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload()))
+        with contextlib.suppress(NotImplementedError, AttributeError):  # SIGUSR1: look at the outbox now
+            loop.add_signal_handler(signal.SIGUSR1, runtime.worker.wake)
         await platform.start()
+        if not getattr(platform, "serves_http", False) and wanted(settings):
+            server = WebServer(app, settings)  # the features' HTTP routes (calendar feeds), only when asked
+            await server.start()
         await runtime.start()
-        pid.write_text(f"{os.getpid()}\n")
+        if lock is not None:
+            lock.ready()
         log.info("cohortbot is running on %s for %s (pid %d)", args.platform, app.cohort.program, os.getpid())
         waiter = asyncio.ensure_future(platform.wait())
         stopper = asyncio.ensure_future(stop.wait())
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):
             task.cancel()
+        if waiter.done() and not waiter.cancelled() and waiter.exception() is not None:
+            raise waiter.exception()  # e.g. Discord closed the gateway for good: exit non-zero, saying why
     finally:
-        with contextlib.suppress(OSError):
-            if pid.read_text().strip() == str(os.getpid()):
-                pid.unlink()
         await runtime.stop()
+        if server is not None:
+            await server.stop()
         if platform is not None:
             await platform.stop()
         await app.close()
     return 0
 
 
-def running_pid(db_path: str | Path) -> int:
-    """The process id of the bot running on ``db_path``; :class:`CliError` if there is none."""
-    pid = pid_file(db_path)
+def running_bot(db_path: str | Path) -> Holder:
+    """The live bot holding ``db_path``'s lock; :class:`CliError` if there is none (whatever the file says)."""
     try:
-        number = int(pid.read_text().strip())
-        os.kill(number, 0)
-    except FileNotFoundError:
-        raise CliError(f"no running bot found: {pid} does not exist (is `cohortbot run` using this --db?)") from None
-    except ValueError:
-        raise CliError(f"{pid} does not hold a process id") from None
-    except ProcessLookupError:
-        raise CliError(f"the bot that wrote {pid} (pid {number}) is not running any more") from None
-    return number
+        holder = running(db_path)
+    except OSError as exc:
+        raise CliError(f"cannot read {lock_path(db_path)}: {exc.strerror or exc}") from None
+    if holder is None:
+        raise CliError(
+            f"no running bot found on {db_path}: nothing holds {lock_path(db_path)} "
+            "(is `cohortbot run` using this --db?)"
+        )
+    if holder.pid <= 0 or holder.state == "starting":
+        raise CliError(f"the bot on {db_path} ({holder.describe()}) is still starting; try again in a moment")
+    return holder
 
 
 def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
-    """Exit 0 if the bot on this database is running (and, with ``--http``, its ``/healthz`` answers 200)."""
+    """Exit 0 if a bot runs on this database (and, with ``--http``, its ``/healthz`` answers 200)."""
     import urllib.error
     import urllib.request
 
-    number = running_pid(args.db or settings.db)
+    holder = running_bot(args.db or settings.db)
     if args.http:
         host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "") else settings.http_host
         url = f"http://{host}:{settings.http_port}/healthz"
@@ -251,15 +369,40 @@ def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError(f"{url} did not answer: {exc}") from None
         if status != 200:
             raise CliError(f"{url} answered {status}")
-    print(f"ok: cohortbot is running (pid {number})")
+    print(f"ok: cohortbot is running ({holder.describe()})")
     return 0
 
 
 def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
     """Ask the bot running on this database to re-read its cohort file and rebuild its schedule (SIGHUP)."""
-    number = running_pid(args.db or settings.db)
+    number = running_bot(args.db or settings.db).pid
     os.kill(number, signal.SIGHUP)
     print(f"asked the bot (pid {number}) to reload its cohort file and schedule")
+    return 0
+
+
+async def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-queue every failed outbox message; wake the running bot, if any, to send them now (SIGUSR1)."""
+    db_path = args.db or settings.db
+    if not Path(db_path).is_file():
+        raise CliError(f"no database at {db_path} (give the bot's --db)")
+    app = await CohortBot.open(args.cohort or settings.cohort, db_path)
+    try:
+        count = await app.outbox.requeue(app.clock.now())
+    finally:
+        await app.close()
+    try:
+        holder = running(db_path)
+    except OSError:
+        holder = None
+    if count and holder is not None and holder.pid > 0 and holder.state == "running":  # its handler is set
+        with contextlib.suppress(OSError):
+            os.kill(holder.pid, signal.SIGUSR1)
+        print(f"re-queued {count} failed message(s); the running bot (pid {holder.pid}) sends them now")
+    elif count:
+        print(f"re-queued {count} failed message(s); they are sent when the bot runs")
+    else:
+        print("no failed messages to re-queue")
     return 0
 
 
@@ -270,12 +413,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="validate a cohort file and print its schedule")
     p.add_argument("cohort_file")
+    p.add_argument("--db", help="also apply the moves and cancellations recorded in this database (the running bot's)")
 
     roster = sub.add_parser("roster", help="roster commands").add_subparsers(dest="roster_command", required=True)
     p = roster.add_parser("import", help="upsert people from a roster CSV")
     p.add_argument("roster_file")
     p.add_argument("--cohort", help="cohort file to check tracks and sections against")
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
+    p = roster.add_parser("codes", help="CSV of name, email and personal join code, for a mail merge")
+    p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
+    p.add_argument("--cohort", help="cohort file (default: COHORTBOT_COHORT)")
+    p.add_argument("-o", "--output", help="write to this file (default: standard output)")
+    p.add_argument("--all", action="store_true", help="also people already linked to an account")
 
     p = sub.add_parser("run", help="run the bot")
     p.add_argument("--platform", choices=sorted(platforms()), required=True)
@@ -284,6 +433,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reload", help="make the running bot re-read its cohort file and rebuild its schedule")
     p.add_argument("--db", help="the database of the running bot (default: COHORTBOT_DB or ./cohortbot.db)")
+
+    outbox = sub.add_parser("outbox", help="the outbox of a bot's database").add_subparsers(
+        dest="outbox_command", required=True
+    )
+    p = outbox.add_parser("retry", help="re-queue every failed message (the running bot sends them)")
+    p.add_argument("--db", help="the bot's database (default: COHORTBOT_DB or ./cohortbot.db)")
+    p.add_argument("--cohort", help=argparse.SUPPRESS)
 
     p = sub.add_parser("health", help="exit 0 if the bot is running (for container health checks)")
     p.add_argument("--db", help="the database of the running bot (default: COHORTBOT_DB or ./cohortbot.db)")
@@ -294,10 +450,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cohort", help=argparse.SUPPRESS)
     p.add_argument("--roster", help=argparse.SUPPRESS)
 
-    p = sub.add_parser("export", help="write a CSV report")
-    p.add_argument("what", help="attendance, submissions or stipends")
+    p = sub.add_parser("export", help="write a CSV report, or a calendar (.ics)")
+    p.add_argument("what", help="attendance, submissions, stipends, roster, roster-changes, join-codes, or calendar")
     p.add_argument("--db")
     p.add_argument("--cohort")
+    p.add_argument("--person", metavar="EMAIL", help="calendar: only this person's meetings and deadlines")
     p.add_argument("-o", "--output")
 
     p = sub.add_parser("slack-manifest", help="print the Slack app manifest generated from the commands")
@@ -315,6 +472,8 @@ async def _main(args: argparse.Namespace) -> int:
     if args.command == "slack-manifest":
         return await cmd_manifest(args)
     settings = read_settings(Settings)
+    if args.command == "roster" and args.roster_command == "codes":
+        return await cmd_roster_codes(args, settings)
     if args.command == "roster":
         return await cmd_roster_import(args, settings)
     if args.command == "export":
@@ -325,6 +484,8 @@ async def _main(args: argparse.Namespace) -> int:
         return cmd_reload(args, settings)
     if args.command == "health":
         return cmd_health(args, settings)
+    if args.command == "outbox":
+        return await cmd_outbox_retry(args, settings)
     raise CliError(f"unknown command {args.command}")
 
 

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as Time
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
 from bot.core.clock import END_OF_DAY, date_only, utc
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PositiveInt = Annotated[int, Field(gt=0)]
+Day = date  # a field called ``date`` would shadow the type inside its class
 
 
 def _zone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file (tzdata installed)
         from bot.core.zones import suggest_zone
 
         hint = suggest_zone(value)
@@ -94,8 +97,35 @@ class Week(_Model):
     homework: Homework | None = None
 
 
+# ---- sections (issue 12: link, location, per-week exceptions) -----------------------------------------
+class MeetingException(_Model):
+    """One week that differs from a section's weekly pattern: skipped, or on another date and/or at another time.
+
+    ``date`` and ``start`` are local, in the section's zone; either may be left out (same weekday of that week,
+    or the usual start time).
+    """
+
+    week: PositiveInt
+    skip: bool = False
+    date: Day | None = None
+    start: Time | None = None
+    reason: Annotated[str, Field(max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> MeetingException:
+        if self.skip and (self.date is not None or self.start is not None):
+            raise ValueError("a skipped week has no date or start; give either skip: true, or a date and/or start")
+        if not self.skip and self.date is None and self.start is None:
+            raise ValueError("say what is different that week: skip: true, or a date and/or a start time")
+        return self
+
+
 class SectionMeeting(_Model):
-    """A discussion section: who runs it, and when it meets each week, in its own zone."""
+    """A discussion section: who runs it, and when and where it meets each week, in its own zone.
+
+    ``link`` is a call URL and ``location`` a place (a room, an address); ``channel`` is its chat channel.
+    ``exceptions`` lists the weeks that differ from the pattern (read them through ``bot.meetings``).
+    """
 
     name: Annotated[str, Field(min_length=1)]
     track: str
@@ -105,11 +135,18 @@ class SectionMeeting(_Model):
     timezone: Annotated[str, Field()] = ""
     duration_minutes: PositiveInt = 60
     channel: str | None = None
+    link: HttpUrl | None = None
+    location: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    exceptions: list[MeetingException] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
     def _valid_zone(cls, value: str) -> str:
         return _zone(value) if value else value
+
+    def exception(self, week: int) -> MeetingException | None:
+        """The exception for ``week``, if the file gives one."""
+        return next((e for e in self.exceptions if e.week == week), None)
 
 
 class Posting(_Model):
@@ -120,16 +157,61 @@ class Posting(_Model):
     channels: dict[str, str] = Field(default_factory=dict)
 
 
+# ---- stipend rule (attendance and stipends, issue 13) --------------------------------------------------
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+MONEY_RE = re.compile(r"^\s*([A-Za-z]{3})?\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*([A-Za-z]{3})?\s*$")
+
+
 class StipendRule(_Model):
-    """Who completes: attend at least N sections and submit at least M homeworks (and be eligible)."""
+    """Who completes, and what is paid (see docs/stipends.md).
+
+    A scholar qualifies when they are eligible (the roster's ``stipend_eligible``, if ``requires_eligibility``),
+    attended at least ``sections_attended`` of their section's meetings (a cancelled meeting lowers the number
+    needed by one: it never counts against anyone) and handed in at least ``homeworks_submitted`` homeworks.
+    ``amount`` and ``facilitator_hourly_rate`` are numbers in ``currency``; ``"USD 500"`` is read as well.
+    """
 
     sections_attended: Annotated[int, Field(ge=0)] = 6
     homeworks_submitted: Annotated[int, Field(ge=0)] = 6
-    late_counts: bool = True
-    excused_counts: bool = False
+    late_counts: bool = True  # a late homework counts ...
+    late_grace_days: Annotated[float, Field(ge=0)] | None = None  # ... if handed in this long after its deadline
+    excused_counts: bool = False  # an excused absence counts as attended (else as missed, with its reason kept)
+    makeups_count: bool = True  # attending another section's meeting counts for one's own meeting of that week
     requires_eligibility: bool = True
-    amount: str | None = None
-    facilitator_hourly_rate: str | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    amount: Money | None = None  # paid to each scholar who qualifies
+    facilitator_hourly_rate: Money | None = None
+    facilitator_prep_minutes: Annotated[int, Field(ge=0, le=600)] = 0  # paid per meeting held, on top of its length
+    alert_hours_after: Annotated[float, Field(ge=0, le=168)] = 12  # at-risk check after each meeting and deadline
+
+    @model_validator(mode="before")
+    @classmethod
+    def _money_with_currency(cls, data: Any) -> Any:
+        """Accept ``amount: USD 500`` (or ``500 USD``): the code goes to ``currency``, which must agree."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key in ("amount", "facilitator_hourly_rate"):
+            value = data.get(key)
+            if not isinstance(value, str):
+                continue
+            match = MONEY_RE.match(value)
+            if match is None:
+                raise ValueError(f"{key}: {value!r} is not an amount (write 500, or USD 500)")
+            code = (match.group(1) or match.group(3) or "").upper()
+            if code:
+                if data.get("currency") not in (None, code):
+                    raise ValueError(f"{key}: {value!r} is not in the currency {data['currency']}")
+                data["currency"] = code
+            data[key] = match.group(2).replace(",", "")
+        return data
+
+    def money(self, value: Decimal | None) -> str:
+        """``USD 500`` / ``USD 12.50`` (``-`` for none)."""
+        if value is None:
+            return "-"
+        shown = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+        return f"{self.currency} {shown}"
 
 
 class Pairing(_Model):
@@ -143,11 +225,18 @@ class Pairing(_Model):
 
 
 class Reminders(_Model):
-    """How long before a deadline or a section people are reminded."""
+    """How long before a deadline or a section people are reminded.
+
+    Sections: ``section_reminder_via`` is ``dm`` (each member gets a DM) or ``channel`` (one post in the
+    section's channel that mentions the members); ``facilitator_prep_hours_before`` is when facilitators get
+    their prep note (roster, who submitted, who missed last week).
+    """
 
     homework_hours_before: Annotated[float, Field(ge=0)] = 24
     section_minutes_before: Annotated[float, Field(ge=0)] = 60
     facilitator_digest_hours_after: Annotated[float, Field(ge=0)] = 1
+    section_reminder_via: Literal["dm", "channel"] = "dm"
+    facilitator_prep_hours_before: Annotated[float, Field(ge=0, le=24 * 6)] = 24
 
 
 class DiscordRoles(_Model):
@@ -155,6 +244,55 @@ class DiscordRoles(_Model):
 
     organizer_roles: list[str] = Field(default_factory=list)
     facilitator_roles: list[str] = Field(default_factory=list)
+
+
+# ---- roster: onboarding and membership sync (cogs/roster, docs/roster.md) ------------------------------------
+class MemberSync(_Model):
+    """Keep platform membership in step with the roster (optional): server roles where the platform has them,
+    channel invitations where it does not. Templates may use ``{track}``, ``{section}`` and ``{channel}`` (the
+    section's channel)."""
+
+    roles: dict[Literal["scholar", "facilitator", "organizer"], str] = Field(default_factory=dict)
+    track_role: str | None = None
+    section_role: str | None = None
+    channels: bool = False  # invite people to their track's posting channel and their sections' channels
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is to be kept in sync."""
+        return bool(self.roles or self.track_role or self.section_role or self.channels)
+
+
+class RosterRules(_Model):
+    """Joining and the roster: where organizers approve join requests, how many wrong codes an account may try
+    in an hour, and membership sync."""
+
+    organizer_channel: str | None = None  # a private channel for join requests; unset: DMs to each organizer
+    join_code_tries: PositiveInt = 5
+    sync: MemberSync = Field(default_factory=MemberSync)
+
+
+TEMPLATE_FIELDS = {"track_role": ("track",), "section_role": ("track", "section", "channel")}
+
+
+def _template_errors(c: Cohort) -> list[tuple[str, str]]:
+    """Role-name templates that use unknown placeholders, or ``{channel}`` for a section without one."""
+    errors: list[tuple[str, str]] = []
+    for name, fields in TEMPLATE_FIELDS.items():
+        template = getattr(c.roster.sync, name)
+        if not template:
+            continue
+        try:
+            template.format(**{f: f for f in fields})
+        except (KeyError, IndexError, ValueError) as exc:
+            allowed = ", ".join("{" + f + "}" for f in fields)
+            errors.append((f"roster.sync.{name}", f"{template!r} can only use {allowed} ({exc})"))
+            continue
+        if "{channel}" in template:
+            for i, s in enumerate(c.sections):
+                if not s.channel:
+                    errors.append((f"sections[{i}].channel", f"needed by roster.sync.{name} ({template!r})"))
+    return errors
 
 
 # ---- announcements (issue #15) -------------------------------------------------------------------------
@@ -183,6 +321,7 @@ class Cohort(_Model):
     pairing: Pairing = Field(default_factory=Pairing)
     reminders: Reminders = Field(default_factory=Reminders)
     discord: DiscordRoles = Field(default_factory=DiscordRoles)
+    roster: RosterRules = Field(default_factory=RosterRules)
     announcements: Announcements = Field(default_factory=Announcements)
 
     @field_validator("timezone")
@@ -243,7 +382,11 @@ class Cohort(_Model):
         return ZoneInfo(section.timezone) if section.timezone else self.zone
 
     def meeting(self, section: SectionMeeting, number: int) -> tuple[datetime, datetime]:
-        """Start and end (UTC) of ``section``'s meeting in week ``number``."""
+        """Start and end (UTC) of ``section``'s weekly meeting in week ``number``, by the weekly pattern alone.
+
+        The file's per-week exceptions and the database's moves are applied by ``bot.meetings`` (``planned()``,
+        ``app.meetings``): use those for the meeting that actually takes place.
+        """
         start = self.local(self.day_in_week(number, section.weekday), section.start, self.section_zone(section))
         return start, start + timedelta(minutes=section.duration_minutes)
 
@@ -334,6 +477,8 @@ def _semantic_errors(c: Cohort, skip: Collection[str] = ()) -> list[tuple[str, s
         names.add(s.name.casefold())
         if reads("tracks"):
             track_ok(s.track, f"sections[{i}].track")
+        if reads("weeks", "timezone", "start_date", "reminders"):
+            errors += _section_errors(c, i, s)
 
     if reads("posting", "tracks"):
         for track, _channel in c.posting.channels.items():
@@ -350,7 +495,58 @@ def _semantic_errors(c: Cohort, skip: Collection[str] = ()) -> list[tuple[str, s
             available = sum(1 for w in c.weeks if w.homework)
         if needed > available:
             errors.append((f"stipend.{field_name}", f"asks for {needed} but the cohort only has {available}"))
+    errors += _template_errors(c)
     return errors
+
+
+def _section_errors(c: Cohort, i: int, s: SectionMeeting) -> list[tuple[str, str]]:
+    """A section's exceptions (weeks that exist, one per week, not onto another of its meetings) and channel."""
+    errors: list[tuple[str, str]] = []
+    if c.reminders.section_reminder_via == "channel" and not s.channel:
+        errors.append(
+            (f"sections[{i}].channel", "reminders.section_reminder_via is 'channel', so every section needs a channel")
+        )
+    weeks = range(1, len(c.weeks) + 1)
+    seen: set[int] = set()
+    for j, e in enumerate(s.exceptions):
+        if e.week not in weeks:
+            errors.append(
+                (f"sections[{i}].exceptions[{j}].week", f"there is no week {e.week}: weeks are 1–{len(c.weeks)}")
+            )
+        elif e.week in seen:
+            errors.append((f"sections[{i}].exceptions[{j}].week", f"week {e.week} has two exceptions; keep one"))
+        seen.add(e.week)
+    if errors:
+        return errors
+    length = timedelta(minutes=s.duration_minutes)
+    starts = {w: exception_start(c, s, w) for w in weeks}
+    for j, e in enumerate(s.exceptions):
+        start = starts[e.week]
+        if start is None:
+            continue
+        clash = [
+            w
+            for w, other in starts.items()
+            if w != e.week and other and start < other + length and other < start + length
+        ]
+        if clash:
+            errors.append(
+                (
+                    f"sections[{i}].exceptions[{j}]",
+                    f"week {e.week}'s time overlaps week {clash[0]}'s meeting of {s.name}",
+                )
+            )
+    return errors
+
+
+def exception_start(c: Cohort, s: SectionMeeting, week: int) -> datetime | None:
+    """When ``s`` meets in ``week`` by the file (weekly pattern and exceptions), UTC; ``None`` if skipped."""
+    e = s.exception(week)
+    if e is None:
+        return c.meeting(s, week)[0]
+    if e.skip:
+        return None
+    return c.local(e.date or c.day_in_week(week, s.weekday), e.start or s.start, c.section_zone(s))
 
 
 # Placeholders for required top-level settings that failed validation, so that the checks which do not read them

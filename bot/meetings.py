@@ -1,18 +1,24 @@
 """Section meetings: each section's weekly meeting from the cohort file, with one-off moves and cancellations.
 
-The weekly pattern (weekday, local start, zone, length) is in the cohort file; ``meeting_changes`` in the database
-holds what was changed for one week (moved to another time, or cancelled). :class:`Meetings` combines them, so
-everything that needs a meeting (reminders, ``/schedule``, attendance, stipends, pairing) sees the same one.
-A cancelled meeting is not held: nothing about it may count against anyone.
+The weekly pattern (weekday, local start, zone, length) is in the cohort file, with per-week ``exceptions`` there
+(skip a week, or another date or time for one week); ``meeting_changes`` in the database holds what was changed
+later for one week (moved to another time, or cancelled, by ``/section move`` and ``/section cancel``).
+:func:`planned` applies the file's exceptions and :class:`Meetings` the database's changes on top, so everything
+that needs a meeting (reminders, ``/schedule``, calendars, attendance, stipends, pairing) sees the same one.
+A cancelled meeting (or a week the file skips) is not held: nothing about it may count against anyone.
+
+Attendance lives in another feature: it plugs into :attr:`Meetings.attendance` (an :class:`AttendanceHook`),
+which ``/schedule`` and the facilitators' prep note look up at run time; without it they say it is not tracked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from bot.cohort import Cohort, SectionMeeting
+from bot.cohort import Cohort, SectionMeeting, exception_start
 from bot.core.clock import from_db, to_db, utc
 
 if TYPE_CHECKING:
@@ -32,11 +38,31 @@ class Meeting:
     status: Status = "scheduled"
     reason: str | None = None
     sequence: int = 0  # 0 as planned; +1 with every change (for calendars)
+    usual_start: datetime | None = None  # the weekly pattern's start, when this week's differs (moved or skipped)
 
     @property
     def held(self) -> bool:
         """Whether the meeting takes place (not cancelled)."""
         return self.status != "cancelled"
+
+    @property
+    def link(self) -> str | None:
+        """The section's call link, if it has one."""
+        return str(self.section.link) if self.section.link else None
+
+    @property
+    def location(self) -> str | None:
+        """Where the section meets in person, if anywhere."""
+        return self.section.location
+
+    @property
+    def channel(self) -> str | None:
+        """The section's chat channel, if it has one."""
+        return self.section.channel
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        """Whether this meeting's time overlaps ``[start, end)``."""
+        return self.start < utc(end) and utc(start) < self.end
 
     @property
     def name(self) -> str:
@@ -64,19 +90,66 @@ class Change:
 
 
 def planned(cohort: Cohort, section: SectionMeeting, week: int) -> tuple[datetime, datetime]:
-    """When the cohort file says ``section`` meets in ``week`` (UTC start and end)."""
-    return cohort.meeting(section, week)
+    """When the cohort file says ``section`` meets in ``week`` (UTC start and end), its exceptions applied.
+
+    A week the file skips keeps its usual slot here; :func:`planned_meeting` says it is not held.
+    """
+    start = exception_start(cohort, section, week) or cohort.meeting(section, week)[0]
+    return start, start + timedelta(minutes=section.duration_minutes)
+
+
+def planned_meeting(cohort: Cohort, section: SectionMeeting, week: int) -> Meeting:
+    """``section``'s meeting in ``week`` as the cohort file has it: the weekly pattern, then that week's exception.
+
+    A skipped week is ``cancelled``; another date or time is ``moved`` (its ``usual_start`` is the pattern's).
+    Either counts as one change for calendars (``sequence`` 1), so adding an exception later updates them.
+    """
+    usual, usual_end = cohort.meeting(section, week)
+    exception = section.exception(week)
+    if exception is None:
+        return Meeting(section, week, usual, usual_end)
+    start, end = planned(cohort, section, week)
+    if exception.skip:
+        reason = exception.reason or "no meeting this week"
+        return Meeting(section, week, start, end, "cancelled", reason, 1, usual)
+    return Meeting(section, week, start, end, "moved", exception.reason, 1, usual if usual != start else None)
 
 
 def apply(cohort: Cohort, section: SectionMeeting, week: int, change: Change | None) -> Meeting:
-    """The meeting of ``section`` in ``week``: the file's time, with ``change`` applied."""
-    start, end = planned(cohort, section, week)
+    """The meeting of ``section`` in ``week``: the file's time (with its exceptions), with ``change`` applied."""
+    meeting = planned_meeting(cohort, section, week)
     if change is None:
-        return Meeting(section, week, start, end)
+        return meeting
+    usual = meeting.usual_start or meeting.start
+    start, end = meeting.start, meeting.end
     if change.status == "moved" and change.starts_at is not None:
         length = end - start
         start, end = change.starts_at, change.starts_at + length
-    return Meeting(section, week, start, end, change.status, change.reason, change.sequence)
+    return Meeting(
+        section,
+        week,
+        start,
+        end,
+        change.status,
+        change.reason,
+        meeting.sequence + change.sequence,
+        usual if usual != start else None,
+    )
+
+
+class AttendanceHook(Protocol):
+    """What the attendance feature tells the rest (set as ``app.meetings.attendance`` in its ``setup``).
+
+    Until it is installed, ``/schedule`` and the facilitators' prep note say attendance is not tracked.
+    """
+
+    async def recorded(self, meetings: Sequence[Meeting]) -> set[tuple[str, int]]:
+        """Which of ``meetings`` have their attendance taken, as ``(section name casefolded, week)``."""
+        ...
+
+    async def missed(self, meeting: Meeting) -> list[int]:
+        """The roster ids of the members marked absent (not excused) at ``meeting``."""
+        ...
 
 
 class Meetings:
@@ -84,6 +157,8 @@ class Meetings:
 
     def __init__(self, app: CohortBot) -> None:
         self.app = app
+        # Set by the attendance feature (see AttendanceHook); None while it is not installed.
+        self.attendance: AttendanceHook | None = None
 
     @property
     def weeks(self) -> range:
@@ -117,6 +192,28 @@ class Meetings:
             return []
         changes = await self.changes(found.name)
         return [apply(self.app.cohort, found, w, changes.get((found.name.casefold(), w))) for w in self.weeks]
+
+    async def of_sections(self, names: Iterable[str]) -> list[Meeting]:
+        """Every week's meeting of the sections called ``names`` (unknown names left out), by start time."""
+        found = {s.name: s for n in names if (s := self.app.cohort.section(n)) is not None}
+        if not found:
+            return []
+        changes = await self.changes() if len(found) > 1 else await self.changes(next(iter(found)))
+        out = [
+            apply(self.app.cohort, s, w, changes.get((s.name.casefold(), w)))
+            for s in found.values()
+            for w in self.weeks
+        ]
+        return sorted(out, key=lambda m: (m.start, m.name))
+
+    async def in_week(self, week: int) -> list[Meeting]:
+        """Every section's meeting in ``week`` (by course week, wherever it was moved), by start time."""
+        if week not in self.weeks:
+            return []
+        rows = await self.app.db.fetchall("SELECT * FROM meeting_changes WHERE week = ?", (week,))
+        changes = {r["section"].casefold(): _change(r) for r in rows}
+        out = [apply(self.app.cohort, s, week, changes.get(s.name.casefold())) for s in self.app.cohort.sections]
+        return sorted(out, key=lambda m: (m.start, m.name))
 
     async def all(self) -> list[Meeting]:
         """Every meeting of every section, by start time."""

@@ -1,4 +1,9 @@
-"""Roster import from CSV: good rows are upserted, bad rows are reported by line number."""
+"""The roster CSV: import (good rows are upserted, bad rows are reported by line number) and export.
+
+The export (:func:`roster_table`) writes the import's own columns plus an optional last column ``removed`` (when
+an organizer took the person off the roster, UTC ISO 8601, blank if they are on it), so exporting and importing
+again loses nothing. An import without that column leaves everyone's removal as it is.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,15 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.cohort import Cohort
-from bot.core.people import PersonInput
+from bot.core.messages import Table
+from bot.core.people import Person, PersonInput
 from bot.core.roles import Role
 from bot.core.zones import is_zone, suggest_zone
 from bot.platforms import platforms, roster_columns
@@ -24,6 +30,7 @@ from bot.storage.people import IdentityTaken, PeopleRepo
 BASE_COLUMNS = ("name", "email", "role", "track", "section")
 # Then one user-id column per platform that has one (discord_id, slack_id; see bot/platforms), then these.
 LAST_COLUMNS = ("timezone", "stipend_eligible")
+REMOVED_COLUMN = "removed"  # optional: see the module docstring
 
 
 def columns() -> tuple[str, ...]:
@@ -48,6 +55,7 @@ class RosterRow(BaseModel):
     identities: dict[str, str] = Field(default_factory=dict)
     timezone: str | None = None
     stipend_eligible: bool = True
+    removed: bool | datetime | None = None
 
     @field_validator("name")
     @classmethod
@@ -96,6 +104,22 @@ class RosterRow(BaseModel):
             return False
         raise ValueError(f"stipend_eligible must be true or false, not {v!r}")
 
+    @field_validator("removed", mode="before")
+    @classmethod
+    def _removed(cls, v: object) -> bool | datetime | None:
+        if v is None or isinstance(v, bool | datetime):
+            return v
+        text = str(v).strip()
+        if text.casefold() in ("", "false", "no", "0"):
+            return False
+        if text.casefold() in ("true", "yes", "1"):
+            return True
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"removed must be blank, yes, or a date and time, not {v!r}") from None
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+
     def to_input(self) -> PersonInput:
         """The repository's input type."""
         return PersonInput(**self.model_dump())
@@ -120,6 +144,24 @@ class ImportReport:
         ]
         lines += [f"  line {n}: {msg}" for n, msg in self.errors]
         return "\n".join(lines)
+
+
+def row_errors(row: RosterRow, cohort: Cohort | None) -> list[str]:
+    """What is wrong with ``row`` against the cohort (tracks, sections, a scholar's track and single section)."""
+    return _row_errors(row, cohort)
+
+
+def validate_row(data: dict[str, Any], cohort: Cohort | None) -> RosterRow:
+    """One roster row from raw values (as the CSV's), checked on its own and against the cohort; raise
+    ``ValueError`` listing every problem (``column: what is wrong; ...``)."""
+    try:
+        row = RosterRow.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError("; ".join(_message(e) for e in exc.errors())) from None
+    problems = _row_errors(row, cohort)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return row
 
 
 def _row_errors(row: RosterRow, cohort: Cohort | None) -> list[str]:
@@ -186,6 +228,8 @@ def parse_rows(text: str, cohort: Cohort | None) -> tuple[list[tuple[int, Roster
         data["sections"] = tuple(s.strip() for s in (values.get("section") or "").split(";") if s.strip())
         data["stipend_eligible"] = values.get("stipend_eligible", "")
         missing = [f"{k} is missing{REQUIRED[k]}" for k in REQUIRED if not data.get(k)]
+        if REMOVED_COLUMN in header:
+            data["removed"] = values.get(REMOVED_COLUMN, "")
         try:
             row = RosterRow.model_validate({**data, **{k: PLACEHOLDER[k] for k in REQUIRED if not data.get(k)}})
         except ValidationError as exc:
@@ -204,6 +248,27 @@ def parse_rows(text: str, cohort: Cohort | None) -> tuple[list[tuple[int, Roster
         seen[row.email] = line
         good.append((line, row))
     return good, bad
+
+
+def roster_table(people: list[Person]) -> Table:
+    """``people`` in the import's format (plus ``removed``): importing the result changes nothing."""
+    ids = roster_columns()
+    rows = []
+    for p in people:
+        rows.append(
+            [
+                p.name,
+                p.email,
+                p.role.label,
+                p.track or "",
+                ";".join(p.sections),
+                *(p.platform_id(platform) or "" for platform in ids.values()),
+                p.timezone or "",
+                "true" if p.stipend_eligible else "false",
+                p.removed_at.astimezone(UTC).isoformat() if p.removed_at else "",
+            ]
+        )
+    return Table(headers=[*COLUMNS, REMOVED_COLUMN], rows=rows)
 
 
 async def import_roster(repo: PeopleRepo, text: str, cohort: Cohort | None, now: datetime) -> ImportReport:

@@ -21,8 +21,12 @@ class Settings(BaseSettings):
     cohort: str = "config/example-cohort.yaml"
     http_host: str = "127.0.0.1"
     http_port: int = 3000
+    public_url: str | None = None  # where people reach the HTTP server (calendar feed links); default http://host:port
     log_level: str = "INFO"
     misfire_grace_hours: float = 6.0
+    # A message the outbox could not deliver within this long of its time fails for good (an outage of about
+    # two days); failed messages can be re-queued with `cohortbot outbox retry` or /outbox retry:true.
+    outbox_max_age_hours: float = 48.0
 
 
 class DiscordSettings(BaseSettings):
@@ -46,7 +50,11 @@ class SlackSettings(BaseSettings):
     signing_secret: SecretStr | None = None
     app_token: SecretStr | None = None
     api_url: str = "https://slack.com/api/"
-    rate_per_second: float = 1.0
+    # chat.postMessage: about 1 message a second per channel (each DM is a channel), under a workspace-wide limit
+    # Slack does not publish ("several hundred a minute"); the workspace rate also drops after a 429 and climbs back.
+    rate_per_second: float = 8.0
+    channel_rate_per_second: float = 1.0
+    lookup_per_minute: float = 50.0  # users.lookupByEmail / users.info (Tier 3) when linking people by email
     command_prefix: str = "cohort-"  # for commands whose names Slack keeps for itself (/topic -> /cohort-topic)
 
 

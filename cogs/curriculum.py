@@ -12,7 +12,7 @@ from bot.core.commands import Option, OptionType, command, declared
 from bot.core.context import Context
 from bot.core.messages import Message, MessageField, Reply, timestamp
 from bot.core.platform import ChannelTarget
-from bot.outbox import NewItem
+from bot.delivery import NewItem
 from schedules.jobs import PlannedJob
 
 

@@ -1,4 +1,5 @@
-"""Reports: ``/report kind:<attendance|submissions|stipends>`` sends an exporter's table as a CSV file, privately.
+"""Reports: ``/report kind:<attendance|submissions|stipends>`` sends an exporter's table as a CSV file, privately
+(with the kind's chart from ``app.charts``, if it has one: attendance attaches a PNG).
 
 Each feature registers its exporter in ``app.exporters`` (the same ones ``cohortbot export NAME`` uses); a kind
 whose feature is not installed is answered with a clear message instead.
@@ -17,7 +18,7 @@ from bot.core.roles import Role
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
-KINDS = ("attendance", "submissions", "stipends")
+KINDS = ("attendance", "submissions", "stipends", "roster")
 
 
 def csv_attachment(table: Table, filename: str, description: str = "") -> Attachment:
@@ -27,7 +28,7 @@ def csv_attachment(table: Table, filename: str, description: str = "") -> Attach
 
 @command(
     "report",
-    "Organizers: a CSV report (attendance, submissions or stipends), sent to you privately.",
+    "Organizers: a CSV report (attendance, submissions, stipends or roster), sent to you privately.",
     Option("kind", "Which report", OptionType.STRING, required=True, choices=[Choice(k, k) for k in KINDS]),
     min_role=Role.ORGANIZER,
     slow=True,
@@ -44,13 +45,13 @@ async def report(ctx: Context, kind: str) -> Reply:
     table = await exporter(ctx.app)
     stamp = ctx.now.astimezone(ctx.cohort.zone).strftime("%Y-%m-%d-%H%M")
     filename = f"{kind}-{stamp}.csv"
-    return Reply.of(
-        Message(
-            title=f"{kind.capitalize()} report",
-            text=f"{len(table.rows)} rows, as of {timestamp(ctx.now)}. Times in the file are UTC.",
-            files=[csv_attachment(table, filename, f"{kind} report")],
-        )
-    )
+    files = [csv_attachment(table, filename, f"{kind} report")]
+    text = f"{len(table.rows)} rows, as of {timestamp(ctx.now)}. Times in the file are UTC."
+    chart = ctx.app.charts.get(kind)
+    if chart is not None:  # e.g. attendance: a PNG of the trend beside the CSV
+        files.append(await chart(ctx.app))
+        text += f" The chart: {files[-1].description or files[-1].filename}."
+    return Reply.of(Message(title=f"{kind.capitalize()} report", text=text, files=files))
 
 
 def setup(app: CohortBot) -> None:

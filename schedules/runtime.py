@@ -4,6 +4,8 @@
   while the bot was down (run once within the misfire grace, recorded as skipped beyond it), installs the
   future jobs (APScheduler, wall clock only) and starts the outbox worker;
 * ``await reload()`` (SIGHUP) re-reads the cohort file and rebuilds the jobs from the planners;
+* at start-up and after each reload the features' upkeep (``app.upkeep``: join codes, linking by email, role
+  sync, ...) runs once in the background (one run at a time; a reload during a run asks for one more);
 * ``await run_until_idle()`` runs every job due by ``app.clock.now()`` and delivers every due outbox item,
   again until a delivery pass finds nothing (jobs may depend on deliveries: an announcement's report), then
   returns (the console demo calls it after moving its virtual clock; tests call it after moving theirs);
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from bot.cohort import CohortError, load_cohort
 from bot.core.clock import ManualClock
-from bot.outbox_worker import OutboxWorker
+from bot.delivery.worker import OutboxWorker
 from schedules.jobs import PlannedJob
 from schedules.scheduler import JobRunner, build_scheduler, install_jobs, plan
 
@@ -61,6 +63,8 @@ class Runtime:
         self.worker = worker or OutboxWorker(app)
         self.scheduler: AsyncIOScheduler | None = None
         self._worker_task: asyncio.Task[None] | None = None
+        self._upkeep_task: asyncio.Task[None] | None = None
+        self._upkeep_again = False
         self._started = False
 
     # ---- lifecycle ------------------------------------------------------------------------------------
@@ -84,9 +88,15 @@ class Runtime:
             self.worker.after_pass.append(self._after_pass)
         self.worker.resume()
         self._worker_task = asyncio.create_task(self.worker.run(), name="outbox-worker")
+        self.start_upkeep()
 
     async def stop(self) -> None:
-        """Stop the scheduler and the worker (rows mid-delivery are retried at the next start)."""
+        """Stop the scheduler, the upkeep and the worker (rows mid-delivery are retried at the next start)."""
+        if self._upkeep_task is not None:
+            self._upkeep_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._upkeep_task
+            self._upkeep_task = None
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
@@ -115,7 +125,25 @@ class Runtime:
                 log.error("reload: the cohort file is invalid; keeping the previous one\n%s", exc.report())
         jobs = await self._replan()
         log.info("reload: %d planned job(s), %d still to come", len(jobs), self._future(jobs))
+        if self._started:
+            self.start_upkeep()
         return jobs
+
+    def start_upkeep(self) -> None:
+        """Run the features' upkeep in the background (or once more after the run in progress)."""
+        if self._upkeep_task is not None and not self._upkeep_task.done():
+            self._upkeep_again = True
+            return
+        self._upkeep_task = asyncio.create_task(self._upkeep(), name="upkeep")
+
+    async def _upkeep(self) -> None:
+        while True:
+            self._upkeep_again = False
+            for line in await self.app.run_upkeep():
+                log.info("upkeep: %s", line)
+            self.worker.wake()
+            if not self._upkeep_again:
+                return
 
     # ---- work -----------------------------------------------------------------------------------------
     async def run_until_idle(self) -> None:

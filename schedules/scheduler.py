@@ -86,10 +86,11 @@ class JobRunner:
                     continue
                 late = now - job.when
                 watched = self.lenient and self.watermark is not None and job.when > self.watermark
-                if late > self.grace and not watched:
+                grace = self.grace if job.grace is None else job.grace
+                if late > grace and not watched:
                     reason = (
                         f"missed by {_hours(late)} (the bot was not running at {to_db(job.when)}), "
-                        f"beyond the misfire grace of {_hours(self.grace)}"
+                        f"beyond the misfire grace of {_hours(grace)}"
                     )
                     log.warning("skipped job %s (%s): %s", job.id, job.description, reason)
                     await self._record(job, "skipped", reason)

@@ -81,6 +81,8 @@ class Command:
     ``slow`` tells adapters to acknowledge at once and answer later.
     ``hidden`` commands are run only by buttons and selects (see :class:`bot.core.messages.Action`): platforms do
     not register them, ``/help`` does not list them, and typing one is "unknown command".
+    ``anyone`` commands may also be run by people the roster does not know (yet): their handler gets a guest
+    context (``ctx.guest``; see :class:`bot.core.context.Context`). It needs ``min_role=None``.
     """
 
     name: str
@@ -91,7 +93,12 @@ class Command:
     private: bool = True
     slow: bool = False
     hidden: bool = False
+    anyone: bool = False
     feature: str = ""
+
+    def __post_init__(self) -> None:
+        if self.anyone and self.min_role is not None:
+            raise ValueError(f"/{self.name}: a command open to anyone cannot also need a role (use min_role=None)")
 
     def usage(self, *, files: bool = True) -> str:
         """The usage line shown by ``/help`` and on a parse error (``files=False`` for text-only platforms)."""
@@ -171,6 +178,7 @@ def command(
     private: bool = True,
     slow: bool = False,
     hidden: bool = False,
+    anyone: bool = False,
 ) -> Callable[[Handler], Command]:
     """Decorator turning a handler ``async def h(ctx, **options)`` into a :class:`Command`."""
 
@@ -185,6 +193,7 @@ def command(
             private=private,
             slow=slow,
             hidden=hidden,
+            anyone=anyone,
             feature=module.rsplit(".", 1)[-1],
         )
 

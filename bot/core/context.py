@@ -61,7 +61,11 @@ def facilitated_sections(app: CohortBot, person: Person, role: Role) -> list[str
 
 @dataclass
 class Context:
-    """Everything a handler needs: the app, the person and their role, the place, and the time."""
+    """Everything a handler needs: the app, the person and their role, the place, and the time.
+
+    ``guest``: the asker is not on the roster (only commands declared ``anyone`` run so); ``person`` is then a
+    stand-in (:meth:`Person.guest`, id 0) carrying their display name, and ``role`` the lowest.
+    """
 
     app: CohortBot
     actor: Actor
@@ -71,6 +75,7 @@ class Context:
     now: datetime
     command: Command | None = None
     clicked: bool = False  # run by a button or a select, not typed
+    guest: bool = False  # not on the roster: see the class docstring
     _sections: list[str] | None = field(default=None, repr=False)
 
     @property

@@ -3,7 +3,9 @@
 Order of error handling (documented, as the platforms rely on it):
 
 1. unknown command -> private "unknown command, try /help";
-2. person not on the roster -> private refusal saying how to join;
+2. person not on the roster (after the app's identifiers had a go at linking an unknown account, see
+   :meth:`bot.app.CohortBot.identify`) -> private refusal saying how to join, unless the command is open to
+   ``anyone`` (it then runs with a guest context); a person removed from the roster -> private refusal saying so;
 3. role too low -> private refusal naming the role needed and the person's role;
 4. bad option -> private message saying what was wrong, plus the command's usage;
 5. :class:`UserError` raised by the handler -> its message, privately; the handler changed nothing;
@@ -22,6 +24,7 @@ from bot.core.context import Actor, Context, Place
 from bot.core.errors import NotOnRoster, OptionError, PermissionDenied, UserError
 from bot.core.messages import Message, Reply, clip, excerpt, read_action_id, timestamp
 from bot.core.options import parse_option, suggestions
+from bot.core.people import Person
 from bot.core.roles import Role
 
 if TYPE_CHECKING:
@@ -41,16 +44,34 @@ class Dispatcher:
     async def context(
         self, actor: Actor, place: Place | None = None, command: Command | None = None, *, clicked: bool = False
     ) -> Context:
-        """The context for ``actor``; raise :class:`NotOnRoster` if they are unknown.
+        """The context for ``actor``; raise :class:`NotOnRoster` if they are unknown or removed.
 
+        An account the roster does not know is offered to the app's identifiers first (they may link it, e.g. by
+        the account's email). Someone still unknown gets a guest context for a command open to ``anyone``.
         Their role is the higher of their roster role and any role their platform grants (``actor.granted_role``).
         """
         if actor.person_id is not None:
             person = await self.app.people.get(actor.person_id)
         else:
             person = await self.app.people.by_platform(actor.platform, actor.user_id)
+            if person is None:
+                person = await self.app.identify(actor.platform, actor.user_id)
+        if person is not None and person.removed:
+            raise NotOnRoster(self.removed_message(actor))
         if person is None:
-            raise NotOnRoster(self.join_message(actor))
+            if command is None or not command.anyone:
+                raise NotOnRoster(self.join_message(actor))
+            return Context(
+                app=self.app,
+                actor=actor,
+                person=Person.guest(actor.display_name),
+                role=Role.SCHOLAR,
+                place=place or Place(),
+                now=self.app.clock.now(),
+                command=command,
+                clicked=clicked,
+                guest=True,
+            )
         role = person.role if actor.granted_role is None else max(person.role, actor.granted_role)
         return Context(
             app=self.app,
@@ -64,11 +85,27 @@ class Dispatcher:
         )
 
     def join_message(self, actor: Actor) -> str:
-        """The polite refusal for someone not on the roster, saying how to join."""
+        """The polite refusal for someone not on the roster, saying how to join.
+
+        If a command open to anyone is called ``join`` (the roster feature's), it is named with its usage; the
+        cohort file's ``contact`` follows, and the asker's account id (what organizers need to link it by hand).
+        """
+        hello = f"Hi{' ' + actor.display_name if actor.display_name else ''}!"
+        text = (
+            f"{hello} You're not on the roster of {self.app.cohort.program} yet (or this account is not linked to "
+            "your place on it), so I can't help you here."
+        )
+        join = self.app.registry.get("join")
+        if join is not None and join.anyone and not join.hidden:
+            text += f" To link it, run `{join.usage_for(actor.caps)}`: {join.description}"
+        return f"{text} {self.app.cohort.contact} (Your {actor.caps.label} {actor.caps.id_hint}: {actor.user_id}.)"
+
+    def removed_message(self, actor: Actor) -> str:
+        """The refusal for someone an organizer took off the roster."""
         return (
-            f"Hi{' ' + actor.display_name if actor.display_name else ''}! You're not on the roster of "
-            f"{self.app.cohort.program} yet, so I can't help you here. {self.app.cohort.contact} "
-            f"Tell them your {actor.caps.label} {actor.caps.id_hint}: {actor.user_id}."
+            f"Sorry{' ' + actor.display_name if actor.display_name else ''}: you are no longer on the roster of "
+            f"{self.app.cohort.program}, so I can't help you here. If you think this is a mistake: "
+            f"{self.app.cohort.contact}"
         )
 
     async def dispatch(

@@ -84,43 +84,108 @@ class PermanentSendError(SendError):
     """Retrying will not help (unknown channel, DMs closed, no platform id)."""
 
 
+class UnknownOutcomeError(TransientSendError):
+    """The request went out but no answer came back (a timeout, or the connection dropped after sending).
+
+    The platform may have posted the message. Before sending it again, the outbox asks the sender's
+    ``delivered()`` where it has one; otherwise it resends with the same key (Discord's nonce makes that safe).
+    """
+
+
+class FatalPlatformError(RuntimeError):
+    """The platform refused the bot for good (bad token, disallowed intents): the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class SendRate:
+    """How fast a sender may send, enforced by the outbox worker's pacer (in real time).
+
+    * ``per_second``: the platform-wide budget (Discord's global limit; Slack's workspace-wide limit), or
+      ``None`` for unpaced (the console).
+    * ``per_channel``: each conversation's own budget (Slack: about 1 message a second per channel, and each DM
+      is its own channel), or ``None``.
+    * ``adaptive``: a 429 also lowers ``per_second`` for a while (Slack does not publish its workspace limit);
+      it climbs back to ``per_second`` while no 429 comes.
+    """
+
+    per_second: float | None = None
+    per_channel: float | None = None
+    adaptive: bool = False
+
+
 class Sender(Protocol):
-    """A platform's outgoing side, used by the outbox worker.
+    """A platform's outgoing side, used by the outbox worker (``bot/delivery/``).
 
-    Optionally a sender can also tell whether a message reached the platform, so that crash recovery does not
-    send it twice where the platform has no idempotency key (Slack). The worker looks it up with ``getattr``;
-    it is not part of this protocol's required surface::
+    * ``rate``: how fast the worker may send (the sender's own settings: the worker builds none).
+    * ``send``: one message; failures are :class:`PermanentSendError` (fail the row),
+      :class:`TransientSendError` (retry later; ``retry_after`` for a 429), or :class:`UnknownOutcomeError`
+      (maybe posted: check before resending). The sender's client must not retry on its own where a retry
+      could post twice.
+    * ``delivered`` (optional, looked up with ``getattr``; Slack has it, since Slack has no idempotency key)::
 
-        async def delivered(self, target: Target, key: str, since: datetime) -> str | None: ...
+          async def delivered(self, target: Target, key: str, since: datetime) -> str | None: ...
 
-    It returns the id of the message sent with ``key`` to ``target`` at or after ``since`` (an aware UTC
-    datetime, real time: just before the send was attempted), or ``None`` if there is none; an exception means
-    "unknown" (the row is sent again).
+      The id of the message sent with ``key`` to ``target`` at or after ``since`` (an aware UTC datetime, real
+      time: just before the first send whose outcome is unknown), or ``None`` if there is none. A
+      :class:`TransientSendError` means "cannot tell now" (asked again later; never resent meanwhile); a
+      :class:`PermanentSendError` (say, a missing scope) means "can never tell": the row is resent, with a warning.
+    * ``run_task`` (optional, looked up with ``getattr`` too): do a :class:`PlatformTask`::
 
-    Only senders with ``delivered`` get rows marked ``in_flight_at`` before each send (see ``bot/outbox_worker.py``).
+          async def run_task(self, task: PlatformTask, *, key: str) -> str | None: ...
 
-    A sender may also do :class:`PlatformTask` s (looked up with ``getattr`` too)::
+      It must be idempotent (a retry after a crash, or after an unknown outcome, runs it again: tasks are never
+      looked up) and raise the same send errors; a kind it does not know is a :class:`PermanentSendError`. A
+      sender that does some kinds for real (not just prints them) lists them in an optional
+      ``task_kinds: frozenset[str]``, so features enqueue only work that will be done.
 
-        async def run_task(self, task: PlatformTask, *, key: str) -> str | None: ...
+    * ``unreachable`` (optional, looked up with ``getattr`` too; without it, everyone counts as reachable): which
+      roster people it cannot reach at all::
 
-    It must be idempotent (a retry after a crash runs it again) and raise the same send errors; a kind it does
-    not know is a :class:`PermanentSendError`.
+          async def unreachable(self, people: Sequence[Person]) -> dict[int, str]: ...
 
-    And a sender may say which roster people it cannot reach at all (looked up with ``getattr`` too; without it,
-    everyone counts as reachable)::
-
-        async def unreachable(self, people: Sequence[Person]) -> dict[int, str]: ...
-
-    It maps the person id of each one it cannot reach to why, worded to follow a count and in the singular
-    ("has no Slack account linked", "is not in the workspace"); it must cost about one request per page of
-    members, never one per person, and say nothing about what it cannot tell.
+      It maps the person id of each one it cannot reach to why, worded to follow a count and in the singular
+      ("has no Slack account linked", "is not in the workspace"); it must cost about one request per page of
+      members, never one per person, and say nothing about what it cannot tell.
     """
 
     platform: str
+    rate: SendRate
 
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         """Deliver ``message``; ``key`` is the outbox idempotency key (a stable nonce). Return the message id."""
         ...
+
+
+class LinkError(Exception):
+    """A :class:`Linker` cannot look anyone up (a missing permission, a revoked token): ``reason`` says what to do."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Linker(Protocol):
+    """A platform's directory of accounts, for linking people to the roster without asking for their ids.
+
+    A running platform that can see its members' emails puts one in ``app.linkers[platform]`` (Slack does, with
+    ``users.lookupByEmail`` and ``users.info``). Both methods pace themselves to the platform's limits and wait
+    out rate limits; they raise :class:`LinkError` when no lookup can succeed (e.g. a missing scope).
+    """
+
+    platform: str
+
+    async def find_by_email(self, email: str) -> str | None:
+        """The user id of the (active, human) account with ``email``, or ``None`` if there is none."""
+        ...
+
+    async def email_of(self, user_id: str) -> str | None:
+        """The email of the account ``user_id``, or ``None`` if it has none visible to the bot."""
+        ...
+
+
+def does_task(sender: object | None, kind: str) -> bool:
+    """Whether ``sender`` (a platform's :class:`Sender`) does :class:`PlatformTask` s of ``kind`` (``task_kinds``)."""
+    return kind in getattr(sender, "task_kinds", ()) and callable(getattr(sender, "run_task", None))
 
 
 class PlatformRunner(Protocol):

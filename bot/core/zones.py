@@ -17,7 +17,7 @@ def is_zone(name: str) -> bool:
     """Whether ``name`` is a valid IANA zone (exact spelling)."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file (tzdata installed)
         return False
     return True
 

@@ -76,3 +76,28 @@ async def preselected_ids(app: CohortBot, message: Message, platform: str) -> di
         return {}
     found = await app.people.get_many(wanted)
     return {str(i): uid for i, p in found.items() if (uid := p.platform_id(platform))}
+
+
+async def mentioned(app: CohortBot, message: Message, platform: str) -> tuple[list[str], list[str]]:
+    """For ``message.mentions``: the user ids on ``platform`` of those who linked an account there, and the names
+    of the others (so nobody is silently left out), in the order given."""
+    if not message.mentions:
+        return [], []
+    found = await app.people.get_many(message.mentions)
+    ids: list[str] = []
+    names: list[str] = []
+    for person_id in dict.fromkeys(message.mentions):
+        person = found.get(person_id)
+        if person is None:
+            continue
+        uid = person.platform_id(platform)
+        if uid:
+            ids.append(uid)
+        else:
+            names.append(person.name)
+    return ids, names
+
+
+def mention_line(ids: list[str], names: list[str]) -> str:
+    """``<@U1> <@U2> Name Three``: how Discord and Slack both write user mentions, then plain names."""
+    return " ".join([*(f"<@{uid}>" for uid in ids), *names])

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from datetime import datetime
 
-from bot.core.clock import to_db
+from bot.core.clock import from_db, to_db
 from bot.core.people import Person, PersonInput
 from bot.core.roles import Role
 from bot.storage.db import Database
@@ -28,6 +28,10 @@ class IdentityTaken(Exception):
 
 class PeopleRepo:
     """Reads and writes the roster.
+
+    Lookups of one person (:meth:`get`, :meth:`get_many`, :meth:`by_email`, :meth:`by_platform`, :meth:`by_name`)
+    also find people removed from the roster (``person.removed``): their history still refers to them. Listings
+    (:meth:`all`, :meth:`in_section`, :meth:`with_role`) leave them out unless ``include_removed=True``.
 
     Every command looks its asker up by platform account (:meth:`by_platform`), so those lookups are cached.
     Writes through this repository clear the cache at once; a change made by another process (``cohortbot
@@ -72,6 +76,7 @@ class PeopleRepo:
                 identities=identities.get(r["id"], {}),
                 timezone=r["timezone"],
                 stipend_eligible=bool(r["stipend_eligible"]),
+                removed_at=from_db(r["removed_at"]) if r["removed_at"] else None,
             )
             for r in rows
         ]
@@ -138,22 +143,24 @@ class PeopleRepo:
             "(name LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')", (f"{pattern}%", f"% {pattern}%"), limit=limit
         )
 
-    async def all(self, limit: int | None = None) -> list[Person]:
-        """Everyone (or the first ``limit``), by name."""
-        return await self._where("1", limit=limit)
+    async def all(self, limit: int | None = None, *, include_removed: bool = False) -> list[Person]:
+        """Everyone on the roster (or the first ``limit``), by name; also the removed with ``include_removed``."""
+        return await self._where(_active("1", include_removed), limit=limit)
 
-    async def in_section(self, section: str, role: Role | None = None) -> list[Person]:
+    async def in_section(
+        self, section: str, role: Role | None = None, *, include_removed: bool = False
+    ) -> list[Person]:
         """Members of ``section`` (optionally only those with ``role``), by name."""
         where = "id IN (SELECT person_id FROM person_sections WHERE section = ? COLLATE NOCASE)"
         params: list = [section]
         if role is not None:
             where += " AND role = ?"
             params.append(role.label)
-        return await self._where(where, params)
+        return await self._where(_active(where, include_removed), params)
 
-    async def with_role(self, role: Role) -> list[Person]:
+    async def with_role(self, role: Role, *, include_removed: bool = False) -> list[Person]:
         """Everyone with exactly ``role``, by name."""
-        return await self._where("role = ?", (role.label,))
+        return await self._where(_active("role = ?", include_removed), (role.label,))
 
     # ---- writing --------------------------------------------------------------------------------------
     async def upsert(self, person: PersonInput, now: datetime) -> str:
@@ -166,9 +173,9 @@ class PeopleRepo:
             values = (person.name, person.role.label, person.track, person.timezone, int(person.stipend_eligible))
             if existing is None:
                 cur = await conn.execute(
-                    "INSERT INTO people (name, role, track, timezone, stipend_eligible, email, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*values, person.email, to_db(now), to_db(now)),
+                    "INSERT INTO people (name, role, track, timezone, stipend_eligible, email, created_at, updated_at,"
+                    " removed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*values, person.email, to_db(now), to_db(now), _removed_at(person, now)),
                 )
                 person_id = int(cur.lastrowid or 0)
                 result = "inserted"
@@ -183,12 +190,14 @@ class PeopleRepo:
                 )
                 same_sections = {s.casefold() for s in existing.sections} == {s.casefold() for s in person.sections}
                 same_ids = all(existing.identities.get(k) == v for k, v in person.identities.items())
-                if old == values and same_sections and same_ids:
+                same_state = person.removed is None or bool(person.removed) == existing.removed
+                if old == values and same_sections and same_ids and same_state:
                     return "unchanged"
+                old_removed = to_db(existing.removed_at) if existing.removed_at else None
                 await conn.execute(
-                    "UPDATE people SET name=?, role=?, track=?, timezone=?, stipend_eligible=?, updated_at=?"
-                    " WHERE id=?",
-                    (*values, to_db(now), person_id),
+                    "UPDATE people SET name=?, role=?, track=?, timezone=?, stipend_eligible=?, updated_at=?,"
+                    " removed_at=? WHERE id=?",
+                    (*values, to_db(now), old_removed if same_state else _removed_at(person, now), person_id),
                 )
                 result = "updated"
             await conn.execute("DELETE FROM person_sections WHERE person_id = ?", (person_id,))
@@ -235,12 +244,33 @@ class PeopleRepo:
         self.invalidate()
         return bool(cur.rowcount)
 
+    async def set_removed(self, person_id: int, removed: bool, now: datetime) -> bool:
+        """Take a person off the roster (keeping their history) or put them back; ``True`` if that changed."""
+        cur = await self.db.execute(
+            "UPDATE people SET removed_at = ?, updated_at = ? WHERE id = ? AND (removed_at IS NULL) = ?",
+            (to_db(now) if removed else None, to_db(now), person_id, int(removed)),
+        )
+        self.invalidate()
+        return bool(cur.rowcount)
+
     async def set_timezone(self, person_id: int, zone: str | None, now: datetime) -> None:
         """Set (or clear) a person's own time zone."""
         await self.db.execute(
             "UPDATE people SET timezone = ?, updated_at = ? WHERE id = ?", (zone, to_db(now), person_id)
         )
         self.invalidate()
+
+
+def _removed_at(person: PersonInput, now: datetime) -> str | None:
+    """The ``removed_at`` column for a new or changed row: the time given, now, or nothing."""
+    if isinstance(person.removed, datetime):
+        return to_db(person.removed)
+    return to_db(now) if person.removed else None
+
+
+def _active(where: str, include_removed: bool) -> str:
+    """``where`` limited to people still on the roster, unless ``include_removed``."""
+    return where if include_removed else f"({where}) AND removed_at IS NULL"
 
 
 def _chunks(values: list, size: int = 900) -> Iterable[list]:

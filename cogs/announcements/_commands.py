@@ -35,10 +35,11 @@ from cogs.announcements._messages import (
     reason_lines,
     summary,
 )
-from cogs.announcements._outbox import counts, retry_failed
+from cogs.announcements._outbox import counts, on_hold, retry_failed
 from cogs.announcements._store import Announcement, NewAnnouncement, repo
 
 PREVIEW_VALID = timedelta(hours=1)  # a preview's Send and Cancel buttons work this long
+HOLD = "Nothing is lost: what is queued goes out, once each, as soon as the platform answers again."
 RECENT = 10
 
 
@@ -138,6 +139,9 @@ async def announce(
         ping_asked=bool(ping),
         dm=dm,
     )
+    hold = on_hold(ctx.app)
+    if hold:
+        shown.fields.append(MessageField(name="On hold", value=f"{hold}. {HOLD}"))
     expires = ctx.now + PREVIEW_VALID
     options = {"id": str(announcement_id)}
     send_now = Action(command="announce send", options=options, expires=expires)
@@ -368,6 +372,9 @@ async def details(ctx: Context, announcement_id: int) -> Reply:
             fields.append(MessageField(name="Failed", value=c.post_error))
     if missed_reasons:
         fields.append(MessageField(name="Not reachable", value=reason_lines(group(missed_reasons, people))))
+    hold = on_hold(app)
+    if hold and (c.pending or a.state == "scheduled"):
+        fields.append(MessageField(name="On hold", value=f"{hold}. {HOLD}"))
     actions = []
     options = {"id": str(a.id)}
     if a.state == "scheduled" and (a.send_at > ctx.now or skipped):

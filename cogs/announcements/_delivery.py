@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget
-from bot.outbox import NewItem
+from bot.delivery import NewItem
 from cogs.announcements._audience import unreachable as platform_unreachable
 from cogs.announcements._messages import report
 from cogs.announcements._outbox import counts, dm_key, post_key, report_key, unsettled

@@ -1,5 +1,7 @@
-"""Everything announcements know about the outbox, in one place: the keys, and reading the rows' states and
-failure reasons back (``app.outbox.enqueue_many`` does the writing).
+"""Everything announcements know about the outbox, in one place: the keys, reading the rows' states and failure
+reasons back, Retry failed (``app.outbox.requeue``) and the platform's delivery health. ``app.outbox.enqueue_many``
+does the writing; nothing here changes a row's state itself (the outbox's state machine, ``bot/delivery/store.py``,
+does).
 
 An announcement's rows are found by their key prefix (``announce:<id>:``): a range scan of the outbox's unique
 key index, whatever the outbox's size, costing about the announcement's own size.
@@ -12,12 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.core.clock import to_db
-
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
 UNSETTLED = ("pending", "sending")
+CHUNK = 500
 
 
 def dm_key(announcement_id: int, person_id: int) -> str:
@@ -56,6 +57,7 @@ REASONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"account_inactive|user_disabled|is_inactive", re.I), "has a deactivated account"),
     (re.compile(r"has not linked|no person with id|nobody with id", re.I), "has no account linked"),
     (re.compile(r"channel_not_found|not_in_channel|no (?:text )?channel", re.I), "could not be found"),
+    (re.compile(r"not delivered within", re.I), "was not reached in time (the platform was down)"),
 ]
 
 
@@ -127,11 +129,18 @@ async def unsettled(app: CohortBot, announcement_id: int) -> int:
 
 
 async def retry_failed(app: CohortBot, announcement_id: int) -> int:
-    """Put the announcement's failed rows back in the queue (as new: attempts from zero); return how many."""
+    """Put the announcement's failed rows back in the queue, due now; return how many."""
     lo, hi = key_range(announcement_id)
-    cursor = await app.db.execute(
-        "UPDATE outbox SET state = 'pending', attempts = 0, last_error = NULL, not_before = ?"
-        " WHERE key >= ? AND key < ? AND state = 'failed'",
-        (to_db(app.clock.now()), lo, hi),
-    )
-    return cursor.rowcount
+    rows = await app.db.fetchall("SELECT key FROM outbox WHERE key >= ? AND key < ? AND state = 'failed'", (lo, hi))
+    keys = [r["key"] for r in rows]
+    again = 0
+    for start in range(0, len(keys), CHUNK):  # SQLite's limit on parameters
+        again += await app.outbox.requeue(app.clock.now(), keys[start : start + CHUNK])
+    return again
+
+
+def on_hold(app: CohortBot) -> str | None:
+    """Why deliveries on this bot's platform are on hold right now (its health: paused after transient errors,
+    with the next probe), or ``None`` while it answers."""
+    health = app.outbox.health.get(app.platform)
+    return health.describe() if health is not None else None

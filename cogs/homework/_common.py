@@ -62,9 +62,10 @@ def default_week(cohort: Cohort, now: datetime) -> int:
     return earlier[-1] if earlier else weeks[0]
 
 
-async def scholars(app: CohortBot) -> list[Person]:
-    """Everyone who hands in homework: the scholars on the roster, by name."""
-    return await app.people.with_role(Role.SCHOLAR)
+async def scholars(app: CohortBot, *, include_removed: bool = False) -> list[Person]:
+    """Everyone who hands in homework: the scholars on the roster, by name (``include_removed``: also those
+    taken off it since, whose history exports keep)."""
+    return await app.people.with_role(Role.SCHOLAR, include_removed=include_removed)
 
 
 @dataclass(frozen=True)

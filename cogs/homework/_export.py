@@ -36,10 +36,10 @@ async def export_submissions(app: CohortBot) -> Table:
     """The latest submission (time, late flag, link), the extension and the number of versions, per person and week.
 
     Weeks are in order, people by name within a week; times are UTC ISO 8601; ``late`` is ``yes``/``no`` and
-    empty when nothing was submitted.
+    empty when nothing was submitted. People removed from the roster are still in it (their history stays).
     """
     rows = []
-    for s in await statuses(app, homework_weeks(app.cohort), await scholars(app)):
+    for s in await statuses(app, homework_weeks(app.cohort), await scholars(app, include_removed=True)):
         latest = s.latest
         rows.append(
             [

@@ -1,4 +1,4 @@
-"""`cohortbot run` as a process: it writes a pid file, `cohortbot reload` makes it rebuild, SIGTERM stops it."""
+"""`cohortbot run` as a process: it holds the database's lock, `cohortbot reload` makes it rebuild, SIGTERM stops it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main, pid_file
+from bot.cli import main
+from bot.instance import InstanceLock, lock_path, running
 from tests.plugin import EXAMPLE_COHORT, ROOT
 
 
@@ -34,9 +35,9 @@ def test_reload_and_stop_a_running_bot(tmp_path: Path, capsys: pytest.CaptureFix
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT, env=env,
         )  # fmt: skip
         try:
-            wait_for(lambda: pid_file(db).exists())
-            assert int(pid_file(db).read_text()) == bot.pid
+            wait_for(lambda: (holder := running(db)) is not None and (holder.pid, holder.state) == (bot.pid, "running"))
             assert main(["health", "--db", str(db)]) == 0
+            assert f"pid {bot.pid}, console" in capsys.readouterr().out
             assert main(["health", "--db", str(db), "--http"]) == 1  # the console serves no /healthz
             assert "did not answer" in capsys.readouterr().err
             assert main(["reload", "--db", str(db)]) == 0
@@ -48,7 +49,7 @@ def test_reload_and_stop_a_running_bot(tmp_path: Path, capsys: pytest.CaptureFix
         finally:
             if bot.poll() is None:
                 bot.kill()
-    assert not pid_file(db).exists()
+    assert running(db) is None
     assert main(["health", "--db", str(db)]) == 1
     assert "Traceback" not in log.read_text()
 
@@ -56,9 +57,13 @@ def test_reload_and_stop_a_running_bot(tmp_path: Path, capsys: pytest.CaptureFix
 def test_reload_without_a_running_bot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reload", "--db", str(tmp_path / "none.db")]) == 1
     assert "no running bot found" in capsys.readouterr().err
-    pid_file(tmp_path / "gone.db").write_text("999999999\n")
+    # A lock file naming a live process that does not hold the lock (this test's own pid) is not a running bot.
+    lock_path(tmp_path / "gone.db").write_text(
+        f'{{"pid": {os.getpid()}, "platform": "console", "started_at": "x", "host": "h"}}\n'
+    )
     assert main(["reload", "--db", str(tmp_path / "gone.db")]) == 1
-    assert "not running any more" in capsys.readouterr().err
+    assert main(["health", "--db", str(tmp_path / "gone.db")]) == 1
+    assert "no running bot found" in capsys.readouterr().err
 
 
 def test_health_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,8 +84,9 @@ def test_health_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
         monkeypatch.setenv("COHORTBOT_HTTP_HOST", "0.0.0.0")  # as in the container: checked on loopback
         monkeypatch.setenv("COHORTBOT_HTTP_PORT", str(server.server_address[1]))
         db = tmp_path / "h.db"
-        pid_file(db).write_text(f"{os.getpid()}\n")  # this test process stands in for the bot
-        assert main(["health", "--db", str(db), "--http"]) == 0
-        assert "ok: cohortbot is running" in capsys.readouterr().out
+        with InstanceLock(db).acquire("slack") as lock:  # this test process stands in for the bot
+            lock.ready()
+            assert main(["health", "--db", str(db), "--http"]) == 0
+        assert f"ok: cohortbot is running (pid {os.getpid()}, slack" in capsys.readouterr().out
     finally:
         server.shutdown()

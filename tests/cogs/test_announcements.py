@@ -419,3 +419,19 @@ async def test_at_is_read_in_the_authors_own_zone(app, as_):
     announcement = await repo(app).get(await last_id(app))
     assert announcement.send_at == datetime(2026, 1, 12, 15, 0, tzinfo=UTC)  # Europe/London, not the cohort's zone
     assert announcement.label == "section europe-wed" and announcement.scheduled
+
+
+async def test_a_paused_platform_is_shown_in_the_preview_and_the_details(app, as_, clock):
+    from bot.delivery.health import PlatformHealth
+
+    health = PlatformHealth("console", trip_after=2)
+    for _ in range(2):
+        health.failed(clock.now(), "503 service unavailable")
+    app.outbox.health["console"] = health  # as the worker records it
+    reply = await as_("Grace Hopper", "announce", message="Hello", to="section:apac-thu", dm="true")
+    assert "console: paused since" in field(reply, "On hold") and "Nothing is lost" in field(reply, "On hold")
+    await press(app, "Grace Hopper", reply, "Send")
+    details = await as_("Grace Hopper", "announcements", id="1")
+    assert "pending **4**" in field(details, "Delivery") and "paused" in field(details, "On hold")
+    health.answered(clock.now())
+    assert "On hold" not in [f.name for f in (await as_("Grace Hopper", "announcements", id="1")).message.fields]

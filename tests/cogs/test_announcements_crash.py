@@ -98,7 +98,7 @@ async def test_a_crash_mid_announcement_then_a_restart_delivers_each_dm_once(tmp
     await app.close()
 
     async with FakeSlackAPI.running() as fake:
-        fake.users.update({slack_id(n): {} for n in range(NEW) if n not in UNLINKED})
+        fake.workspace.update(slack_id(n) for n in range(NEW) if n not in UNLINKED)
         for n in DEACTIVATED:
             fake.refused[slack_id(n)] = "account_inactive"
         port = free_port()

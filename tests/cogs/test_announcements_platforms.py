@@ -10,7 +10,7 @@ import re
 
 from bot.app import CohortBot
 from bot.core.messages import Message
-from bot.outbox_worker import OutboxWorker
+from bot.delivery import OutboxWorker
 from bot.platforms.discord.render import render as discord_render
 from bot.platforms.slack.render import render as slack_render
 from cogs.announcements._messages import MAX_MESSAGE, announcement_message
@@ -131,7 +131,7 @@ async def test_announce_over_slack(app: CohortBot, clock):
     app.platform = "slack"
     runtime = Runtime(app, worker=OutboxWorker(app, rates={"slack": None}))  # unpaced: Slack's 1/s is for production
     async with FakeSlackAPI.running() as fake:
-        del fake.users[ROSALIND_SLACK]  # Rosalind has left the workspace
+        fake.workspace.discard(ROSALIND_SLACK)  # Rosalind has left the workspace
         async with running_slack(app, fake) as slack:
             shown = await slash(
                 slack, fake, "/announce", f'message:"{TEXT}" to:section:americas-tue dm:true', user=GRACE_SLACK

@@ -10,9 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import CohortBot
 from bot.core.clock import ManualClock
-from bot.core.messages import Message
-from bot.core.platform import DMTarget, PermanentSendError
-from bot.outbox_worker import OutboxWorker
+from bot.delivery import OutboxWorker
 from bot.platforms.console import ConsoleSender
 from bot.platforms.slack.sender import SlackSender
 from cogs.curriculum import post_key
@@ -93,23 +91,3 @@ async def test_week_post_over_the_slack_fake_honours_retry_after(app: CohortBot,
     assert "<!date^" in blocks  # the due date as a Slack local-time token
     for track in ("intro", "advanced"):
         assert (await app.outbox.get(post_key(2, track))).state == "sent"
-
-
-class Refusing:
-    platform = "console"
-
-    async def send(self, target, message, *, key):
-        raise PermanentSendError("DMs are closed")
-
-
-async def test_outbox_command_for_organizers(app: CohortBot, as_):
-    app.senders["console"] = Refusing()
-    await app.outbox.enqueue("reminder:1", DMTarget(1), Message(text="hi"))
-    await OutboxWorker(app).deliver_due()
-    reply = await as_("Grace Hopper", "outbox")
-    assert reply.private
-    text = reply.message.as_plain_text(app.cohort.zone)
-    assert "0 pending, 0 sent, 1 failed" in text
-    assert "reminder:1" in text and "DMs are closed" in text
-    refused = await as_("Ada Lovelace", "outbox")
-    assert refused.message is not None and "reminder:1" not in refused.message.as_plain_text(app.cohort.zone)

@@ -46,7 +46,7 @@ def test_homework_session_in_the_console_demo() -> None:
     assert "On time (your extension until" in out  # Hedy
     assert "3 of 3 submitted (1 late)" in out  # Ada; Rosalind late; Hedy on time by her extension
     assert "[file: submissions-" in out
-    assert "no attendance report yet" in out
+    assert "[file: attendance-" in out and ".png" in out  # the attendance report and its chart
     # DMs through the outbox as the clock passed the reminder and the digest
     dms = [block.split("\n\n")[0] for block in out.split("[DM to ")[1:]]
     reminded = sorted(d.split("]")[0] for d in dms if "Reminder: week 1 homework" in d)

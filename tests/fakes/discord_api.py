@@ -29,31 +29,53 @@ Or by hand::
 * ``fake.requests``: every REST request as a :class:`Recorded` (method, path below ``/api/v10``, query, json,
   multipart ``files`` and ``form``); ``fake.find(method, path_regex)`` filters them, ``await fake.wait_for(...)``
   waits (up to 2 s) for one to arrive.
-* ``fake.posted``: the channel messages created. As on Discord, a message sent with ``enforce_nonce`` and a nonce
-  already used in that channel creates nothing new: the first message is returned again.
+* ``fake.posted``: the channel messages created (what users see). As on Discord, a message sent with
+  ``enforce_nonce`` and a nonce already used in that channel within ``fake.nonce_window`` seconds (default 5
+  minutes; ``fake.monotonic`` is the clock) creates nothing new: the first message is returned again
+  (``fake.deduplicated`` counts those). ``fake.user_duplicates()`` counts extra copies of any one nonce.
 * ``fake.gateway_received``: every frame the bot sent on the gateway (IDENTIFY, heartbeats).
 * ``fake.command(...)``, ``fake.autocomplete(...)``, ``fake.modal_submit(...)`` build INTERACTION_CREATE payloads;
   ``await fake.interact(payload)`` sends one down the gateway.
 * Failure knobs: ``fake.rate_limit(n, retry_after=0.05, path=None)`` answers the next ``n`` matching requests with
   429 (JSON body and headers as Discord sends them); ``fake.fail(status, code=0, n=1, path=None)`` answers the next
-  ``n`` matching requests with any other error (403 + code 50007 is "cannot DM this user"; 503 is a server error
-  discord.py does not retry; 500/502/504 it retries after 1, 3, 5... real seconds, so avoid them in tests).
-  Note that discord.py itself retries a 429 up to 5 times (sleeping ``retry_after``): fewer than 5 are absorbed
-  and the send succeeds; 5 in a row reach the sender, which raises ``TransientSendError(retry_after=...)``.
+  ``n`` matching requests with any other error (403 + code 50007 is "cannot DM this user").
+  The outbox's ``DiscordSender`` posts messages itself (one request per send: every 429 and 5xx reaches it);
+  requests made through discord.py's own client (interaction answers, DM channels) are retried by discord.py: a
+  429 up to 5 times (sleeping ``retry_after``), 500/502/504 after 1, 3, 5... real seconds (avoid those there).
+* Fault knobs (``path`` is a regex of the REST path; ``MESSAGES`` by default):
+  ``fake.drop_after_accept(n)`` handles the next ``n`` requests (the message is created) and then drops the
+  connection without an answer; ``fake.answer_late(n, delay)`` handles them and answers ``delay`` seconds later
+  (after the client's timeout); ``fake.outage(status=503)`` answers every REST request with ``status`` (or, with
+  ``drop=True``, closes the connection unanswered) until ``fake.end_outage()``; ``fake.error_rate(p)`` answers a
+  random fraction ``p`` of requests with a 5xx (``statuses``, seeded); ``fake.close_gateway(code)`` closes the
+  bot's gateway socket with a close code, and ``fake.close_on_identify = code`` does it when the bot identifies.
+* Scheduled events (the server's Events list): ``GET/POST /guilds/{id}/scheduled-events`` and ``GET/PATCH/DELETE
+  /guilds/{id}/scheduled-events/{event}``, kept in ``fake.scheduled_events`` (id -> event). As Discord does, the
+  fake refuses an external event (type 3) without a location or an end, an end before the start, and any change
+  to a cancelled or completed event; the list leaves cancelled and completed events out. Without the Manage
+  Events permission Discord answers 403 / code 50013: ``fake.fail(403, code=50013, n=99, path="scheduled-events")``.
 * Ids: ``fake.guild_id``, ``fake.app_id``, ``fake.channels`` (name -> id: ``intro-course``, ``advanced-course``,
   ``general``, plus the sections' channels), ``fake.dm_channels`` (user id -> created DM channel id).
   Members are the example roster's Discord ids plus ``STRANGER`` (not on the roster); ``ALAN`` holds the
   ``Facilitators`` role and ``GRACE`` the ``Organizers`` role.
+* Server roles: ``GET /guilds/{g}/members/{u}`` (404 code 10007 for someone not in the server), ``GET`` and
+  ``POST /guilds/{g}/roles`` (list, create), ``PUT`` / ``DELETE /guilds/{g}/members/{u}/roles/{r}`` (204; they
+  change ``fake.members``); ``fake.member_roles(user_id)`` is a member's role names now. ``fake.add_member(id,
+  name)`` puts someone in the server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
+import random
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -79,8 +101,10 @@ CHANNEL_NAMES = (
     "section-americas",
     "section-europe",
     "section-apac",
+    "organizers",  # the example cohort's roster.organizer_channel (join requests)
 )
 JSON = "application/json"  # discord.py only parses JSON when the Content-Type is exactly this
+MESSAGES = r"/channels/\d+/messages"
 
 
 @dataclass
@@ -113,6 +137,14 @@ class _Failure:
     path: re.Pattern[str] | None
 
 
+@dataclass
+class _Fault:
+    kind: str  # "drop" (handled, then the connection is closed unanswered) or "late" (answered after `delay`)
+    remaining: int
+    path: re.Pattern[str]
+    delay: float = 0.0
+
+
 def _respond(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     body = json.dumps(data).encode("utf-8")
     return web.Response(body=body, status=status, headers={"Content-Type": JSON, **(headers or {})})
@@ -139,14 +171,22 @@ class FakeDiscord:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.dm_channels: dict[int, int] = {}
         self.posted: list[dict[str, Any]] = []  # channel messages created (a nonce-deduplicated resend adds none)
-        self._by_nonce: dict[tuple[int, str], dict[str, Any]] = {}
+        self._by_nonce: dict[tuple[int, str], tuple[dict[str, Any], float]] = {}  # -> (message, when)
         self._files: dict[str, bytes] = {}
         self._ids = itertools.count(500000000000000001)
         self.messages: dict[int, dict[str, Any]] = {}  # every message the bot created or edited, by id
+        self.scheduled_events: dict[int, dict[str, Any]] = {}  # the server's scheduled events, by id
         self._clicked: dict[int, int] = {}  # component interaction id -> the clicked message's id
         self._clicked_by_token: dict[str, int] = {}  # ... and by the interaction's token
         self._seq = itertools.count(1)
         self._failures: list[_Failure] = []
+        self._faults: list[_Fault] = []
+        self._outage: tuple[int, bool] | None = None  # (status, drop) while an outage lasts
+        self._error_rate: tuple[float, tuple[int, ...], re.Pattern[str], random.Random] | None = None
+        self.close_on_identify: int | None = None
+        self.nonce_window = 300.0
+        self.monotonic: Callable[[], float] = time.monotonic
+        self.deduplicated = 0  # posts answered with an earlier message because of their nonce
         self._sockets: list[web.WebSocketResponse] = []
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -214,6 +254,36 @@ class FakeDiscord:
         """Answer the next ``n`` requests (matching ``path``) with ``status`` and Discord error ``code``."""
         body = {"message": message or f"{status}: fake failure", "code": code}
         self._failures.append(_Failure(status, body, {}, n, re.compile(path) if path else None))
+
+    def drop_after_accept(self, n: int = 1, *, path: str = MESSAGES) -> None:
+        """Handle the next ``n`` matching requests, then drop the connection without answering."""
+        self._faults.append(_Fault("drop", n, re.compile(path)))
+
+    def answer_late(self, n: int = 1, *, delay: float, path: str = MESSAGES) -> None:
+        """Handle the next ``n`` matching requests, and answer only ``delay`` seconds later."""
+        self._faults.append(_Fault("late", n, re.compile(path), delay))
+
+    def outage(self, status: int = 503, *, drop: bool = False) -> None:
+        """Until :meth:`end_outage`, answer every REST request with ``status`` (or drop it unanswered)."""
+        self._outage = (status, drop)
+
+    def end_outage(self) -> None:
+        """Discord is back."""
+        self._outage = None
+
+    def error_rate(self, p: float, *, statuses: tuple[int, ...] = (503,), path: str = MESSAGES, seed: int = 1) -> None:
+        """Answer a random fraction ``p`` of matching requests with one of ``statuses`` (0 turns it off)."""
+        self._error_rate = (p, statuses, re.compile(path), random.Random(seed)) if p > 0 else None
+
+    async def close_gateway(self, code: int) -> None:
+        """Close every gateway connection with ``code`` (4004: authentication failed; 4000: resumable)."""
+        for ws in list(self._sockets):
+            await ws.close(code=code, message=b"fake close")
+
+    def user_duplicates(self) -> int:
+        """Extra copies among the created messages of any one nonce (0 when nothing was posted twice)."""
+        counts = collections.Counter(m["nonce"] for m in self.posted if m.get("nonce"))
+        return sum(n - 1 for n in counts.values())
 
     # ---- looking at what happened ----------------------------------------------------------------------------
     def find(self, method: str, path: str) -> list[Recorded]:
@@ -390,32 +460,12 @@ class FakeDiscord:
     def guild_payload(self) -> dict[str, Any]:
         """The GUILD_CREATE guild: channels, roles and members."""
         gid = str(self.guild_id)
-        role = {"permissions": "0", "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
-        roles = [{"id": gid, "name": "@everyone", "position": 0, **role}]
-        roles += [
-            {"id": str(i), "name": n, "position": p + 1, **role} for p, (n, i) in enumerate(self.role_ids.items())
-        ]
+        roles = self._roles_payload()
         channels = [
             {"id": str(i), "type": 0, "name": n, "position": p, "permission_overwrites": [], "guild_id": gid}
             for p, (n, i) in enumerate(self.channels.items())
         ]
-        members = [
-            {
-                "user": {
-                    "id": str(uid),
-                    "username": name.lower().replace(" ", ""),
-                    "discriminator": "0",
-                    "avatar": None,
-                },
-                "nick": None,
-                "roles": [str(self.role_ids[r]) for r in roles_],
-                "joined_at": "2026-01-01T00:00:00+00:00",
-                "deaf": False,
-                "mute": False,
-                "flags": 0,
-            }
-            for uid, (name, roles_) in self.members.items()
-        ]
+        members = [self._member_payload(uid) for uid in self.members]
         members.append({"user": self.bot_user, "roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "flags": 0})
         return {
             "id": gid,
@@ -435,7 +485,7 @@ class FakeDiscord:
             "stickers": [],
             "features": [],
             "stage_instances": [],
-            "guild_scheduled_events": [],
+            "guild_scheduled_events": list(self.scheduled_events.values()),
             "soundboard_sounds": [],
             "joined_at": "2026-01-01T00:00:00+00:00",
             "preferred_locale": "en-US",
@@ -455,6 +505,10 @@ class FakeDiscord:
                 op = message.get("op")
                 if op == 1:
                     await ws.send_json({"op": 11})
+                elif op == 6:  # RESUME after a resumable close: replay nothing, say it is resumed
+                    await ws.send_json({"op": 0, "t": "RESUMED", "s": next(self._seq), "d": {}})
+                elif op == 2 and self.close_on_identify is not None:
+                    await ws.close(code=self.close_on_identify, message=b"fake close")
                 elif op == 2:
                     await ws.send_json(
                         {"op": 0, "t": "READY", "s": next(self._seq), "d": self._ready()},
@@ -507,14 +561,102 @@ class FakeDiscord:
         self.requests.append(record)
         async with self._arrived:
             self._arrived.notify_all()
+        if self._outage is not None:
+            status, drop = self._outage
+            if drop:
+                return self._drop(request)
+            return _respond({"message": f"{status}: fake outage", "code": 0}, status)
         failure = self._take_failure(record.path)
         if failure is not None:
             return _respond(failure.body, failure.status, failure.headers)
-        return self._route(record)
+        if self._error_rate is not None:
+            p, statuses, pattern, rng = self._error_rate
+            if pattern.search(record.path) and rng.random() < p:
+                status = rng.choice(statuses)
+                return _respond({"message": f"{status}: fake server error", "code": 0}, status)
+        response = self._route(record)
+        fault = self._take_fault(record.path)
+        if fault is not None and fault.kind == "drop":
+            return self._drop(request)
+        if fault is not None:
+            await asyncio.sleep(fault.delay)
+        return response
+
+    def _take_fault(self, path: str) -> _Fault | None:
+        for fault in self._faults:
+            if fault.remaining > 0 and fault.path.search(path):
+                fault.remaining -= 1
+                return fault
+        return None
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.Response:
+        """Close the connection without an answer (the client sees it disconnect)."""
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=500)
+
+    def member_roles(self, user_id: int) -> set[str]:
+        """The names of the server roles ``user_id`` holds now."""
+        return set(self.members[user_id][1])
+
+    def add_member(self, user_id: int, name: str, roles: list[str] | None = None) -> None:
+        """Someone joins the server."""
+        self.members[user_id] = (name, list(roles or []))
+
+    def _member_payload(self, user_id: int) -> dict[str, Any]:
+        name, roles = self.members[user_id]
+        user = {"id": str(user_id), "username": name.lower().replace(" ", ""), "discriminator": "0", "avatar": None}
+        return {
+            "user": user,
+            "nick": None,
+            "roles": [str(self.role_ids[n]) for n in roles],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        }
+
+    def _roles_payload(self) -> list[dict[str, Any]]:
+        base = {"permissions": "0", "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
+        roles = [{"id": str(self.guild_id), "name": "@everyone", "position": 0, **base}]
+        for position, (name, role_id) in enumerate(self.role_ids.items(), start=1):
+            roles.append({"id": str(role_id), "name": name, "position": position, **base})
+        return roles
+
+    def _guild_route(self, r: Recorded) -> web.Response | None:
+        """Members and roles of the server (``None`` if ``r`` is not such a request)."""
+        gid = str(self.guild_id)
+        if r.path == f"/guilds/{gid}/roles":
+            if r.method == "POST":
+                name = str((r.json or {}).get("name") or "new role")
+                self.role_ids[name] = self.next_id()
+                return _respond(next(x for x in self._roles_payload() if x["name"] == name))
+            return _respond(self._roles_payload())
+        match = re.fullmatch(rf"/guilds/{gid}/members/(\d+)(?:/roles/(\d+))?", r.path)
+        if match is None:
+            return None
+        user_id = int(match.group(1))
+        if user_id not in self.members:
+            return _respond({"message": "Unknown Member", "code": 10007}, 404)
+        if match.group(2) is None:
+            return _respond(self._member_payload(user_id)) if r.method == "GET" else None
+        names = {i: n for n, i in self.role_ids.items()}
+        role = names.get(int(match.group(2)))
+        if role is None:
+            return _respond({"message": "Unknown Role", "code": 10011}, 404)
+        held = self.members[user_id][1]
+        if r.method == "PUT" and role not in held:
+            held.append(role)
+        elif r.method == "DELETE" and role in held:
+            held.remove(role)
+        return web.Response(status=204)
 
     def _route(self, r: Recorded) -> web.Response:
         m = r.method
         p = r.path
+        if p.startswith("/guilds/") and (answer := self._guild_route(r)) is not None:
+            return answer
         if m == "GET" and p == "/users/@me":
             return _respond(self.bot_user)
         if m == "GET" and p == "/oauth2/applications/@me":
@@ -540,6 +682,8 @@ class FakeDiscord:
             if channel_id not in set(self.channels.values()) | set(self.dm_channels.values()):
                 return _respond({"message": "Unknown Channel", "code": 10003}, 404)
             return _respond(self._post_message(channel_id, r.payload() or {}))
+        if match := re.fullmatch(r"/guilds/(\d+)/scheduled-events(?:/(\d+))?", p):
+            return self._scheduled_event(r, int(match.group(2)) if match.group(2) else None)
         if m == "POST" and p == "/users/@me/channels":
             user_id = int(r.json["recipient_id"])
             channel_id = self.dm_channels.setdefault(user_id, self.next_id())
@@ -547,6 +691,62 @@ class FakeDiscord:
             recipient = {"id": str(user_id), "username": name, "discriminator": "0", "avatar": None}
             return _respond({"id": str(channel_id), "type": 1, "recipients": [recipient], "last_message_id": None})
         return _respond({"message": "404: Not Found", "code": 0}, 404)
+
+    def _scheduled_event(self, r: Recorded, event_id: int | None) -> web.Response:
+        """The guild scheduled-event endpoints, with Discord's checks on what an event may be."""
+        live = (1, 2)  # SCHEDULED, ACTIVE
+        if event_id is None:
+            if r.method == "GET":
+                return _respond([e for e in self.scheduled_events.values() if e["status"] in live])
+            if r.method != "POST":
+                return _respond({"message": "405: Method Not Allowed", "code": 0}, 405)
+            body = r.json or {}
+            problem = _event_problem(body)
+            if problem:
+                return _respond({"message": f"Invalid Form Body: {problem}", "code": 50035}, 400)
+            new_id = self.next_id()
+            event = {
+                "id": str(new_id),
+                "guild_id": str(self.guild_id),
+                "channel_id": body.get("channel_id"),
+                "creator_id": str(self.app_id),
+                "creator": self.bot_user,
+                "name": body["name"],
+                "description": body.get("description"),
+                "scheduled_start_time": body["scheduled_start_time"],
+                "scheduled_end_time": body.get("scheduled_end_time"),
+                "privacy_level": body.get("privacy_level", 2),
+                "status": 1,
+                "entity_type": body["entity_type"],
+                "entity_id": None,
+                "entity_metadata": body.get("entity_metadata"),
+                "user_count": 0,
+                "image": None,
+            }
+            self.scheduled_events[new_id] = event
+            return _respond(event)
+        event = self.scheduled_events.get(event_id)
+        if event is None:
+            return _respond({"message": "Unknown Guild Scheduled Event", "code": 10070}, 404)
+        if r.method == "GET":
+            return _respond(event)
+        if r.method == "DELETE":
+            del self.scheduled_events[event_id]
+            return web.Response(status=204)
+        if r.method != "PATCH":
+            return _respond({"message": "405: Method Not Allowed", "code": 0}, 405)
+        if event["status"] not in live:
+            return _respond({"message": "Cannot modify a finished or canceled event", "code": 180000}, 400)
+        body = r.json or {}
+        status = body.get("status", event["status"])
+        if status not in {event["status"], *({1: (2, 4), 2: (3,)}[event["status"]])}:
+            return _respond({"message": f"Invalid status change {event['status']} -> {status}", "code": 50035}, 400)
+        merged = {**event, **{k: v for k, v in body.items() if k in EVENT_FIELDS}}
+        problem = _event_problem(merged)
+        if problem:
+            return _respond({"message": f"Invalid Form Body: {problem}", "code": 50035}, 400)
+        event.update(merged)
+        return _respond(event)
 
     def application_payload(self) -> dict[str, Any]:
         """The bot's application (fetched by discord.py at login)."""
@@ -595,15 +795,18 @@ class FakeDiscord:
         return response
 
     def _post_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        """Create a channel message; with ``enforce_nonce``, a nonce already used in the channel returns the message
-        it created instead of a new one, as Discord does (for a few minutes; here, for the fake's life)."""
+        """Create a channel message; with ``enforce_nonce``, a nonce already used in the channel within
+        ``nonce_window`` seconds returns the message it created instead of a new one, as Discord does."""
         key = (channel_id, str(body.get("nonce")))
-        if body.get("enforce_nonce") and body.get("nonce") is not None and key in self._by_nonce:
-            return self._by_nonce[key]
+        now = self.monotonic()
+        enforced = body.get("enforce_nonce") and body.get("nonce") is not None
+        if enforced and key in self._by_nonce and now - self._by_nonce[key][1] <= self.nonce_window:
+            self.deduplicated += 1
+            return self._by_nonce[key][0]
         message = self._message(channel_id, body)
         self.posted.append(message)
-        if body.get("enforce_nonce") and body.get("nonce") is not None:
-            self._by_nonce[key] = message
+        if enforced:
+            self._by_nonce[key] = (message, now)
         return message
 
     def _edit(self, message_id: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -636,6 +839,39 @@ class FakeDiscord:
             "components": body.get("components") or [],
         }
         return message
+
+
+EVENT_FIELDS = (
+    "channel_id",
+    "entity_metadata",
+    "name",
+    "privacy_level",
+    "scheduled_start_time",
+    "scheduled_end_time",
+    "description",
+    "entity_type",
+    "status",
+)
+
+
+def _event_problem(body: dict[str, Any]) -> str | None:
+    """Why Discord would refuse this scheduled event, if it would."""
+    if not body.get("name") or not body.get("scheduled_start_time") or body.get("entity_type") not in (1, 2, 3):
+        return "name, scheduled_start_time and entity_type are required"
+    if body.get("privacy_level", 2) != 2:
+        return "privacy_level must be GUILD_ONLY (2)"
+    if body["entity_type"] == 3:
+        location = (body.get("entity_metadata") or {}).get("location")
+        if not location or len(location) > 100:
+            return "an external event needs entity_metadata.location (1-100 characters)"
+        if not body.get("scheduled_end_time"):
+            return "an external event needs scheduled_end_time"
+    end = body.get("scheduled_end_time")
+    if end and datetime.fromisoformat(end) <= datetime.fromisoformat(body["scheduled_start_time"]):
+        return "scheduled_end_time must be after scheduled_start_time"
+    if len(body["name"]) > 100 or len(body.get("description") or "") > 1000:
+        return "name (100) or description (1000) too long"
+    return None
 
 
 def _find_component(message: dict[str, Any], label: str | None, *, select: bool) -> dict[str, Any]:

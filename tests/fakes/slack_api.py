@@ -17,8 +17,8 @@ How other tests use it::
   conversation, newest first, with ``metadata`` if ``include_all_metadata``; a user id, the ``D…`` id
   ``conversations.open`` returns for them and a post to the user id are one conversation), the files v2
   upload flow, ``apps.connections.open`` (Socket Mode: a ``ws://`` URL served here; see
-  :meth:`FakeSlackAPI.send_envelope`), ``users.list`` (the members in ``fake.users``, user id -> extra fields
-  such as ``{"deleted": True}``; the example roster's Slack ids by default; paged by ``limit``), and
+  :meth:`FakeSlackAPI.send_envelope`), ``users.list`` (the workspace's members: ``fake.users`` and the ids in
+  ``fake.workspace``, the example roster's Slack ids by default; paged by ``limit``), and
   ``response_url`` posts (``fake.response_url(id)``).
 * Knobs: ``fake.rate_limit("chat.postMessage", times=2, retry_after=1)`` makes the next 2 calls answer HTTP 429
   with ``Retry-After: 1`` and ``{"ok": false, "error": "ratelimited"}``; ``fake.limit_rate("chat.postMessage",
@@ -26,6 +26,21 @@ How other tests use it::
   ``fake.fail("chat.postMessage", "channel_not_found", times=1)`` makes calls fail with that Slack error;
   ``fake.refused["U0SCH000001"] = "cannot_dm_bot"`` makes every ``chat.postMessage`` to that channel or user fail
   with that error.
+  ``limit_rate(..., per_channel=1.0)`` also limits each channel (Slack: about 1 post a second per channel).
+* Fault knobs: ``fake.drop_after_accept("chat.postMessage", times=1)`` posts the message and then drops the
+  connection without an answer; ``fake.answer_late("chat.postMessage", delay, times=1)`` posts it and answers
+  ``delay`` seconds later (after the client's timeout); ``fake.outage(status=503)`` answers every Web API call
+  with ``status`` and ``service_unavailable`` (or, with ``drop=True``, closes the connection unanswered) until
+  ``fake.end_outage()``; ``fake.error_rate("chat.postMessage", p)`` answers a random fraction ``p`` of the calls
+  with a 5xx (seeded).
+* What users see: ``fake.posted_keys()`` counts the messages in ``fake.history`` by outbox key (the
+  ``cohortbot_outbox`` metadata); ``fake.user_duplicates()`` is the number of extra copies.
+* Members for linking by email: ``fake.add_user(user_id, email, name)`` (``fake.users``: id -> Slack user
+  object); ``users.lookupByEmail`` finds them by email (else ``users_not_found``), ``users.info`` by id (else
+  ``user_not_found``). ``conversations.invite`` records channel members in ``fake.members`` (channel id -> user
+  ids; ``already_in_channel`` for a second invite), ``conversations.join`` answers ok. Rate-limit them with
+  ``fake.rate_limit("users.lookupByEmail", times=1, retry_after=1)`` like any method.
+* :func:`send_event` posts a signed Events API callback (``team_join_event(user)`` builds a ``team_join``).
 * The ``slack_api`` fixture (available to every test through tests/plugin.py) is a running fake.
 * :func:`running_slack` starts a :class:`SlackPlatform` on 127.0.0.1:0 against the fake (``socket_mode=True``
   for Socket Mode); :func:`slash` sends a signed slash command and waits for the ``response_url`` post;
@@ -42,6 +57,7 @@ import hmac
 import itertools
 import json
 import math
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -84,6 +100,7 @@ class Call:
     status: int = 200
     target: str = ""  # the id in /response/<id> or /upload/<id>
     raw: bytes = b""
+    at: float = field(default_factory=time.monotonic)  # when it arrived (monotonic seconds)
 
     def json(self, key: str) -> Any:
         """A body value that Slack sends JSON-encoded in forms (``blocks``, ``view``, ``files``) or as JSON."""
@@ -101,6 +118,8 @@ class _Failure:
     status: int
     error: str
     retry_after: float | None = None
+    kind: str = "fail"  # or "drop" (posted, then the connection is closed unanswered), "late" (answered late)
+    delay: float = 0.0
 
 
 @dataclass
@@ -112,12 +131,19 @@ class FakeSlackAPI:
     calls: list[Call] = field(default_factory=list)
     port: int = 0
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
-    _rates: dict[str, tuple[float, float]] = field(default_factory=dict)  # method -> (per second, next free)
+    _rates: dict[str, tuple[float, Any]] = field(default_factory=dict)  # method -> (per second, recent calls)
+    _channel_rates: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    _faults: dict[str, list[_Failure]] = field(default_factory=dict)  # method -> drop / late, in order
+    _outage: tuple[int, bool] | None = None
+    _error_rates: dict[str, tuple[float, tuple[int, ...], random.Random]] = field(default_factory=dict)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _acks: dict[str, dict] = field(default_factory=dict)
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel id -> messages, oldest first
-    users: dict[str, dict[str, Any]] = field(default_factory=lambda: {u: {} for u in DEFAULT_USERS})
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> Slack user object
+    members: dict[str, set[str]] = field(default_factory=dict)  # channel id -> user ids invited
+    # users.list lists fake.users and these ids (the example roster's by default): the workspace's members
+    workspace: set[str] = field(default_factory=lambda: set(DEFAULT_USERS))
     refused: dict[str, str] = field(default_factory=dict)  # channel or user id -> Slack error for chat.postMessage
 
     # --- lifecycle -------------------------------------------------------------------------------------
@@ -164,14 +190,68 @@ class FakeSlackAPI:
         """The next ``times`` calls to ``method`` answer HTTP 429 with ``Retry-After``."""
         self._failures.setdefault(method, []).extend(_Failure(429, "ratelimited", retry_after) for _ in range(times))
 
-    def limit_rate(self, method: str, per_second: float) -> None:
+    def limit_rate(self, method: str, per_second: float, *, per_channel: float | None = None) -> None:
         """More than ``per_second`` calls to ``method`` in any rolling second (for rates below 1/s: more than one
-        call in any 1/rate seconds) answer 429 with ``Retry-After`` (whole seconds, rounded up, as Slack sends it)."""
+        call in any 1/rate seconds) answer 429 with ``Retry-After`` (whole seconds, rounded up, as Slack sends it).
+        With ``per_channel``, each channel (its ``channel`` argument) has that limit too."""
         self._rates[method] = (per_second, collections.deque())
+        if per_channel is not None:
+            self._channel_rates[method] = (per_channel, {})
+
+    def drop_after_accept(self, method: str, times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` are handled (a post is made), then the connection is dropped."""
+        self._faults.setdefault(method, []).extend(_Failure(200, "", kind="drop") for _ in range(times))
+
+    def answer_late(self, method: str, delay: float, times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` are handled at once and answered ``delay`` seconds later."""
+        self._faults.setdefault(method, []).extend(_Failure(200, "", kind="late", delay=delay) for _ in range(times))
+
+    def outage(self, status: int = 503, *, drop: bool = False) -> None:
+        """Until :meth:`end_outage`, every Web API call fails with ``status`` (or is dropped unanswered)."""
+        self._outage = (status, drop)
+
+    def end_outage(self) -> None:
+        """Slack is back."""
+        self._outage = None
+
+    def error_rate(self, method: str, p: float, *, statuses: tuple[int, ...] = (503,), seed: int = 1) -> None:
+        """A random fraction ``p`` of the calls to ``method`` fail with one of ``statuses`` (0 turns it off)."""
+        if p > 0:
+            self._error_rates[method] = (p, statuses, random.Random(seed))
+        else:
+            self._error_rates.pop(method, None)
+
+    def posted_keys(self) -> collections.Counter[str]:
+        """How many messages each outbox key has in the conversations' history (what users see)."""
+        return collections.Counter(
+            str(payload.get("key"))
+            for messages in self.history.values()
+            for m in messages
+            if (payload := (m.get("metadata") or {}).get("event_payload") or {}).get("key") is not None
+        )
+
+    def user_duplicates(self) -> int:
+        """Extra copies of any one outbox key among the posted messages (0 when nothing was posted twice)."""
+        return sum(n - 1 for n in self.posted_keys().values())
 
     def fail(self, method: str, error: str, times: int = 1, status: int = 200) -> None:
         """The next ``times`` calls to ``method`` fail with the Slack ``error`` (HTTP ``status``)."""
         self._failures.setdefault(method, []).extend(_Failure(status, error) for _ in range(times))
+
+    def add_user(self, user_id: str, email: str, name: str = "", **extra: Any) -> dict[str, Any]:
+        """A member of the workspace (as ``users.info`` shows them); ``extra`` e.g. ``deleted=True``."""
+        user = {
+            "id": user_id,
+            "team_id": "T0FAKE",
+            "name": (name or user_id).lower().replace(" ", "."),
+            "real_name": name,
+            "deleted": False,
+            "is_bot": False,
+            "profile": {"email": email, "real_name": name, "display_name": name},
+            **extra,
+        }
+        self.users[user_id] = user
+        return user
 
     # --- reading what happened -------------------------------------------------------------------------
 
@@ -245,18 +325,30 @@ class FakeSlackAPI:
             body.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
         return body, raw
 
-    def _failure(self, method: str) -> _Failure | None:
+    def _failure(self, method: str, body: dict[str, Any]) -> _Failure | None:
+        if self._outage is not None:
+            status, drop = self._outage
+            return _Failure(status, "service_unavailable", kind="drop" if drop else "fail")
         queued = self._failures.get(method)
         if queued:
             return queued.pop(0)
+        if method in self._error_rates:
+            p, statuses, rng = self._error_rates[method]
+            if rng.random() < p:
+                return _Failure(rng.choice(statuses), "service_unavailable")
         if method in self._rates:
-            per_second, window = self._rates[method]
-            span = max(1.0, 1.0 / per_second)  # below 1/s: one call per 1/rate seconds
             now = time.monotonic()
-            while window and window[0] <= now - span:
-                window.popleft()
-            if len(window) >= round(per_second * span):
-                return _Failure(429, "ratelimited", max(1, math.ceil(window[0] + span - now)))
+            per_second, window = self._rates[method]
+            wait = _over_limit(window, per_second, now)
+            if wait is None and method in self._channel_rates:
+                per_channel, windows = self._channel_rates[method]
+                channel = self._channel(str(body.get("channel", ""))) or ""
+                channel_window = windows.setdefault(channel, collections.deque())
+                wait = _over_limit(channel_window, per_channel, now)
+                if wait is None:
+                    channel_window.append(now)
+            if wait is not None:
+                return _Failure(429, "ratelimited", max(1, math.ceil(wait)))
             window.append(now)
         return None
 
@@ -265,7 +357,10 @@ class FakeSlackAPI:
         body, raw = await self._read(request)
         call = Call(method, body, raw=raw)
         self.calls.append(call)
-        failure = self._failure(method)
+        failure = self._failure(method, body)
+        if failure is not None and failure.kind == "drop":  # an outage that drops connections
+            call.status = 0
+            return _drop(request)
         if failure is not None:
             call.status = failure.status
             headers = {"Retry-After": str(int(failure.retry_after))} if failure.retry_after is not None else {}
@@ -273,6 +368,12 @@ class FakeSlackAPI:
         answer = self._answer(method, body)
         if not answer.get("ok"):
             call.status = 400
+        faults = self._faults.get(method)
+        fault = faults.pop(0) if faults else None
+        if fault is not None and fault.kind == "drop":
+            return _drop(request)
+        if fault is not None:
+            await asyncio.sleep(fault.delay)
         return web.json_response(answer)
 
     def _channel(self, channel: str) -> str | None:
@@ -340,11 +441,32 @@ class FakeSlackAPI:
                 files = json.loads(body.get("files", "[]"))
                 return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
             case "users.list":
-                members = [{"id": u, "name": u.lower(), "deleted": False, **extra} for u, extra in self.users.items()]
+                listed = {u: {"id": u, "name": u.lower(), "deleted": False} for u in sorted(self.workspace)}
+                listed.update(self.users)
+                members = list(listed.values())
                 start, limit = int(body.get("cursor") or 0), int(body.get("limit") or 0) or self.page_size
                 more = start + limit < len(members)
                 return {"ok": True, "members": members[start : start + limit],
                         "response_metadata": {"next_cursor": str(start + limit) if more else ""}}  # fmt: skip
+            case "users.lookupByEmail":
+                email = str(body.get("email", "")).casefold()
+                found = next((u for u in self.users.values() if u["profile"]["email"].casefold() == email), None)
+                return {"ok": True, "user": found} if found else {"ok": False, "error": "users_not_found"}
+            case "users.info":
+                found = self.users.get(str(body.get("user", "")))
+                return {"ok": True, "user": found} if found else {"ok": False, "error": "user_not_found"}
+            case "conversations.invite":
+                channel = str(body.get("channel", ""))
+                if channel not in self.channels.values():
+                    return {"ok": False, "error": "channel_not_found"}
+                users = {u for u in str(body.get("users", "")).split(",") if u}
+                members = self.members.setdefault(channel, set())
+                if users <= members:
+                    return {"ok": False, "error": "already_in_channel"}
+                members |= users
+                return {"ok": True, "channel": {"id": channel}}
+            case "conversations.join":
+                return {"ok": True, "channel": {"id": str(body.get("channel", ""))}}
             case "apps.connections.open":
                 return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
         return {"ok": False, "error": "unknown_method"}
@@ -358,6 +480,23 @@ class FakeSlackAPI:
         raw = await request.read()
         self.calls.append(Call("upload", {}, target=request.match_info["id"], raw=raw))
         return web.Response(text=f"OK - {len(raw)}")
+
+
+def _over_limit(window: collections.deque[float], per_second: float, now: float) -> float | None:
+    """Seconds to wait if one more call now would exceed ``per_second`` in a rolling window, else ``None``."""
+    span = max(1.0, 1.0 / per_second)  # below 1/s: one call per 1/rate seconds
+    while window and window[0] <= now - span:
+        window.popleft()
+    if len(window) >= round(per_second * span):
+        return window[0] + span - now
+    return None
+
+
+def _drop(request: web.Request) -> web.Response:
+    """Close the connection without an answer (the client sees it disconnect)."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=500)
 
 
 @pytest.fixture
@@ -434,6 +573,26 @@ async def post_signed(
 
 
 _ids = itertools.count(1)
+
+
+def team_join_event(user: dict[str, Any]) -> dict[str, Any]:
+    """The ``team_join`` event Slack sends when ``user`` (a Slack user object) joins the workspace."""
+    return {"type": "team_join", "user": user, "event_ts": f"{time.time():.6f}"}
+
+
+async def send_event(platform: SlackPlatform, event: dict[str, Any]) -> int:
+    """POST a signed Events API ``event_callback`` carrying ``event``; the HTTP status of the ack."""
+    body = {
+        "token": "legacy",
+        "team_id": "T0FAKE",
+        "api_app_id": "A0FAKE",
+        "type": "event_callback",
+        "event_id": f"Ev{next(_ids):08d}",
+        "event_time": int(time.time()),
+        "event": event,
+    }
+    status, _ = await post_signed(platform, json.dumps(body), content_type="application/json")
+    return status
 
 
 @dataclass

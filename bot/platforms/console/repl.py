@@ -88,6 +88,10 @@ class ConsoleSender:
             header = f"[DM to {person.name}]"
         self.sent += 1
         body = message.as_plain_text(zone, self.app.clock.now())
+        if message.mentions:
+            found = await self.app.people.get_many(message.mentions)
+            names = ", ".join(f"@{found[i].name}" for i in dict.fromkeys(message.mentions) if i in found)
+            body = f"{names}\n{body}"
         buttons = self.controls.render(message, zone)
         body = f"{body}\n{buttons}" if buttons else body
         self.out.write(f"\n{header}\n{_indent(body)}\n")

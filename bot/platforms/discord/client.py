@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
 from bot.core.errors import StartupError
+from bot.core.platform import FatalPlatformError, SendRate
 from bot.platforms.discord.commands import build_commands
 from bot.platforms.discord.components import control_item
 from bot.platforms.discord.interactions import InteractionHandler
@@ -26,6 +27,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 60.0
+# Gateway close codes after which reconnecting cannot help: what they mean and what to fix.
+FATAL_CLOSE = {
+    4004: "authentication failed: DISCORD_TOKEN is wrong or was reset; copy a fresh token from the developer portal",
+    4010: "invalid shard sent when identifying: run one process per bot token, without sharding settings",
+    4011: "sharding required: the bot is in too many servers for one connection (cohortbot runs one server)",
+    4012: "invalid gateway API version: upgrade cohortbot (its discord.py) to a supported version",
+    4013: "invalid intents: upgrade cohortbot; the intents it asks for are not valid",
+    4014: "disallowed intents: enable the privileged intents the bot asks for in the developer portal "
+    "(Bot > Privileged Gateway Intents), or verify the bot",
+}
 SYNC_HELP = {
     403: "the bot may not manage this server's commands: invite it with the `bot` and `applications.commands` "
     "scopes (see docs/discord.md), and check DISCORD_GUILD_ID",
@@ -81,7 +92,8 @@ class DiscordPlatform:
             await self.stop()
             raise
         await self.sync()
-        self.sender = DiscordSender(self.app, client, self.settings.guild_id)
+        rate = SendRate(per_second=self.settings.rate_per_second)
+        self.sender = DiscordSender(self.app, client, self.settings.guild_id, rate=rate)
         self.app.senders["discord"] = self.sender
         log.info("Discord: connected as %s, %d commands", client.user, len(self.app.registry))
 
@@ -98,6 +110,8 @@ class DiscordPlatform:
         done, _ = await asyncio.wait({ready, self._task}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
             ready.cancel()
+            if self._task in done:
+                self._raise_if_fatal(self._task)
             raise StartupError(f"could not connect to the Discord gateway at {self.settings.gateway_url}")
 
     async def sync(self) -> bool:
@@ -116,6 +130,8 @@ class DiscordPlatform:
         """Disconnect (idempotent)."""
         if self.sender is not None and self.app.senders.get("discord") is self.sender:
             del self.app.senders["discord"]
+        if self.sender is not None:
+            await self.sender.close()
         if self.client is not None and not self.client.is_closed():
             await self.client.close()
         if self._task is not None:
@@ -123,7 +139,21 @@ class DiscordPlatform:
                 await self._task
 
     async def wait(self) -> None:
-        """Return when the gateway connection has ended."""
+        """Return when the gateway connection has ended; :class:`FatalPlatformError` if Discord ended it for good
+        (a fatal close code: the message says why and what to fix), so the process exits non-zero."""
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task})  # (cancelling wait() leaves the gateway task alone)
+            self._raise_if_fatal(self._task)
+
+    @staticmethod
+    def _raise_if_fatal(task: asyncio.Task[None]) -> None:
+        """Turn the gateway task's end into :class:`FatalPlatformError` if Discord closed it for good."""
+        if not task.done() or task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        code = getattr(exc, "code", None)
+        if isinstance(exc, discord.PrivilegedIntentsRequired):
+            code = 4014
+        if code in FATAL_CLOSE:
+            raise FatalPlatformError(f"Discord closed the gateway with code {code}, {FATAL_CLOSE[code]}") from exc
+        raise FatalPlatformError(f"the Discord gateway connection ended: {type(exc).__name__}: {exc}") from exc

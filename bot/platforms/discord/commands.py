@@ -31,12 +31,13 @@ OPTION_TYPES = {
     OptionType.WEEK: discord.AppCommandOptionType.integer,
     OptionType.SECTION: discord.AppCommandOptionType.string,
     OptionType.PERSON: discord.AppCommandOptionType.string,
+    OptionType.PEOPLE: discord.AppCommandOptionType.string,  # names, emails or mentions separated by commas
     OptionType.DATETIME: discord.AppCommandOptionType.string,
     OptionType.ZONE: discord.AppCommandOptionType.string,
     OptionType.URL: discord.AppCommandOptionType.string,
     OptionType.FILE: discord.AppCommandOptionType.attachment,
 }
-AUTOCOMPLETED = {OptionType.WEEK, OptionType.SECTION, OptionType.PERSON, OptionType.ZONE}
+AUTOCOMPLETED = {OptionType.WEEK, OptionType.SECTION, OptionType.PERSON, OptionType.PEOPLE, OptionType.ZONE}
 
 # What the adapter does when a command runs or an option is being typed.
 Invoke = Callable[[discord.Interaction, Command, dict[str, Any]], Awaitable[None]]

@@ -9,13 +9,17 @@ Two Web API clients share the token and ``SLACK_API_URL``:
 
 * ``client`` (interactive replies, modals, uploads) retries a 429 once after Slack's ``Retry-After``, using
   slack-sdk's ``AsyncRateLimitErrorRetryHandler``;
-* ``outbox_client`` (the :class:`SlackSender`) has no rate-limit retry: the outbox worker must see the 429
-  (as a ``TransientSendError`` with ``retry_after``) to pace itself.
+* ``outbox_client`` (the :class:`SlackSender`) retries nothing (``retry_handlers=[]``; slack-sdk's default
+  would re-post at once after a connection error, and Slack has no idempotency key): the outbox worker must
+  see a 429 to pace itself, and checks an unanswered post with ``delivered()`` before resending it. It keeps
+  one HTTP session (opened in ``start``) and paces at ``SLACK_RATE_PER_SECOND`` (workspace) and
+  ``SLACK_CHANNEL_RATE_PER_SECOND`` (each channel or DM).
 
 HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events) and ``GET /healthz``. The
 signature is checked on the raw body before anything is parsed: unsigned, forged or older than 5 minutes is 401;
 signed but unreadable (not UTF-8, broken JSON) is 400. A request Slack retries, or anyone replays, is run once
 (``dedupe.py``; also in Socket Mode). Socket Mode (``SLACK_APP_TOKEN`` set) serves only ``/healthz`` over HTTP.
+Both also serve the routes features declare in ``app.web_routes`` (``bot/web.py``), such as calendar feeds.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -43,15 +48,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.context import Actor, Place
 from bot.core.messages import ACTION_PREFIX, Reply
+from bot.core.platform import SendRate
 from bot.core.textargs import TextParseError, resolve
 from bot.platforms import preselected_ids
 from bot.platforms.slack.dedupe import RecentlySeen, request_key
 from bot.platforms.slack.forms import CALLBACK_ID, form_view, read_submission
+from bot.platforms.slack.linker import SlackLinker
 from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.render import Rendered, chosen_values, render, text_blocks
 from bot.platforms.slack.sender import SlackSender, upload_files
 from bot.platforms.slack.spec import CAPS, credentials, port_error
 from bot.settings import Settings, SlackSettings
+from bot.web import add_routes, announce
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -73,6 +81,7 @@ class SlackPlatform:
     """Runs cohortbot on Slack (the core's :class:`bot.core.platform.PlatformRunner`)."""
 
     name = "slack"
+    serves_http = True  # it runs an HTTP server, which also serves the features' routes (bot/web.py)
 
     def __init__(self, app: CohortBot, slack: SlackSettings, settings: Settings) -> None:
         token, signing_secret, self.app_token = credentials(slack)
@@ -85,9 +94,16 @@ class SlackPlatform:
             base_url=base_url,
             retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
         )
-        self.outbox_client = AsyncWebClient(token=token, base_url=base_url)
+        self.outbox_client = AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
         self.names = SlackNames(app.registry.top_level_names(), slack.command_prefix)
-        self.sender = SlackSender(app, self.outbox_client, self.names)
+        rate = SendRate(per_second=slack.rate_per_second, per_channel=slack.channel_rate_per_second, adaptive=True)
+        self.sender = SlackSender(app, self.outbox_client, self.names, rate=rate)
+        self._outbox_session: aiohttp.ClientSession | None = None
+        # Linking people by email (users.lookupByEmail, Tier 3): its own client, so it sees and waits out 429s.
+        self.linker = SlackLinker(
+            AsyncWebClient(token=token, base_url=base_url, retry_handlers=[AsyncConnectionErrorRetryHandler()]),
+            per_minute=slack.lookup_per_minute,
+        )
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=signing_secret,
@@ -102,6 +118,7 @@ class SlackPlatform:
         self.bolt.view_submission(CALLBACK_ID)(self._on_view_submission)
         self.bolt.action(re.compile(ACTION_PATTERN))(self._on_action)
         self.bolt.event("app_mention")(self._on_mention)
+        self.bolt.event("team_join")(self._on_team_join)
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -116,6 +133,7 @@ class SlackPlatform:
         if not self.socket_mode:
             web_app.router.add_post("/slack/events", self._events)
         web_app.router.add_get("/healthz", self._healthz)
+        add_routes(web_app, self.app)  # the features' own routes (bot/web.py), e.g. calendar feeds
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
@@ -126,22 +144,33 @@ class SlackPlatform:
             await runner.cleanup()
             raise port_error(self.settings.http_host, self.settings.http_port, exc) from None
         self.port = self._runner.addresses[0][1]
+        announce(self.app, self.settings, self.port)
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.client)
             await self._socket.connect_async()
+        self._outbox_session = aiohttp.ClientSession()  # one kept-alive session for the outbox's posts
+        self.outbox_client.session = self._outbox_session
         self.app.senders["slack"] = self.sender
+        self.app.linkers["slack"] = self.linker
         self._stopped.clear()
         mode = "Socket Mode" if self.socket_mode else "HTTP mode, POST /slack/events"
         log.info("Slack adapter up (%s; http://%s:%s/healthz)", mode, self.settings.http_host, self.port)
 
     async def stop(self) -> None:
         """Disconnect and stop serving (idempotent)."""
+        if self.app.linkers.get("slack") is self.linker:
+            del self.app.linkers["slack"]
         if self._socket is not None:
             socket, self._socket = self._socket, None
             await socket.close_async()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+            announce(self.app, self.settings, None)
+        if self._outbox_session is not None:
+            session, self._outbox_session = self._outbox_session, None
+            self.outbox_client.session = None
+            await session.close()
         self._stopped.set()
 
     async def wait(self) -> None:
@@ -349,6 +378,20 @@ class SlackPlatform:
         await self.client.chat_postMessage(channel=actor.user_id, **content)
 
     # --- events --------------------------------------------------------------------------------------------
+
+    async def _on_team_join(self, event: dict) -> None:
+        """Someone joined the workspace: the core links them to the roster person with their email, if any."""
+        user = event.get("user") or {}
+        if not user.get("id") or user.get("is_bot") or user.get("deleted"):
+            return
+        email = (user.get("profile") or {}).get("email") or None
+        try:
+            person = await self.app.identify("slack", user["id"], email)
+        except Exception:
+            log.exception("linking the new member %s failed", user.get("id"))
+            return
+        if person is not None:
+            log.info("Slack: new member %s linked to %s", user["id"], person.name)
 
     async def _on_mention(self, event: dict, client: AsyncWebClient) -> None:
         try:

@@ -13,9 +13,13 @@ from bot.platforms.slack.names import SlackNames
 # What the features need: slash commands, posting (also in channels the bot was not invited to), DMs, files,
 # looking up channels by name (public and private) and people, and reading the bot's own recent posts back
 # (channel, private channel and DM history) when recovering from a crash, so nothing is posted twice.
+# The roster: linking people by email (users:read.email, and the team_join event for newcomers), inviting them
+# to their track's and section's channels (channels:manage, groups:write; channels:join to enter a public one).
 BOT_SCOPES = (
     "app_mentions:read",
     "channels:history",
+    "channels:join",
+    "channels:manage",
     "channels:read",
     "chat:write",
     "chat:write.public",
@@ -23,11 +27,13 @@ BOT_SCOPES = (
     "files:write",
     "groups:history",
     "groups:read",
+    "groups:write",
     "im:history",
     "im:write",
     "users:read",
+    "users:read.email",
 )
-BOT_EVENTS = ("app_mention",)
+BOT_EVENTS = ("app_mention", "team_join")
 DESCRIPTION_LIMIT = 140
 USAGE_LIMIT = 1000
 

@@ -113,10 +113,9 @@ async def test_the_whole_contact_text_reaches_a_stranger(app: CohortBot) -> None
     assert app.cohort.contact == whole  # the example file quotes it: unquoted, YAML drops " #help ..." as a comment
     for platform, user in (("slack", "U0STRANGER"), ("discord", "999999999999999999"), ("console", "Nobody")):
         reply = await app.dispatch(Actor(platform, user, "Stranger"), "help", {}, Place())
-        assert f"roster of {app.cohort.program} yet, so I can't help you here. {whole} Tell them your" in (
-            reply.message.text
-        )
-        assert reply.message.text.endswith(f": {user}.")
+        text = reply.message.text  # the refusal points to /join (docs/roster.md), then the contact, then the id
+        assert f"roster of {app.cohort.program} yet" in text and "`/join [code:<string>] [email:<string>]`" in text
+        assert f" {whole} (Your " in text and text.endswith(f": {user}.)")
 
 
 async def test_the_demo_clock_cannot_crash_the_demo(app: CohortBot) -> None:

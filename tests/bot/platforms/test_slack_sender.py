@@ -7,8 +7,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import CohortBot
 from bot.core.messages import Message, Table
-from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, TransientSendError
+from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, TransientSendError, UnknownOutcomeError
 from bot.platforms.slack.manifest import BOT_SCOPES, build_manifest
+from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.sender import SlackSender
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 
@@ -103,9 +104,10 @@ async def test_large_table_is_posted_then_uploaded(sender, slack_api):
 def test_manifest_lists_every_command_and_scope(app):
     manifest = build_manifest(app.registry, request_url="https://bot.example.org/slack/events", app_name="mlsafety")
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
-    assert set(commands) == {f"/{name}" for name in app.registry.top_level_names()}
+    names = SlackNames(app.registry.top_level_names())  # /join is Slack's own: the app's is /cohort-join
+    assert set(commands) == {f"/{names.slack(name)}" for name in app.registry.top_level_names()}
     for command in app.registry:
-        entry = commands[f"/{command.group or command.name}"]
+        entry = commands[f"/{names.slack(command.group or command.name)}"]
         assert entry["url"] == "https://bot.example.org/slack/events"
         assert entry["should_escape"] is False
         assert entry["description"]
@@ -135,3 +137,24 @@ def test_manifest_groups_two_word_commands(app):
     commands = {c["command"]: c for c in build_manifest(app.registry)["features"]["slash_commands"]}
     assert commands["/zz"]["usage_hint"] == "start [rounds:<integer>] | stop"
     assert "start: Start a round." in commands["/zz"]["description"]
+
+
+async def test_which_failures_leave_the_outcome_unknown(sender, slack_api):
+    # An answer that says nothing was posted is a plain transient error; one after which the post may exist is not.
+    slack_api.fail("chat.postMessage", "service_unavailable", status=503)
+    with pytest.raises(TransientSendError) as caught:
+        await sender.send(ChannelTarget("intro-course"), HELLO, key="u:1")
+    assert not isinstance(caught.value, UnknownOutcomeError)
+    for error, status in (("fatal_error", 200), ("internal_error", 500), ("gateway_timeout", 504)):
+        slack_api.fail("chat.postMessage", error, status=status)
+        with pytest.raises(UnknownOutcomeError, match=error):
+            await sender.send(ChannelTarget("intro-course"), HELLO, key=f"u:{error}")
+
+
+async def test_the_fake_limits_each_channel_like_slack(sender, slack_api):
+    slack_api.limit_rate("chat.postMessage", per_second=50, per_channel=1.0)
+    assert await sender.send(ChannelTarget("intro-course"), HELLO, key="c:1")
+    assert await sender.send(ChannelTarget("general"), HELLO, key="c:2")  # another channel: fine
+    with pytest.raises(TransientSendError) as caught:
+        await sender.send(ChannelTarget("intro-course"), HELLO, key="c:3")  # the same one within a second
+    assert caught.value.retry_after == 1

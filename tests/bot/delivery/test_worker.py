@@ -13,9 +13,8 @@ from bot.app import CohortBot
 from bot.core.clock import ManualClock
 from bot.core.messages import Message
 from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, PlatformTask, Target, TransientSendError
-from bot.outbox import NewItem
-from bot.outbox_worker import OutboxWorker
-from schedules.pacing import TokenBucket
+from bot.delivery import NewItem, OutboxWorker
+from bot.delivery.pacing import TokenBucket
 from tests.plugin import EXAMPLE_COHORT
 from tests.schedules.recording import RecordingSender
 
@@ -117,7 +116,7 @@ sys.path.insert(0, {str(os.getcwd())!r})
 from datetime import datetime
 from bot.app import CohortBot
 from bot.core.clock import ManualClock
-from bot.outbox_worker import OutboxWorker
+from bot.delivery import OutboxWorker
 
 class FileSender:
     platform = "console"
@@ -193,11 +192,13 @@ async def test_rate_limit_retry_after_pauses_the_platform_and_loses_nothing(app:
     assert time.perf_counter() - started >= 0.4
     assert len(sender.delivered) == 5
     items = await app.outbox.items("sent")
-    assert len(items) == 5 and all(i.attempts == 1 for i in items)  # rate limits do not use up attempts
+    assert len(items) == 5
+    assert sum(i.attempts for i in items) == 7  # attempts count every real send, the two rate-limited ones too
+    assert worker.health("console").state == "ok"  # a 429 is an answer: the platform is up
 
 
 async def test_transient_failure_backs_off_in_clock_time(app: CohortBot, clock: ManualClock):
-    sender = FlakySender([TransientSendError("Discord 503")])
+    sender = FlakySender([TransientSendError("Discord 503"), TransientSendError("Discord 503")])
     app.senders["console"] = sender
     await app.outbox.enqueue("k", ChannelTarget("general"), Message(text="hi"))
     worker = OutboxWorker(app, base_backoff=30)
@@ -207,22 +208,44 @@ async def test_transient_failure_backs_off_in_clock_time(app: CohortBot, clock: 
     assert item.not_before == clock.now() + timedelta(seconds=30)
     clock.advance(timedelta(seconds=30))
     await worker.deliver_due()
+    assert (await app.outbox.get("k")).not_before == clock.now() + timedelta(seconds=60)  # 30 s, 60 s, ...
+    clock.advance(timedelta(seconds=60))
+    await worker.deliver_due()
     assert (await app.outbox.get("k")).state == "sent"
 
 
-async def test_permanent_failure_and_giving_up_are_recorded_with_the_reason(app: CohortBot, clock: ManualClock):
-    sender = FlakySender([PermanentSendError("cannot DM this user")] + [TransientSendError("timeout")] * 3)
+async def test_only_permanent_errors_or_the_maximum_age_fail_a_row(app: CohortBot, clock: ManualClock):
+    sender = FlakySender([PermanentSendError("cannot DM this user")] + [TransientSendError("timeout")] * 40)
     app.senders["console"] = sender
     await app.outbox.enqueue("a", DMTarget(1), Message(text="a"))
     await app.outbox.enqueue("b", DMTarget(2), Message(text="b"))
-    worker = OutboxWorker(app, max_attempts=3, base_backoff=1)
-    for _ in range(4):
+    worker = OutboxWorker(app, max_age=timedelta(hours=2), expire=True, health={"trip_after": 100})
+    tries = 0
+    while (await app.outbox.get("b")).state == "pending":
         await worker.deliver_due()
         clock.advance(timedelta(minutes=5))
+        tries += 1
     a, b = await app.outbox.get("a"), await app.outbox.get("b")
     assert (a.state, a.last_error) == ("failed", "cannot DM this user")
-    assert b.state == "failed" and b.last_error == "gave up after 3 attempts: timeout"
+    # 8 attempts used to fail a row for good; now only the age does (about 2 h of 5-minute retries here).
+    assert b.state == "failed" and b.attempts > 8
+    assert b.last_error == f"not delivered within 2 h of its time ({b.attempts} attempt(s); last error: timeout)"
+    assert 2 * 12 <= tries <= 2 * 12 + 2
     assert [i.key for i in await app.outbox.latest_failures()] == ["b", "a"]
+
+
+async def test_rows_past_the_maximum_age_fail_unsent_and_can_be_requeued(app: CohortBot, clock: ManualClock):
+    sender = RecordingSender()
+    app.senders["console"] = sender
+    await enqueue_dms(app, 3)
+    clock.advance(timedelta(hours=49))  # e.g. the bot was down for two days
+    worker = OutboxWorker(app, expire=True)  # 48 h from the settings
+    await worker.deliver_due()
+    assert await app.outbox.counts() == {"failed": 3} and not sender.calls
+    assert (await app.outbox.get("dm:0")).last_error == "not delivered within 48 h of its time (0 attempt(s))"
+    assert await app.outbox.requeue(clock.now()) == 3
+    await worker.deliver_due()
+    assert await app.outbox.counts() == {"sent": 3} and set(sender.delivered) == {"dm:0", "dm:1", "dm:2"}
 
 
 async def test_items_wait_for_not_before(app: CohortBot, clock: ManualClock):

@@ -1,4 +1,5 @@
-"""The pacer on a fake monotonic clock: slots on a grid, no window above the rate, late wake-ups absorbed."""
+"""The pacer on a fake monotonic clock: slots on a grid, no window above the rate, late wake-ups absorbed;
+per-channel pacing under a platform rate, and a rate that adapts to 429s."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import random
 
 import pytest
 
-from schedules.pacing import TokenBucket
+from bot.core.platform import SendRate
+from bot.delivery.pacing import Pacer, TokenBucket
 
 
 def clock_and_sleep(overshoot: float = 0.0, seed: int = 1):
@@ -91,3 +93,43 @@ async def test_unlimited_never_waits():
     bucket = TokenBucket(None, monotonic=monotonic, sleep=sleep)
     await saturate(bucket, now, 100)
     assert now[0] == 0.0
+
+
+async def test_slack_pacing_per_channel_under_a_workspace_rate():
+    now, monotonic, sleep = clock_and_sleep()
+    pacer = Pacer(SendRate(per_second=8.0, per_channel=1.0), monotonic=monotonic, sleep=sleep)
+    times: dict[str, list[float]] = {}
+    everything = []
+    for i in range(60):
+        channel = "dm:1" if i % 3 == 0 else f"dm:{i}"  # one busy conversation among many
+        await pacer.acquire(channel)
+        times.setdefault(channel, []).append(now[0])
+        everything.append(now[0])
+    busy = times["dm:1"]
+    assert min(b - a for a, b in itertools.pairwise(busy)) >= 1.0 - 1e-9  # ~1 a second in one channel
+    assert most_in_one_second(everything) <= 8  # and the workspace rate over all of them
+
+
+async def test_a_429_slows_an_adaptive_rate_which_climbs_back():
+    now, monotonic, sleep = clock_and_sleep()
+    pacer = Pacer(SendRate(per_second=10.0, adaptive=True), monotonic=monotonic, sleep=sleep)
+    await saturate(pacer.platform, now, 20)
+    pacer.rate_limited(2.0)
+    assert pacer.current == pytest.approx(7.0)
+    paused_at = now[0]
+    await pacer.acquire()
+    assert now[0] >= paused_at + 2.0 - 1e-9  # Retry-After is honoured
+    first = now[0]
+    for _ in range(14):
+        await pacer.acquire()
+    assert (now[0] - first) == pytest.approx(14 / 7.0)  # the slower rate
+    for _ in range(400):
+        await pacer.acquire()
+    assert pacer.current == 10.0  # back to the configured rate after a while without 429s
+
+
+async def test_a_fixed_rate_ignores_429s_but_their_retry_after():
+    _now, monotonic, sleep = clock_and_sleep()
+    pacer = Pacer(SendRate(per_second=49.0), monotonic=monotonic, sleep=sleep)  # Discord: a published limit
+    pacer.rate_limited(0.5)
+    assert pacer.current == 49.0 and pacer.platform.delay() == pytest.approx(0.5)

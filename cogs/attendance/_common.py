@@ -1,0 +1,144 @@
+"""What the attendance commands, check-in, the stipend engine and the exports share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from bot.core.errors import UserError
+from bot.core.messages import timestamp
+from bot.core.people import Person
+from bot.core.roles import Role
+from bot.meetings import Meeting
+from cogs.attendance._store import AttendanceRepo
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from bot.app import CohortBot
+    from bot.cohort import Cohort
+
+INLINE_ROWS = 25  # longer lists come as a CSV file
+
+
+def repo(app: CohortBot) -> AttendanceRepo:
+    """The attendance repository (stateless, so a new one is as good as a kept one)."""
+    return AttendanceRepo(app.db)
+
+
+_SECTION_NAMES: dict[int, tuple[Cohort, dict[str, str]]] = {}
+
+
+def section_names(cohort: Cohort) -> dict[str, str]:
+    """The cohort file's section names by their folded form (built once per cohort: 800 sections, 20,000 lookups)."""
+    cached = _SECTION_NAMES.get(id(cohort))
+    if cached is None or cached[0] is not cohort:
+        _SECTION_NAMES.clear()  # one cohort at a time (a reload replaces it)
+        cached = (cohort, {s.name.strip().casefold(): s.name for s in cohort.sections})
+        _SECTION_NAMES[id(cohort)] = cached
+    return cached[1]
+
+
+def home_section(app: CohortBot, person: Person) -> str | None:
+    """The section a scholar belongs to (the cohort file's spelling), if any."""
+    names = section_names(app.cohort)
+    for name in person.sections:
+        found = names.get(name.strip().casefold())
+        if found is not None:
+            return found
+    return None
+
+
+async def members(app: CohortBot, section: str) -> list[Person]:
+    """The scholars of ``section``, by name."""
+    return await app.people.in_section(section, Role.SCHOLAR)
+
+
+def names(people: Iterable[Person]) -> str:
+    """``Ada Lovelace, Hedy Lamarr`` or ``nobody``."""
+    return ", ".join(p.name for p in people) or "nobody"
+
+
+async def section_facilitators(app: CohortBot, sections: Iterable[str] | None = None) -> dict[str, list[Person]]:
+    """Who runs each section (by roster role and sections, or named in the cohort file), by section name folded.
+
+    With ``sections``, only those (their members with the facilitator role, one query per section); else every
+    facilitator on the roster in one query. People named only in the cohort file (an organizer facilitating, say)
+    are looked up one by one: there are few.
+    """
+    wanted = None if sections is None else {s.casefold() for s in sections}
+    if wanted is None:
+        runners = {p.id: p for p in await app.people.with_role(Role.FACILITATOR)}
+    else:
+        runners = {p.id: p for s in sorted(wanted) for p in await app.people.in_section(s, Role.FACILITATOR)}
+    known = {p.email.casefold() for p in runners.values()} | {p.name.casefold() for p in runners.values()}
+    for section in app.cohort.sections:
+        if wanted is not None and section.name.casefold() not in wanted:
+            continue
+        for who in section.facilitators:
+            if who.casefold() in known:
+                continue
+            found = await app.people.by_email(who) if "@" in who else None
+            if found is None and "@" not in who:
+                matches = await app.people.by_name(who, limit=2)
+                found = matches[0] if len(matches) == 1 else None
+            if found is not None:
+                runners.setdefault(found.id, found)
+                known |= {found.email.casefold(), found.name.casefold()}
+    named: dict[str, list[str]] = {}  # who the cohort file names (folded) -> their sections
+    for section in app.cohort.sections:
+        for who in section.facilitators:
+            named.setdefault(who.strip().casefold(), []).append(section.name)
+    folded = section_names(app.cohort)
+    out: dict[str, list[Person]] = {}
+    for person in sorted(runners.values(), key=lambda p: p.name.casefold()):
+        mine = [folded[s.strip().casefold()] for s in person.sections if s.strip().casefold() in folded]
+        mine += named.get(person.email.casefold(), []) + named.get(person.name.casefold(), [])
+        for name in dict.fromkeys(mine):  # each once, in order
+            if wanted is None or name.casefold() in wanted:
+                out.setdefault(name.casefold(), []).append(person)
+    return out
+
+
+def meeting_words(meeting: Meeting) -> str:
+    """``week 3's meeting of americas-tue (Tue 27 Jan, 18:00)`` with the time as markup."""
+    moved = " (moved)" if meeting.status == "moved" else ""
+    return f"week {meeting.week}'s meeting of {meeting.name} ({timestamp(meeting.start, 'F')}{moved})"
+
+
+async def held_meeting(app: CohortBot, section: str, week: int, now: datetime, *, field: str = "week") -> Meeting:
+    """The meeting, or a clear :class:`UserError` if it was cancelled or has not started yet."""
+    meeting = await app.meetings.get(section, week)
+    if meeting is None:
+        raise UserError(f"There is no week {week} meeting of {section}.", field=field)
+    if not meeting.held:
+        why = f" ({meeting.reason})" if meeting.reason else ""
+        raise UserError(
+            f"Week {week}'s meeting of {meeting.name} was cancelled{why}. A cancelled meeting is not held: nobody is "
+            "marked for it and it never counts against anyone.",
+            field=field,
+        )
+    if meeting.start > now:
+        raise UserError(
+            f"Week {week}'s meeting of {meeting.name} has not started yet (it starts {timestamp(meeting.start, 'F')}, "
+            f"{timestamp(meeting.start, 'R')}). Attendance can be taken from its start.",
+            field=field,
+        )
+    return meeting
+
+
+async def default_meeting(app: CohortBot, section: str, now: datetime) -> tuple[Meeting, str]:
+    """This week's meeting of ``section``; before it starts, last week's. Returns it with a note on the choice.
+
+    Refused clearly (as by :func:`held_meeting`) if that meeting was cancelled or none has started yet.
+    """
+    week = app.cohort.current_week(now)
+    note = ""
+    meeting = await app.meetings.get(section, week)
+    if meeting is not None and meeting.start > now and week > 1:
+        note = (
+            f"Week {week}'s meeting has not started yet ({timestamp(meeting.start, 'F')}), so this is week "
+            f"{week - 1}'s. Give week:N for another."
+        )
+        week -= 1
+    return await held_meeting(app, section, week, now), note

@@ -1,0 +1,137 @@
+"""Linking people by email where the platform can look accounts up (``app.linkers``; on Slack, say).
+
+* :func:`link_by_email`: every unlinked email of the roster is looked up (the linker paces itself to the
+  platform's rate limit and waits out 429s); found accounts are linked, the rest reported. An email not found
+  is not looked up again within :data:`LOOKUP_AGAIN_AFTER`. Run by the upkeep (start-up, reload, after an
+  import) and by ``/roster add``.
+* :class:`EmailIdentifier` (one of ``app.identifiers``): an unknown account that runs a command, or that the
+  platform says just joined (with its email), is linked to the roster person with that email if that person has
+  no account there yet. Misses are remembered for :data:`MISS_SECONDS`, so a stranger's commands do not each
+  cost a lookup.
+
+Linking by email trusts the platform's own verified email; it never moves an account already linked to someone
+else, and never replaces a person's linked account (that takes a join code or an organizer).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.core.people import Person
+from bot.core.platform import LinkError
+from bot.storage.people import IdentityTaken
+from cogs.roster._common import link_account
+from cogs.roster._store import store
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+log = logging.getLogger(__name__)
+LOOKUP_AGAIN_AFTER = timedelta(hours=1)
+MISS_SECONDS = 600.0
+
+
+@dataclass
+class LinkReport:
+    """What one run of :func:`link_by_email` did on one platform."""
+
+    platform: str
+    looked_up: int = 0
+    linked: list[Person] = field(default_factory=list)
+    missing: list[Person] = field(default_factory=list)
+    first_missing: int = 0  # of ``missing``, those never looked up before (news for the organizers)
+    taken: list[tuple[Person, str]] = field(default_factory=list)  # (person, the account's holder)
+    error: str | None = None
+
+    def lines(self) -> list[str]:
+        """What happened, for the log and the command line."""
+        if not self.looked_up and not self.error:
+            return []
+        taken = f", account already someone else's {len(self.taken)}" if self.taken else ""
+        out = [
+            f"{self.platform}: looked up {self.looked_up} email(s): linked {len(self.linked)}, "
+            f"not found {len(self.missing)}{taken}"
+        ]
+        if self.missing:
+            out.append("  not found: " + ", ".join(f"{p.name} <{p.email}>" for p in self.missing))
+        for person, holder in self.taken:
+            out.append(f"  {person.name} <{person.email}>: that account is already {holder}'s on the roster")
+        if self.error:
+            out.append(f"  stopped: {self.error}")
+        return out
+
+
+async def link_by_email(app: CohortBot, people: list[Person] | None = None) -> list[LinkReport]:
+    """Look up and link the unlinked ``people`` (default: everyone on the roster) on every platform with a linker."""
+    reports = []
+    for platform, linker in list(app.linkers.items()):
+        report = LinkReport(platform)
+        reports.append(report)
+        candidates = [p for p in (people if people is not None else await app.people.all()) if not p.removed]
+        candidates = [p for p in candidates if not p.platform_id(platform)]
+        now = app.clock.now()
+        recent = await store(app).lookups(platform, (p.email for p in candidates))
+        for person in candidates:
+            seen = recent.get(person.email.casefold())
+            if people is None and seen is not None and seen[0] is None and now - seen[1] < LOOKUP_AGAIN_AFTER:
+                continue  # not found a moment ago: do not ask again yet
+            try:
+                user_id = await linker.find_by_email(person.email)
+            except LinkError as exc:
+                report.error = exc.reason
+                log.error("linking by email on %s stopped: %s", platform, exc.reason)
+                break
+            report.looked_up += 1
+            await store(app).record_lookup(platform, person.email, user_id, app.clock.now())
+            if user_id is None:
+                report.missing.append(person)
+                report.first_missing += seen is None
+                continue
+            try:
+                report.linked.append(
+                    await link_account(app, person, platform, user_id, by=None, by_text="email lookup")
+                )
+            except IdentityTaken as exc:
+                report.taken.append((person, exc.holder))
+        for line in report.lines():
+            log.info("%s", line)
+    return reports
+
+
+class EmailIdentifier:
+    """Links an unknown account by its email (see the module docstring); registered in ``app.identifiers``."""
+
+    def __init__(self) -> None:
+        self._misses: dict[tuple[str, str], float] = {}
+
+    async def __call__(self, app: CohortBot, platform: str, user_id: str, email: str | None) -> Person | None:
+        key = (platform, user_id)
+        missed = self._misses.get(key)
+        if missed is not None and time.monotonic() - missed < MISS_SECONDS:
+            return None
+        how = "email (joined the workspace)" if email else "email (first command)"
+        if email is None:
+            linker = app.linkers.get(platform)
+            if linker is None:
+                return None  # nothing to ask here: not remembered, a linker may come
+            try:
+                email = await linker.email_of(user_id)
+            except LinkError as exc:
+                log.warning("could not read the email of %s account %s: %s", platform, user_id, exc.reason)
+                email = None
+        person = await app.people.by_email(email) if email else None
+        if person is None or person.removed or person.platform_id(platform):
+            self._misses[key] = time.monotonic()
+            return None
+        try:
+            linked = await link_account(app, person, platform, user_id, by=None, by_text=how)
+        except IdentityTaken:
+            self._misses[key] = time.monotonic()
+            return None
+        log.info("linked %s account %s to %s by its email", platform, user_id, person.name)
+        self._misses.pop(key, None)
+        return linked

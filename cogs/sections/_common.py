@@ -1,0 +1,187 @@
+"""What the sections feature's commands, reminders and calendars share: who is in a section, where it meets,
+this week's readings, and a person's homework status."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.cohort import Cohort, SectionMeeting
+from bot.core.context import facilitated_sections
+from bot.core.messages import format_local, timestamp
+from bot.core.people import Person
+from bot.core.roles import Role
+from bot.meetings import Meeting
+from bot.storage.homework import Extension, HomeworkRepo, Submission
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+
+def iso(dt: datetime) -> str:
+    """UTC to the second, for keys and job ids."""
+    return dt.replace(microsecond=0).isoformat()
+
+
+def digest(parts: Iterable[str], size: int = 8) -> str:
+    """A short stable hash of ``parts`` (for ids that must change when what they cover changes)."""
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:size]
+
+
+def slug(text: str) -> str:
+    """``Introduction to ML Safety (Winter 2026)`` -> ``introduction-to-ml-safety-winter-2026``."""
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "x"
+
+
+def ref(meeting: Meeting) -> str:
+    """What identifies a meeting across changes: ``section:americas-tue:week-2``."""
+    return f"section:{meeting.name}:week-{meeting.week}"
+
+
+# ---- where -----------------------------------------------------------------------------------------------
+def where(meeting: Meeting) -> str:
+    """Where it happens, in markup: the section channel, the call link, the place (whichever it has)."""
+    parts = []
+    if meeting.channel:
+        parts.append(f"#{meeting.channel}")
+    if meeting.link:
+        parts.append(f"[call link]({meeting.link})")
+    if meeting.location:
+        parts.append(meeting.location)
+    return " · ".join(parts) or "see your facilitator"
+
+
+def where_plain(meeting: Meeting) -> str:
+    """Where it happens as plain text (calendar LOCATION, event location): the link, place and channel."""
+    parts = [p for p in (meeting.location, meeting.link, f"#{meeting.channel}" if meeting.channel else None) if p]
+    return " · ".join(parts) or meeting.name
+
+
+def when(meeting: Meeting) -> str:
+    """``<t:F> (<t:R>), 60 min``, plus what changed (moved from the usual time, cancelled and why)."""
+    text = f"{timestamp(meeting.start, 'F')} ({timestamp(meeting.start, 'R')}), {meeting.minutes} min"
+    if not meeting.held:
+        return f"❌ **cancelled** ({timestamp(meeting.start, 'F')})" + (f": {meeting.reason}" if meeting.reason else "")
+    if meeting.usual_start is not None:
+        text += f" — **moved** from {timestamp(meeting.usual_start, 'f')}"
+        if meeting.reason:
+            text += f" ({meeting.reason})"
+    return text
+
+
+def local_time(dt: datetime, zone: ZoneInfo) -> str:
+    """``Tue 13 Jan 2026, 18:00 EST`` in ``zone``."""
+    return format_local(dt, zone, "f")
+
+
+# ---- who -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Roster:
+    """A section's people: its members (everyone on the roster in it) and who runs it."""
+
+    section: SectionMeeting
+    members: tuple[Person, ...]
+    facilitators: tuple[Person, ...]
+
+    @property
+    def scholars(self) -> list[Person]:
+        """The members who are scholars."""
+        return [p for p in self.members if p.role == Role.SCHOLAR]
+
+    @property
+    def everyone(self) -> list[Person]:
+        """Members and facilitators, each once, by name."""
+        found = {p.id: p for p in (*self.members, *self.facilitators)}
+        return sorted(found.values(), key=lambda p: p.name.casefold())
+
+
+async def named_in_file(app: CohortBot, section: SectionMeeting) -> list[Person]:
+    """The people the cohort file names as the section's facilitators (by email, else by exact name)."""
+    found = []
+    for entry in section.facilitators:
+        if "@" in entry:
+            person = await app.people.by_email(entry)
+        else:
+            matches = await app.people.by_name(entry, limit=2)
+            person = matches[0] if len(matches) == 1 and matches[0].name.casefold() == entry.casefold() else None
+        if person is not None:
+            found.append(person)
+    return found
+
+
+async def roster(app: CohortBot, section: SectionMeeting) -> Roster:
+    """Who is in ``section`` and who runs it (roster facilitators of it, and those the file names)."""
+    people = await app.people.in_section(section.name)
+    members = tuple(p for p in people if p.role == Role.SCHOLAR)
+    runners = {p.id: p for p in people if p.role >= Role.FACILITATOR}
+    for p in await named_in_file(app, section):
+        runners.setdefault(p.id, p)
+    return Roster(section, members, tuple(sorted(runners.values(), key=lambda p: p.name.casefold())))
+
+
+def sections_of(app: CohortBot, person: Person, role: Role) -> list[str] | None:
+    """The sections whose meetings ``person`` sees: ``None`` (all) for organizers; else theirs and those they run."""
+    if role >= Role.ORGANIZER:
+        return None
+    names = {s.casefold(): s for s in person.sections}
+    names.update({s.casefold(): s for s in facilitated_sections(app, person, role)})
+    known = [app.cohort.section(n) for n in names.values()]
+    return sorted(s.name for s in known if s is not None)
+
+
+# ---- what to prepare -------------------------------------------------------------------------------------
+def reading_lines(cohort: Cohort, week: int, track: str | None) -> list[str]:
+    """Week ``week``'s readings for ``track``: ``• [title](url) — 40 min``."""
+    return [
+        f"• [{r.title}]({r.url}) — {r.minutes} min" + (" (optional)" if r.optional else "")
+        for r in cohort.readings_for(week, track)
+    ]
+
+
+@dataclass(frozen=True)
+class Homework:
+    """One person's homework for one week: the submission that counts and any extension."""
+
+    week: int
+    title: str
+    due: datetime
+    latest: Submission | None
+    extension: Extension | None
+
+    @property
+    def deadline(self) -> datetime:
+        """The due time, or the extension's."""
+        return self.extension.until if self.extension else self.due
+
+    def line(self, now: datetime) -> str:
+        """``Week 2: **Break a classifier**, due <t>: not submitted yet — /submit week:2``."""
+        head = f"Week {self.week}: **{self.title}**, due {timestamp(self.deadline, 'F')}"
+        if self.extension:
+            head += " (your extension)"
+        if self.latest is not None:
+            late = " (late)" if self.latest.late else ""
+            return f"{head}: ✅ submitted {timestamp(self.latest.submitted_at, 'f')}{late}."
+        if now > self.deadline:
+            return f"{head}: ❌ not submitted, and the deadline has passed."
+        return f"{head}: not submitted yet — /submit week:{self.week}"
+
+
+async def homework_of(app: CohortBot, week: int, people: Sequence[Person]) -> dict[int, Homework]:
+    """Each scholar's homework for ``week`` (empty if the week has none): two queries, whatever the count."""
+    found = app.cohort.week(week)
+    due = app.cohort.due(week)
+    if found is None or found.homework is None or due is None:
+        return {}
+    repo = HomeworkRepo(app.db)
+    latest = await repo.latest(week)
+    extensions = await repo.extensions(week)
+    return {
+        p.id: Homework(week, found.homework.title, due, latest.get((p.id, week)), extensions.get((p.id, week)))
+        for p in people
+        if p.role == Role.SCHOLAR
+    }

@@ -1,0 +1,122 @@
+"""Linking by email over the real slack-sdk/slack-bolt clients against the fake Slack Web API.
+
+After a roster import the upkeep looks every unlinked email up with ``users.lookupByEmail`` (found, not found,
+and a 429 whose Retry-After is waited out), links who it finds and tells the organizers who it did not; a person
+who joins the workspace later is linked by the ``team_join`` event, or by their first command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from bot.app import CohortBot
+from bot.core.platform import ChannelTarget
+from bot.delivery import OutboxWorker
+from bot.roster import import_roster
+from cogs.roster._store import store
+from schedules.runtime import Runtime
+from tests.fakes.slack_api import FakeSlackAPI, running_slack, send_event, slash, team_join_event
+
+NEWCOMERS = """name,email,role,track,section,discord_id,slack_id,timezone,stipend_eligible
+Barbara McClintock,barbara@example.com,scholar,intro,americas-tue,,,,
+Lise Meitner,lise@example.com,scholar,intro,europe-wed,,,,
+Mary Somerville,mary@example.com,scholar,advanced,apac-thu,,,,
+"""
+FAST = {"lookup_per_minute": 6000.0}  # the production pace is 50 a minute (Tier 3); tests need not wait
+
+
+async def slack_id(app: CohortBot, email: str) -> str | None:
+    person = await app.people.by_email(email)
+    return person.platform_id("slack") if person else None
+
+
+async def test_import_links_by_email_found_not_found_and_rate_limited(app, cohort, clock):
+    app.platform = "slack"
+    async with FakeSlackAPI.running() as fake, running_slack(app, fake, **FAST) as slack:
+        fake.add_user("U0NEW000001", "Barbara@Example.com", "Barbara McClintock")
+        fake.add_user("U0NEW000003", "mary@example.com", "Mary Somerville")
+        fake.add_user("U0GONE00001", "hedy@example.com", "Hedy Lamarr", deleted=True)  # deactivated: nobody
+        fake.rate_limit("users.lookupByEmail", times=1, retry_after=1)  # the first lookup is told to wait 1 s
+
+        report = await import_roster(app.people, NEWCOMERS, cohort, clock.now())
+        assert report.inserted == 3 and not report.errors
+        lines = await app.run_upkeep()  # what `cohortbot roster import` and the running bot do after an import
+
+        assert await slack_id(app, "barbara@example.com") == "U0NEW000001"  # after the 429
+        assert await slack_id(app, "mary@example.com") == "U0NEW000003"
+        assert await slack_id(app, "lise@example.com") is None
+        assert await slack_id(app, "hedy@example.com") is None
+
+        calls = fake.calls_to("users.lookupByEmail")
+        limited, retried = calls[0], calls[1]
+        assert limited.status == 429 and retried.body["email"] == limited.body["email"] == "barbara@example.com"
+        assert retried.at - limited.at >= 0.9  # Retry-After: 1 was honoured
+        assert slack.linker.waited == 1.0
+        # everyone unlinked was looked up once (Hedy, John von Neumann and the three newcomers), Barbara twice
+        assert sorted(c.body["email"] for c in calls[1:]) == sorted(
+            ["barbara@example.com", "hedy@example.com", "johnny@example.com", "lise@example.com", "mary@example.com"]
+        )
+        assert any("looked up 5 email(s): linked 2, not found 3" in line for line in lines)
+        assert any("Lise Meitner <lise@example.com>" in line for line in lines)
+
+        # the organizers are told who could not be found, in their channel
+        [told] = [i for i in await app.outbox.items() if i.key.startswith("link-report:slack:")]
+        assert told.target == ChannelTarget("organizers") and "Lise Meitner (lise@example.com)" in told.message.text
+        # and /roster shows them as not linked, found by nobody
+        overview = await slash(slack, fake, "/roster", user="U0ORG000001")
+        assert "Lise Meitner" in overview.text and "not found by email" in overview.text
+
+        # a second run within the hour does not ask again about the emails nobody has; later it does, and the
+        # organizers are not told the same news twice
+        before = len(fake.calls_to("users.lookupByEmail"))
+        await app.run_upkeep()
+        assert len(fake.calls_to("users.lookupByEmail")) == before
+        clock.advance(timedelta(hours=2))
+        await app.run_upkeep()
+        assert len(fake.calls_to("users.lookupByEmail")) == before + 3
+        assert len([i for i in await app.outbox.items() if i.key.startswith("link-report:")]) == 1
+
+        # the newly linked are invited to their track's and section's channels (through the outbox)
+        await Runtime(app, worker=OutboxWorker(app, rates={"slack": None})).run_until_idle()
+        channels = fake.channels
+        assert "U0NEW000001" in fake.members[channels["intro-course"]]
+        assert "U0NEW000001" in fake.members[channels["section-americas"]]
+        assert "U0NEW000003" in fake.members[channels["section-apac"]]
+
+
+async def test_someone_who_joins_the_workspace_later_is_linked(app, cohort, clock):
+    async with FakeSlackAPI.running() as fake, running_slack(app, fake, **FAST) as slack:
+        await import_roster(app.people, NEWCOMERS, cohort, clock.now())
+        await app.run_upkeep()  # at import nobody of them is in the workspace
+        assert await slack_id(app, "lise@example.com") is None
+
+        lise = fake.add_user("U0LATE00001", "lise@example.com", "Lise Meitner")  # she joins
+        assert await send_event(slack, team_join_event(lise)) == 200
+        for _ in range(150):  # the event is acknowledged first, then handled
+            if await slack_id(app, "lise@example.com"):
+                break
+            await asyncio.sleep(0.02)
+        assert await slack_id(app, "lise@example.com") == "U0LATE00001"
+        [change] = await store(app).changes((await app.people.by_email("lise@example.com")).id)
+        assert change.by_text == "email (joined the workspace)"
+
+        # one whose team_join was missed is linked by their first command (users.info gives the email)
+        fake.add_user("U0LATE00002", "mary@example.com", "Mary Somerville")
+        answer = await slash(slack, fake, "/readings", "1", user="U0LATE00002")
+        assert "Week 1" in answer.text and await slack_id(app, "mary@example.com") == "U0LATE00002"
+
+        # someone whose email is not on the roster stays a stranger, told about /join
+        fake.add_user("U0STRANGE01", "nobody@example.com", "No Body")
+        stranger = await slash(slack, fake, "/readings", user="U0STRANGE01")
+        assert stranger.ephemeral and "not on the roster" in stranger.text
+        assert "/cohort-join" in stranger.text  # Slack keeps /join for itself: the bot's is /cohort-join
+
+
+def test_the_manifest_asks_for_the_email_scope_and_the_team_join_event(app):
+    from bot.platforms.slack.manifest import build_manifest
+
+    manifest = build_manifest(app.registry)
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    assert {"users:read.email", "channels:manage", "groups:write", "channels:join"} <= set(scopes)
+    assert "team_join" in manifest["settings"]["event_subscriptions"]["bot_events"]
