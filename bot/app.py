@@ -56,6 +56,9 @@ class CohortBot:
         self.outbox = Outbox(self)
         self.meetings = Meetings(self)
         self.planners: list[Planner] = []
+        # Called (without arguments) when a feature changed what its planner returns (a new job soon, say);
+        # the runtime then rebuilds the schedule at once instead of at its next periodic re-plan.
+        self.schedule_listeners: list[Callable[[], None]] = []
         self.senders: dict[str, Sender] = {}
         self.dispatcher = Dispatcher(self)
         self.features: list[str] = []
@@ -98,6 +101,11 @@ class CohortBot:
             await db.close()
             raise
         return app
+
+    def schedule_changed(self) -> None:
+        """Tell the runtime that a planner's jobs changed (see ``schedule_listeners``)."""
+        for listener in list(self.schedule_listeners):
+            listener()
 
     async def close(self) -> None:
         """Close the database."""

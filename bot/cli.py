@@ -96,6 +96,25 @@ async def exceptions_table(app: CohortBot) -> Table:
     return Table(headers=["section", "week", "meeting", "reason", "from"], rows=rows)
 
 
+def sessions_table(cohort: Cohort) -> Table:
+    """Workshop sessions (issue 14): when (cohort time), where, for whom, and their agenda's blocks."""
+    rows = []
+    for session in cohort.sessions:
+        blocks = cohort.session_blocks(session)
+        pairs = [format_local(start, cohort.zone, "t") for b, start, _ in blocks if b.kind == "pairs"]
+        rows.append(
+            [
+                session.name,
+                session.title,
+                f"{format_local(blocks[0][1], cohort.zone)} - {format_local(blocks[-1][2], cohort.zone, 't')}",
+                f"#{session.channel}",
+                session.audience,
+                f"{len(blocks)} blocks" + (f"; pairs at {', '.join(pairs)}" if pairs else ""),
+            ]
+        )
+    return Table(headers=["session", "title", "when (cohort time)", "channel", "for", "agenda"], rows=rows)
+
+
 async def cmd_check(args: argparse.Namespace) -> int:
     cohort = load_cohort(args.cohort_file)
     print(
@@ -104,6 +123,9 @@ async def cmd_check(args: argparse.Namespace) -> int:
     )
     print(calendar_table(cohort).as_text() + "\n")
     print(sections_table(cohort).as_text() + "\n")
+    if cohort.sessions:
+        print(f"Workshop sessions ({len(cohort.sessions)}):")
+        print(sessions_table(cohort).as_text() + "\n")
     if args.db and not Path(args.db).is_file():
         raise CliError(f"{args.db}: no such database (check --db)")
     app = await CohortBot.open(cohort, args.db or ":memory:", clock=SystemClock())

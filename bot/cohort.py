@@ -214,14 +214,80 @@ class StipendRule(_Model):
         return f"{self.currency} {shown}"
 
 
-class Pairing(_Model):
-    """Rotating pairs: how many rounds, group size, minutes per round, trios for odd counts."""
+# ---- rotating pairs, the topic bank and workshop sessions (issue 14; see docs/pairs.md) -----------------
+MAX_PAIR_ROUNDS = 20
+DEFAULT_PROMPT = "Find something you disagree about; a disagreement you have used before is not allowed."
 
-    rounds: PositiveInt = 4
-    size: Annotated[int, Field(ge=2, le=4)] = 2
-    minutes: PositiveInt = 10
+
+class Pairing(_Model):
+    """Rotating pairs: rounds, group size (2, or 3), minutes per round, the odd count's trio, the lobby, and the
+    topic bank that each group's suggested disagreement comes from."""
+
+    rounds: Annotated[int, Field(ge=1, le=MAX_PAIR_ROUNDS)] = 4
+    size: Annotated[int, Field(ge=2, le=3)] = 2
+    minutes: Annotated[int, Field(ge=1, le=180)] = 10
     trios_for_odd: bool = True
     avoid_repeats_across_sessions: bool = True
+    lobby_minutes: Annotated[int, Field(ge=1, le=60)] = 2
+    prompt: Annotated[str, Field(min_length=1, max_length=300)] = DEFAULT_PROMPT
+    topics: list[Annotated[str, Field(min_length=3, max_length=200)]] = Field(default_factory=list)
+
+
+class PreRead(_Model):
+    """Something to read before a workshop session."""
+
+    title: Annotated[str, Field(min_length=1)]
+    url: HttpUrl
+    minutes: PositiveInt | None = None
+
+
+class PairsBlock(_Model):
+    """How an agenda block of kind ``pairs`` pairs people (defaults: the cohort's ``pairing`` settings)."""
+
+    size: Annotated[int, Field(ge=2, le=3)] | None = None
+    rounds: Annotated[int, Field(ge=1, le=MAX_PAIR_ROUNDS)] | None = None
+    minutes: Annotated[int, Field(ge=1, le=180)] | None = None
+
+
+class AgendaBlock(_Model):
+    """One block of a workshop's timed agenda; blocks follow each other without gaps."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    minutes: PositiveInt
+    kind: Literal["talk", "discussion", "pairs", "break"]
+    notes: str = ""
+    pairs: PairsBlock | None = None
+
+
+class WorkshopSession(_Model):
+    """A workshop session (e.g. one day of a weekend workshop): when, where, what to read, and its agenda.
+
+    ``date`` and ``time`` are local to ``timezone`` (default: the cohort's). ``audience`` says who it is for:
+    ``all``, ``scholars``, ``facilitators``, ``track:NAME`` or ``section:NAME``. A ``pairs`` block pairs those
+    checked in for ``section``'s meeting of that week when it names one, else it opens a lobby.
+    """
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    date: date
+    time: Time
+    timezone: str = ""
+    channel: Annotated[str, Field(min_length=1)]
+    audience: str = "all"
+    section: str | None = None
+    agenda_hours_before: Annotated[float, Field(ge=0, le=24 * 14)] = 24
+    pre_reads: list[PreRead] = Field(default_factory=list)
+    agenda: Annotated[list[AgendaBlock], Field(min_length=1)]
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        return _zone(value) if value else value
+
+    @property
+    def minutes(self) -> int:
+        """The agenda's total length."""
+        return sum(b.minutes for b in self.agenda)
 
 
 class Reminders(_Model):
@@ -319,6 +385,7 @@ class Cohort(_Model):
     posting: Posting = Field(default_factory=Posting)
     stipend: StipendRule = Field(default_factory=StipendRule)
     pairing: Pairing = Field(default_factory=Pairing)
+    sessions: list[WorkshopSession] = Field(default_factory=list)
     reminders: Reminders = Field(default_factory=Reminders)
     discord: DiscordRoles = Field(default_factory=DiscordRoles)
     roster: RosterRules = Field(default_factory=RosterRules)
@@ -405,6 +472,35 @@ class Cohort(_Model):
     def channel_for(self, track: str) -> str | None:
         """The channel where ``track``'s weekly material is posted."""
         return self.posting.channels.get(track)
+
+    # ---- workshop sessions (issue 14) --------------------------------------------------------------------
+    def session(self, name: str) -> WorkshopSession | None:
+        """The workshop session called ``name``."""
+        return next((s for s in self.sessions if s.name == name.strip().casefold()), None)
+
+    def session_zone(self, session: WorkshopSession) -> ZoneInfo:
+        """The zone a session's date and time are written in."""
+        return ZoneInfo(session.timezone) if session.timezone else self.zone
+
+    def session_start(self, session: WorkshopSession) -> datetime:
+        """When ``session`` begins (UTC)."""
+        return self.local(session.date, session.time, self.session_zone(session))
+
+    def session_blocks(self, session: WorkshopSession) -> list[tuple[AgendaBlock, datetime, datetime]]:
+        """Each agenda block with its start and end (UTC), back to back from the session's start."""
+        out = []
+        at = self.session_start(session)
+        for block in session.agenda:
+            end = at + timedelta(minutes=block.minutes)
+            out.append((block, at, end))
+            at = end
+        return out
+
+    def pairs_settings(self, block: AgendaBlock) -> tuple[int, int, int]:
+        """``(size, rounds, minutes)`` of a pairs block, the cohort's ``pairing`` filling what it leaves out."""
+        given = block.pairs or PairsBlock()
+        p = self.pairing
+        return given.size or p.size, given.rounds or p.rounds, given.minutes or p.minutes
 
 
 # ---- loading and semantic checks ---------------------------------------------------------------------
@@ -496,6 +592,48 @@ def _semantic_errors(c: Cohort, skip: Collection[str] = ()) -> list[tuple[str, s
         if needed > available:
             errors.append((f"stipend.{field_name}", f"asks for {needed} but the cohort only has {available}"))
     errors += _template_errors(c)
+    if reads("sessions", "tracks", "sections", "pairing", "timezone"):
+        errors.extend(_session_errors(c, {s.name.casefold() for s in c.sections}))
+    return errors
+
+
+def _session_errors(c: Cohort, section_names: set[str]) -> list[tuple[str, str]]:
+    """Workshop sessions: unique names, a known audience and section, pairs blocks that fit their minutes."""
+    errors: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for i, s in enumerate(c.sessions):
+        where = f"sessions[{i}]"
+        if s.name in seen:
+            errors.append((f"{where}.name", f"session {s.name!r} is listed twice"))
+        seen.add(s.name)
+        kind, _, value = s.audience.partition(":")
+        if s.audience not in ("all", "scholars", "facilitators") and not (
+            (kind == "track" and value in c.track_names) or (kind == "section" and value.casefold() in section_names)
+        ):
+            errors.append(
+                (
+                    f"{where}.audience",
+                    f"{s.audience!r} is not an audience: use all, scholars, facilitators, track:NAME or section:NAME "
+                    "with a track or section of this file",
+                )
+            )
+        if s.section is not None and s.section.casefold() not in section_names:
+            errors.append((f"{where}.section", f"unknown section {s.section!r}"))
+        for j, block in enumerate(s.agenda):
+            if block.pairs is not None and block.kind != "pairs":
+                errors.append((f"{where}.agenda[{j}].pairs", "only a block of kind pairs takes pairs settings"))
+            if block.kind == "pairs":
+                _size, rounds, minutes = c.pairs_settings(block)
+                needed = rounds * minutes + (0 if s.section else c.pairing.lobby_minutes)
+                if needed > block.minutes:
+                    lobby = "" if s.section else f" after a {c.pairing.lobby_minutes}-minute lobby"
+                    errors.append(
+                        (
+                            f"{where}.agenda[{j}].minutes",
+                            f"{rounds} rounds of {minutes} minutes{lobby} take {needed} minutes; "
+                            f"the block has {block.minutes}",
+                        )
+                    )
     return errors
 
 

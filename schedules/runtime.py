@@ -4,6 +4,8 @@
   while the bot was down (run once within the misfire grace, recorded as skipped beyond it), installs the
   future jobs (APScheduler, wall clock only) and starts the outbox worker;
 * ``await reload()`` (SIGHUP) re-reads the cohort file and rebuilds the jobs from the planners;
+* ``app.schedule_changed()`` (a feature planned something new, e.g. the next round of a pairing session)
+  rebuilds them at once rather than at the next periodic re-plan;
 * at start-up and after each reload the features' upkeep (``app.upkeep``: join codes, linking by email, role
   sync, ...) runs once in the background (one run at a time; a reload during a run asks for one more);
 * ``await run_until_idle()`` runs every job due by ``app.clock.now()`` and delivers every due outbox item,
@@ -63,6 +65,8 @@ class Runtime:
         self.worker = worker or OutboxWorker(app)
         self.scheduler: AsyncIOScheduler | None = None
         self._worker_task: asyncio.Task[None] | None = None
+        self._replan_task: asyncio.Task[None] | None = None
+        self._replan_wanted = False
         self._upkeep_task: asyncio.Task[None] | None = None
         self._upkeep_again = False
         self._started = False
@@ -86,6 +90,7 @@ class Runtime:
         self.app.outbox.listeners.append(self.worker.wake)
         if self._after_pass not in self.worker.after_pass:
             self.worker.after_pass.append(self._after_pass)
+        self.app.schedule_listeners.append(self.schedule_changed)
         self.worker.resume()
         self._worker_task = asyncio.create_task(self.worker.run(), name="outbox-worker")
         self.start_upkeep()
@@ -114,6 +119,13 @@ class Runtime:
             self._worker_task = None
         with contextlib.suppress(ValueError):
             self.app.outbox.listeners.remove(self.worker.wake)
+        with contextlib.suppress(ValueError):
+            self.app.schedule_listeners.remove(self.schedule_changed)
+        if self._replan_task is not None:
+            self._replan_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._replan_task
+            self._replan_task = None
         self._started = False
 
     async def reload(self) -> list[PlannedJob]:
@@ -168,6 +180,23 @@ class Runtime:
     async def _after_pass(self, handled: int) -> None:
         """The worker delivered something: run jobs that became due because of it."""
         await self.jobs.run_due()
+
+    def schedule_changed(self) -> None:
+        """A feature changed its jobs (``app.schedule_changed()``): with the scheduler running, re-plan now (once
+        for several calls in a row). With a virtual clock :meth:`run_until_idle` re-plans anyway."""
+        if self.scheduler is None:
+            return
+        self._replan_wanted = True
+        if self._replan_task is None or self._replan_task.done():
+            self._replan_task = asyncio.get_running_loop().create_task(self._replan_wanted_now(), name="replan")
+
+    async def _replan_wanted_now(self) -> None:
+        while self._replan_wanted:  # a change while re-planning asks for one more
+            self._replan_wanted = False
+            try:
+                await self._replan()
+            except Exception:
+                log.exception("re-planning after a change failed; the periodic re-plan will try again")
 
     async def _replan(self) -> list[PlannedJob]:
         jobs = await plan(self.app)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -26,6 +27,15 @@ if TYPE_CHECKING:
     from bot.app import CohortBot
 
 log = logging.getLogger(__name__)
+# True while a job runs in the catch-up after a start (it fell due while the bot was not running): a job that
+# only makes sense on time (the next round of a pairing session, say) can then tell "late because we were down"
+# from "due just now", also when a virtual clock jumps forward while the bot is up.
+CATCHING_UP: ContextVar[bool] = ContextVar("catching_up", default=False)
+
+
+def catching_up() -> bool:
+    """Whether the running job is being caught up after downtime (see :data:`CATCHING_UP`)."""
+    return CATCHING_UP.get()
 
 
 async def plan(app: CohortBot) -> list[PlannedJob]:
@@ -96,6 +106,7 @@ class JobRunner:
                     await self._record(job, "skipped", reason)
                     outcome.append((job.id, "skipped"))
                     continue
+                token = CATCHING_UP.set(self.watermark is None)  # the first pass after a start is the catch-up
                 try:
                     if job.run is not None:
                         await job.run(self.app)
@@ -103,6 +114,8 @@ class JobRunner:
                     log.exception("job %s (%s) failed; it will be tried again", job.id, job.description)
                     outcome.append((job.id, "error"))
                     continue
+                finally:
+                    CATCHING_UP.reset(token)
                 await self._record(job, "done", None if late <= timedelta(minutes=1) else f"late by {_hours(late)}")
                 log.info("ran job %s (%s)", job.id, job.description)
                 outcome.append((job.id, "done"))

@@ -64,7 +64,8 @@ def roster_columns() -> dict[str, str]:
 
 
 async def preselected_ids(app: CohortBot, message: Message, platform: str) -> dict[str, str]:
-    """For the people selects of ``message``: their pre-selected people (roster ids) -> user ids on ``platform``."""
+    """For the people selects of ``message``: their pre-selected people (person refs, ``#12``) -> user ids on
+    ``platform``."""
     wanted = {
         int(ref[1:])
         for c in message.actions
@@ -75,7 +76,7 @@ async def preselected_ids(app: CohortBot, message: Message, platform: str) -> di
     if not wanted:
         return {}
     found = await app.people.get_many(wanted)
-    return {str(i): uid for i, p in found.items() if (uid := p.platform_id(platform))}
+    return {f"#{i}": uid for i, p in found.items() if (uid := p.platform_id(platform))}
 
 
 async def mentioned(app: CohortBot, message: Message, platform: str) -> tuple[list[str], list[str]]:

@@ -202,6 +202,7 @@ async def send(ctx: Context, id: int) -> Reply:
             )
         if not await store.move(a.id, ["draft"], "scheduled", confirmed_at=ctx.now):
             raise UserError(already(await store.get(a.id) or a))
+        ctx.app.schedule_changed()  # its job is installed now, not at the next periodic re-plan
         text = (
             f"Scheduled: announcement #{a.id} to {a.label} goes out {timestamp(a.send_at, 'F')} "
             f"({timestamp(a.send_at, 'R')}), {a.how}. You will get a delivery report then. "
@@ -230,6 +231,8 @@ async def cancel(ctx: Context, id: int) -> Reply:
         raise UserError(already(a))
     if not await store.move(a.id, [a.state], "cancelled", cancelled_at=ctx.now, cancelled_by=ctx.person.id):
         raise UserError(already(await store.get(a.id) or a))
+    if a.state == "scheduled":
+        ctx.app.schedule_changed()  # its job goes (it would find the announcement cancelled anyway)
     if a.state == "draft":
         text = f"Cancelled: announcement #{a.id} was not sent, and nothing was queued."
     else:

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.messages import Attachment
@@ -20,6 +20,7 @@ from bot.core.people import Person
 from bot.core.roles import Role
 from bot.meetings import Meeting
 from cogs.sections._common import homework_of, sections_of, slug, where_plain
+from cogs.workshops import ScheduledSession, scheduled, sessions_for
 
 if TYPE_CHECKING:
     from icalendar import Calendar, Event
@@ -67,6 +68,26 @@ def meeting_event(app: CohortBot, meeting: Meeting, stamp: datetime) -> Event:
     return event
 
 
+def session_event(app: CohortBot, session: ScheduledSession, stamp: datetime) -> Event:
+    """A workshop session as a ``VEVENT`` (times in its zone; the agenda in the description)."""
+    from icalendar import Event
+
+    zone = app.cohort.session_zone(session.session)
+    event = Event()
+    event.add("uid", f"session-{slug(session.session.name)}@{slug(app.cohort.program)}.cohortbot")
+    event.add("dtstamp", stamp)
+    event.add("dtstart", session.start.astimezone(zone))
+    event.add("dtend", session.end.astimezone(zone))
+    event.add("summary", session.session.title)
+    event.add("location", f"#{session.session.channel}")
+    lines = [
+        f"{b.title} ({b.minutes} min, {b.kind}) at {start.astimezone(zone):%H:%M}" for b, start, _ in session.blocks
+    ]
+    lines += [f"Read first: {r.title} {r.url}" for r in session.session.pre_reads]
+    event.add("description", "\n".join(lines))
+    return event
+
+
 async def build_calendar(app: CohortBot, person: Person | None, role: Role | None = None) -> Calendar:
     """The calendar of ``person`` (their sections' meetings, the ones they run, their deadlines), or of the whole
     cohort (``person`` ``None``, or an organizer: every section)."""
@@ -106,6 +127,12 @@ async def build_calendar(app: CohortBot, person: Person | None, role: Role | Non
         )
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)
+    if person is None:
+        sessions = [scheduled(cohort, s) for s in cohort.sessions]
+    else:
+        sessions = sessions_for(cohort, person, datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
+    for session in sessions:
+        cal.add_component(session_event(app, session, stamp))
     moments = [c.decoded("dtstart") for c in cal.walk("VEVENT")] or [stamp]
     # VTIMEZONEs for the span the calendar covers (a year either side), not icalendar's default 1970-2038
     cal.add_missing_timezones(

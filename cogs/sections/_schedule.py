@@ -22,6 +22,7 @@ from bot.meetings import Meeting
 from cogs.sections._calendar import as_file, build_calendar
 from cogs.sections._common import homework_of, sections_of, when, where
 from cogs.sections._feeds import Feeds, feed_url
+from cogs.workshops import sessions_for
 
 DEFAULT_DAYS = 14
 MAX_WEEKS = 12
@@ -168,6 +169,17 @@ def post_lines(ctx: Context, end: datetime) -> list[str]:
     return lines
 
 
+def session_lines(ctx: Context, end: datetime) -> list[str]:
+    """The workshop sessions (``sessions:`` in the cohort file) for this person in ``[now, end)``."""
+    lines = []
+    for s in sessions_for(ctx.cohort, ctx.person, ctx.now, end):
+        lines.append(
+            f"**{s.session.title}**: {timestamp(s.start, 'F')}–{timestamp(s.end, 't')} in #{s.session.channel}"
+            f" ({len(s.blocks)} parts)"
+        )
+    return lines
+
+
 async def attendance_lines(ctx: Context, meetings: list[Meeting]) -> str:
     """The facilitator's past meetings still without attendance."""
     past = [m for m in meetings if m.held and m.start <= ctx.now]
@@ -221,6 +233,9 @@ async def text_reply(ctx: Context, span: timedelta) -> Reply:
         fields.append(MessageField(name=f"Every section, week {week}", value=f"{len(this_week)} meetings (below)."))
 
     fields.append(field("Deadlines", await deadline_lines(ctx, end), "None in this period."))
+    sessions = session_lines(ctx, end)
+    if sessions:
+        fields.append(field("Workshop sessions", sessions, ""))
     fields.append(field("Weekly material", post_lines(ctx, end), "No posts in this period."))
     if ctx.role >= Role.FACILITATOR and ctx.own_sections:
         run = await ctx.app.meetings.of_sections(ctx.own_sections)

@@ -435,3 +435,34 @@ async def test_a_paused_platform_is_shown_in_the_preview_and_the_details(app, as
     assert "pending **4**" in field(details, "Delivery") and "paused" in field(details, "On hold")
     health.answered(clock.now())
     assert "On hold" not in [f.name for f in (await as_("Grace Hopper", "announcements", id="1")).message.fields]
+
+
+async def test_with_the_real_scheduler_a_scheduled_announcement_goes_out_on_time(tmp_path, cohort):
+    """Send schedules its job at once (app.schedule_changed), not at the next periodic re-plan minutes later."""
+    import asyncio
+
+    from bot.core.clock import SystemClock
+    from tests.plugin import EXAMPLE_ROSTER
+
+    app = await CohortBot.open(cohort, tmp_path / "real.db", clock=SystemClock())
+    await import_roster_file(app.people, EXAMPLE_ROSTER, cohort, app.clock.now())
+    app.senders["console"] = sender = RecordingSender()
+    runtime = Runtime(app)
+    await runtime.start()
+    try:
+        grace = await console_actor(app, "Grace Hopper")
+        at = (app.clock.now() + timedelta(seconds=2)).astimezone(cohort.zone).strftime("%Y-%m-%d %H:%M:%S")
+        reply = await app.dispatch(
+            grace, "announce", {"message": "Now", "to": "section:apac-thu", "dm": "true", "at": at}
+        )
+        assert reply.error is None, reply.error
+        await app.dispatcher.click(grace, button(reply, "Send").id, [], Place())
+        for _ in range(200):  # at most 10 s
+            if "announce-report:1:1" in sender.delivered:
+                break
+            await asyncio.sleep(0.05)
+        assert len([k for k in sender.delivered if k.startswith("announce:1:")]) == 4
+        assert "announce-report:1:1" in sender.delivered
+    finally:
+        await runtime.stop()
+        await app.close()

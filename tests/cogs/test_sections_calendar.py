@@ -106,7 +106,9 @@ async def test_cohortbot_export_calendar(app: CohortBot, as_, tmp_path: Path):
         assert await cmd_export(args("export", "calendar", *common), settings) == 0
         wrapper.flush()
     everyone = Calendar.from_ical(buffer.getvalue())
-    assert len(everyone.walk("VEVENT")) == 24 + 8
+    assert len(everyone.walk("VEVENT")) == 24 + 8 + 2  # meetings, deadlines, the weekend workshop's two days
+    sessions = sorted(str(e["SUMMARY"]) for e in everyone.walk("VEVENT") if str(e["UID"]).startswith("session-"))
+    assert len(sessions) == 2
 
     with pytest.raises(CliError, match="nobody with the email"):
         await cmd_export(args("export", "calendar", "--person", "nobody@example.com", *common), settings)

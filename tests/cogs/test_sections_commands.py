@@ -4,7 +4,8 @@ and the calendar link's options."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -169,3 +170,14 @@ async def test_schedule_option_refusals(app, as_):
         reply = await as_(who, "schedule", **options)
         assert reply.private and reply.error and expected in reply.error, (options, reply.error)
     assert await state(app) == before
+
+
+async def test_schedule_lists_the_workshop_sessions_in_the_readers_zone(app, as_, clock):
+    clock.set(datetime(2026, 2, 2, 9, 0, tzinfo=UTC))
+    before = await as_("Emmy Noether", "schedule")  # Berlin: 10:00 New York is 16:00 there
+    text = before.message.as_plain_text(ZoneInfo("Europe/Berlin"))
+    assert "Workshop sessions" in text and "Disagreeing well, day 1: find the crux" in text
+    assert "Sat 07 Feb 2026, 16:00 CET" in text
+    clock.set(datetime(2026, 2, 9, 9, 0, tzinfo=UTC))  # after the weekend: nothing left to show
+    after = (await as_("Emmy Noether", "schedule")).message.as_plain_text(ZoneInfo("Europe/Berlin"))
+    assert "Workshop sessions" not in after

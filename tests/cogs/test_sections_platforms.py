@@ -65,7 +65,7 @@ async def test_schedule_over_discord_for_each_role(app, discord):
     ics = await run(fake, "schedule", {"format": "ics"})
     [(filename, content)] = ics.files
     assert filename == "ada-lovelace-schedule.ics"
-    assert len(Calendar.from_ical(bytes(content)).walk("VEVENT")) == 16  # 8 meetings, 8 deadlines
+    assert len(Calendar.from_ical(bytes(content)).walk("VEVENT")) == 18  # 8 meetings, 8 deadlines, 2 workshop days
 
     refused = await run(fake, "section move", {"section": "europe-wed", "week": 2, "to": "2026-01-22 18:00"},
                         user_id=ALAN)  # fmt: skip

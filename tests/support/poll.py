@@ -43,7 +43,13 @@ async def poll(ctx: Context) -> Reply:
                     min_values=0,
                     max_values=len(members),
                 ),
-                Select(placeholder="Pick anyone", action=Action(command="poll pick"), into="people", people=True),
+                Select(
+                    placeholder="Pick anyone",
+                    action=Action(command="poll pick"),
+                    into="people",
+                    people=True,
+                    selected=[person_ref(members[0])],  # pre-selected: the first member
+                ),
             ],
         ),
         private=False,

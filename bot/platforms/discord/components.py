@@ -37,7 +37,7 @@ def _cut(text: str, limit: int) -> str:
 def build_view(controls: Sequence[Control], people_ids: dict[str, str] | None = None) -> discord.ui.View | None:
     """A (stopped) view holding ``controls``: buttons five to a row, each select on a row of its own.
 
-    ``people_ids`` maps roster person ids to Discord user ids, for a people select's pre-selected entries.
+    ``people_ids`` maps person refs (``#12``) to Discord user ids, for a people select's pre-selected entries.
     Controls beyond Discord's five rows are left out (features keep to a few).
     """
     if not controls:

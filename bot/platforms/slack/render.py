@@ -128,7 +128,7 @@ def slug(text: str | None, default: str = "table") -> str:
 def render(message: Message, zone: ZoneInfo, people_ids: dict[str, str] | None = None) -> Rendered:
     """Block Kit blocks, a text fallback and any files for ``message``; times fall back to ``zone``.
 
-    ``people_ids`` maps roster person ids to Slack user ids, for people selects' pre-selected entries.
+    ``people_ids`` maps person refs (``#12``) to Slack user ids, for people selects' pre-selected entries.
     """
     blocks: list[dict] = []
     uploads: list[Upload] = []

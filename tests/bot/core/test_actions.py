@@ -115,3 +115,19 @@ def test_a_message_with_actions_survives_the_outbox_json(clock):
     message = Message(text="Preview", actions=[button])
     again = Message.model_validate_json(message.model_dump_json())
     assert again.actions[0].id == action_id(button) == "cb1|announce send|id=4||"
+
+
+async def test_a_button_keeps_working_in_a_new_process_on_the_same_database(polled):
+    """The action travels in the control's id: a bot started later (a new app on the same file) runs it."""
+    from bot.app import CohortBot
+
+    app = polled
+    message = (await app.dispatch(await console_actor(app, "Alan Turing"), "poll")).message
+    yes = message.actions[0]
+    again = await CohortBot.open(app.cohort, app.db.path, clock=app.clock)
+    try:
+        poll.install(again)
+        reply = await again.dispatcher.click(await console_actor(again, "Marie Curie"), yes.id)
+        assert reply.error is None and "Marie Curie voted yes." in reply.message.text
+    finally:
+        await again.close()

@@ -47,6 +47,8 @@ async def test_discord_buttons_and_selects(app, clock):
             rows = message["components"]
             assert [c["type"] for row in rows for c in row["components"]] == [2, 2, 3, 5]  # buttons, select, users
             assert all(c["custom_id"].startswith("cb1|poll ") for row in rows for c in row["components"])
+            anyone = rows[-1]["components"][0]  # the people select shows its pre-selected person (Ada)
+            assert [str(d["id"]) for d in anyone["default_values"]] == [str(ADA)]
 
             # a multi-select of the section runs as the facilitator; a scholar is refused, privately
             ada, hedy = await app.people.by_name("Ada Lovelace"), await app.people.by_name("Hedy Lamarr")
@@ -100,6 +102,7 @@ async def test_slack_buttons_and_selects(app, clock):
             actions = next(b for b in blocks if b["type"] == "actions")
             kinds = [e["type"] for e in actions["elements"]]
             assert kinds == ["button", "button", "multi_static_select", "users_select"]
+            assert actions["elements"][3]["initial_user"] == "U0SCH000001"  # pre-selected: Ada
 
             voted = await click(slack, fake, blocks, "Yes", user="U0SCH000001")
             assert voted.response["replace_original"] is True and "Rosalind" not in voted.text

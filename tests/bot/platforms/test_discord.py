@@ -274,21 +274,21 @@ async def test_two_word_commands_become_a_group_with_subcommands(app, fake, disc
         fake,
         discord_platform,
         Command(
-            "pair start",
-            "Start pairing.",
+            "drill start",
+            "Start a drill.",
             start,
             options=(Option("rounds", "Rounds", OptionType.INTEGER, min_value=1, max_value=6),),
         ),
-        Command("pair stop", "Stop pairing.", stop),
+        Command("drill stop", "Stop the drill.", stop),
     )
     try:
         synced = {c["name"]: c for c in fake.find("PUT", r"/applications/\d+/guilds/\d+/commands")[-1].json}
-        group = synced["pair"]
+        group = synced["drill"]
         assert [(o["type"], o["name"]) for o in group["options"]] == [(1, "start"), (1, "stop")]
         rounds = group["options"][0]["options"][0]
         assert (rounds["type"], rounds["min_value"], rounds["max_value"]) == (4, 1, 6)
         assert "autocomplete" not in rounds
-        call = await run(fake, "pair start", {"rounds": 3}, user_id=GRACE)
+        call = await run(fake, "drill start", {"rounds": 3}, user_id=GRACE)
         assert embed(call)["description"] == "started 3 rounds"
     finally:
         await platform.stop()

@@ -298,24 +298,28 @@ async def test_tables_show_times_in_the_readers_own_zone_after_timezone(app, sla
     assert "JST" in after.text and "EST" not in after.text
 
 
-async def _topic(ctx, text: str | None = None) -> Reply:
-    return Reply.text(f"noted {text!r}; see /topic and /help, or https://example.org/topic")
+async def _remind(ctx, text: str | None = None) -> Reply:
+    return Reply.text(f"noted {text!r}; see /remind and /help, or https://example.org/remind")
 
 
 async def test_a_command_slack_keeps_for_itself_gets_the_prefix_everywhere(app, slack_api):
-    """/topic is Slack's own: the manifest registers /cohort-topic, it arrives as /topic, messages say /cohort-topic."""
-    app.registry.add(Command("topic", "Log a topic.", _topic, (Option("text", "What"),)))
+    """/remind is Slack's own: the manifest registers /cohort-remind, it arrives as /remind, messages say
+    /cohort-remind. (The real /topic, from the pairs feature, gets the same: /cohort-topic.)"""
+    app.registry.add(Command("remind", "Remind me.", _remind, (Option("text", "What"),)))
     manifest = build_manifest(app.registry)
     names = [c["command"] for c in manifest["features"]["slash_commands"]]
-    assert "/cohort-topic" in names and "/topic" not in names and "/readings" in names
+    assert "/cohort-remind" in names and "/remind" not in names and "/readings" in names
+    assert "/cohort-topic" in names and "/topic" not in names
     async with running_slack(app, slack_api) as slack:
-        answer = await slash(slack, slack_api, "/cohort-topic", "text:cats", user=ADA)
-        assert "noted 'cats'; see /cohort-topic and /help" in answer.text
-        assert "https://example.org/topic" in answer.text  # a link is not a command
+        answer = await slash(slack, slack_api, "/cohort-remind", "text:cats", user=ADA)
+        assert "noted 'cats'; see /cohort-remind and /help" in answer.text
+        assert "https://example.org/remind" in answer.text  # a link is not a command
         helped = await slash(slack, slack_api, "/help", user=ADA)
-        assert "/cohort-topic [text:&lt;string&gt;]" in helped.text and "`/topic" not in helped.text
-        usage = await slash(slack, slack_api, "/cohort-topic", "nope:1", user=ADA)
-        assert "/cohort-topic" in usage.text and "/topic " not in usage.text
+        assert "/cohort-remind [text:&lt;string&gt;]" in helped.text and "`/remind" not in helped.text
+        usage = await slash(slack, slack_api, "/cohort-remind", "nope:1", user=ADA)
+        assert "/cohort-remind" in usage.text and "/remind " not in usage.text
+        topic = await slash(slack, slack_api, "/cohort-topic", "", user=ADA)
+        assert "/cohort-topic text:" in topic.text and "/topic " not in topic.text
 
 
 # --- bad requests, retries and replays -------------------------------------------------------------------
