@@ -370,6 +370,17 @@ def _template_errors(c: Cohort) -> list[tuple[str, str]]:
     return errors
 
 
+# ---- announcements (issue #15) -------------------------------------------------------------------------
+class Announcements(_Model):
+    """Where ``/announce`` posts when it is not sending DMs: ``channel`` for ``to:all`` and ``to:scholars``;
+    the facilitators' and organizers' own channels, if they have one (without it, those audiences get DMs only).
+    Tracks and sections post in their own channels (``posting.channels``, ``sections[].channel``)."""
+
+    channel: str | None = None
+    facilitators_channel: str | None = None
+    organizers_channel: str | None = None
+
+
 class Cohort(_Model):
     """A whole cohort: program, zone, start, tracks, weeks, sections and rules."""
 
@@ -387,6 +398,7 @@ class Cohort(_Model):
     reminders: Reminders = Field(default_factory=Reminders)
     discord: DiscordRoles = Field(default_factory=DiscordRoles)
     roster: RosterRules = Field(default_factory=RosterRules)
+    announcements: Announcements = Field(default_factory=Announcements)
     _by_name: dict[str, SectionMeeting] | None = PrivateAttr(default=None)
 
     @field_validator("timezone")

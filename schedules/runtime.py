@@ -9,7 +9,9 @@
 * at start-up and after each reload the features' upkeep (``app.upkeep``: join codes, linking by email, role
   sync, ...) runs once in the background (one run at a time; a reload during a run asks for one more);
 * ``await run_until_idle()`` runs every job due by ``app.clock.now()`` and delivers every due outbox item,
-  then returns (the console demo calls it after moving its virtual clock; tests call it after moving theirs);
+  again until a delivery pass finds nothing (jobs may depend on deliveries: an announcement's report), then
+  returns (the console demo calls it after moving its virtual clock; tests call it after moving theirs);
+* after every worker pass that delivered something, due jobs are run again at once (same reason);
 * ``await stop()``.
 
 See docs/scheduling.md.
@@ -38,6 +40,7 @@ __all__ = ["Runtime", "plan"]
 log = logging.getLogger(__name__)
 REPLAN_MINUTES = 5
 STOP_TIMEOUT = 10.0
+IDLE_ROUNDS = 3  # run_until_idle gives up after this many rounds in a row that found due rows but delivered none
 
 
 class Runtime:
@@ -89,6 +92,8 @@ class Runtime:
             )
             self.scheduler.start()
         self.app.outbox.listeners.append(self.worker.wake)
+        if self._after_pass not in self.worker.after_pass:
+            self.worker.after_pass.append(self._after_pass)
         self.app.schedule_listeners.append(self.schedule_changed)
         self.worker.resume()
         self._worker_task = asyncio.create_task(self.worker.run(), name="outbox-worker")
@@ -158,9 +163,27 @@ class Runtime:
 
     # ---- work -----------------------------------------------------------------------------------------
     async def run_until_idle(self) -> None:
-        """Run every job due now, then deliver every outbox item due now, and return."""
+        """Run every job due now, then deliver every outbox item due now, and repeat while deliveries happen
+        (a job may fall due because rows were delivered: an announcement's report); then return."""
         await self.jobs.run_due()
-        await self.worker.deliver_due()
+        idle = 0
+        while idle < IDLE_ROUNDS:
+            handled = await self.worker.deliver_due()
+            ran = await self.jobs.run_due()
+            if handled or any(state == "done" for _, state in ran):
+                idle = 0
+            elif await self.worker.next_due_in() == 0 or await self._in_flight():
+                idle += 1  # rows the worker's own task is delivering, or about to: the next pass waits for it
+            else:
+                return
+
+    async def _in_flight(self) -> bool:
+        """Whether some pass is delivering rows right now."""
+        return bool(await self.app.db.fetchval("SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'sending')"))
+
+    async def _after_pass(self, handled: int) -> None:
+        """The worker delivered something: run jobs that became due because of it."""
+        await self.jobs.run_due()
 
     def schedule_changed(self) -> None:
         """A feature changed its jobs (``app.schedule_changed()``): with the scheduler running, re-plan now (once

@@ -301,6 +301,9 @@ class Message(BaseModel):
 
     ``mentions`` are roster ids of people to notify (e.g. a section's members in a post to its channel): each
     platform mentions them its own way (Discord and Slack ping them; the console prints their names).
+    ``ping``: notify everyone in the channel the message is posted to (each platform's own "everyone here"
+    mention). Off by default: the bot mentions no group unless a feature sets it, and adapters make sure nothing
+    in the text pings on its own. It means nothing in a DM (a DM notifies its reader anyway).
     """
 
     title: str | None = None
@@ -312,6 +315,7 @@ class Message(BaseModel):
     footer: str | None = None
     actions: list[Control] = Field(default_factory=list)
     mentions: list[int] = Field(default_factory=list)
+    ping: bool = False
 
     def as_plain_text(self, zone: ZoneInfo, now: datetime | None = None) -> str:
         """A plain-text rendering for consoles, logs and notification fallbacks (``R`` times against ``now``)."""

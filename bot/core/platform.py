@@ -137,6 +137,15 @@ class Sender(Protocol):
       looked up) and raise the same send errors; a kind it does not know is a :class:`PermanentSendError`. A
       sender that does some kinds for real (not just prints them) lists them in an optional
       ``task_kinds: frozenset[str]``, so features enqueue only work that will be done.
+
+    * ``unreachable`` (optional, looked up with ``getattr`` too; without it, everyone counts as reachable): which
+      roster people it cannot reach at all::
+
+          async def unreachable(self, people: Sequence[Person]) -> dict[int, str]: ...
+
+      It maps the person id of each one it cannot reach to why, worded to follow a count and in the singular
+      ("has no Slack account linked", "is not in the workspace"); it must cost about one request per page of
+      members, never one per person, and say nothing about what it cannot tell.
     """
 
     platform: str

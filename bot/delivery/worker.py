@@ -113,6 +113,9 @@ class OutboxWorker:
         self._dirty = False  # a pass failed: hand back its rows before the next one
         self._write_failing = False
         self.delivered = 0
+        # Awaited (with the count) after each pass of run() that handled rows: the runtime uses it to run jobs
+        # that depend on delivery (an announcement's report once all its rows are settled) without waiting.
+        self.after_pass: list[Callable[[int], Awaitable[None]]] = []
 
     # ---- per platform ---------------------------------------------------------------------------------
     def pacer(self, platform: str) -> Pacer:
@@ -321,7 +324,10 @@ class OutboxWorker:
                 if self._dirty:
                     await self.recover()
                     self._dirty = False
-                await self.deliver_due()
+                handled = await self.deliver_due()
+                if handled:
+                    for hook in list(self.after_pass):
+                        await hook(handled)
                 due_in = await self.next_due_in()
             except asyncio.CancelledError:
                 raise

@@ -17,11 +17,15 @@ How other tests use it::
   conversation, newest first, with ``metadata`` if ``include_all_metadata``; a user id, the ``D…`` id
   ``conversations.open`` returns for them and a post to the user id are one conversation), the files v2
   upload flow, ``apps.connections.open`` (Socket Mode: a ``ws://`` URL served here; see
-  :meth:`FakeSlackAPI.send_envelope`), and ``response_url`` posts (``fake.response_url(id)``).
+  :meth:`FakeSlackAPI.send_envelope`), ``users.list`` (the workspace's members: ``fake.users`` and the ids in
+  ``fake.workspace``, the example roster's Slack ids by default; paged by ``limit``), and
+  ``response_url`` posts (``fake.response_url(id)``).
 * Knobs: ``fake.rate_limit("chat.postMessage", times=2, retry_after=1)`` makes the next 2 calls answer HTTP 429
   with ``Retry-After: 1`` and ``{"ok": false, "error": "ratelimited"}``; ``fake.limit_rate("chat.postMessage",
   per_second=1.0)`` answers 429 (with the seconds to wait) beyond that many calls in any rolling second;
   ``fake.fail("chat.postMessage", "channel_not_found", times=1)`` makes calls fail with that Slack error;
+  ``fake.refused["U0SCH000001"] = "cannot_dm_bot"`` makes every ``chat.postMessage`` to that channel or user fail
+  with that error.
   ``limit_rate(..., per_channel=1.0)`` also limits each channel (Slack: about 1 post a second per channel).
 * Fault knobs: ``fake.drop_after_accept("chat.postMessage", times=1)`` posts the message and then drops the
   connection without an answer; ``fake.answer_late("chat.postMessage", delay, times=1)`` posts it and answers
@@ -82,6 +86,9 @@ DEFAULT_CHANNELS = {
     "help": "C0HELP00001",
     "general": "C0GENER0001",
 }
+# The Slack member ids of config/example-roster.csv: the workspace's members.
+DEFAULT_USERS = ("U0ORG000001", "U0FAC000001", "U0FAC000002", "U0FAC000003", "U0SCH000001", "U0SCH000003",
+                 "U0SCH000004", "U0SCH000005", "U0SCH000006", "U0SCH000008")  # fmt: skip
 
 
 @dataclass
@@ -136,6 +143,9 @@ class FakeSlackAPI:
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel id -> messages, oldest first
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> Slack user object
     members: dict[str, set[str]] = field(default_factory=dict)  # channel id -> user ids invited
+    # users.list lists fake.users and these ids (the example roster's by default): the workspace's members
+    workspace: set[str] = field(default_factory=lambda: set(DEFAULT_USERS))
+    refused: dict[str, str] = field(default_factory=dict)  # channel or user id -> Slack error for chat.postMessage
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -387,6 +397,8 @@ class FakeSlackAPI:
                 channel = self._channel(str(body.get("channel", "")))
                 if channel is None:
                     return {"ok": False, "error": "channel_not_found"}
+                if method == "chat.postMessage" and str(body.get("channel", "")) in self.refused:
+                    return {"ok": False, "error": self.refused[str(body.get("channel", ""))]}
                 if method == "chat.postMessage":
                     metadata = body.get("metadata")
                     message = {"type": "message", "ts": ts, "text": body.get("text", ""), "bot_id": "B0BOT"}
@@ -429,6 +441,14 @@ class FakeSlackAPI:
             case "files.completeUploadExternal":
                 files = json.loads(body.get("files", "[]"))
                 return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+            case "users.list":
+                listed = {u: {"id": u, "name": u.lower(), "deleted": False} for u in sorted(self.workspace)}
+                listed.update(self.users)
+                members = list(listed.values())
+                start, limit = int(body.get("cursor") or 0), int(body.get("limit") or 0) or self.page_size
+                more = start + limit < len(members)
+                return {"ok": True, "members": members[start : start + limit],
+                        "response_metadata": {"next_cursor": str(start + limit) if more else ""}}  # fmt: skip
             case "users.lookupByEmail":
                 email = str(body.get("email", "")).casefold()
                 found = next((u for u in self.users.values() if u["profile"]["email"].casefold() == email), None)

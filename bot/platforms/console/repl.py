@@ -78,7 +78,7 @@ class ConsoleSender:
         """Print ``message`` as posted to a channel or DMed to a person."""
         zone = self.app.cohort.zone
         if isinstance(target, ChannelTarget):
-            header = f"[posted in #{target.channel}]"
+            header = f"[posted in #{target.channel}]" + (" @channel (pings everyone there)" if message.ping else "")
         else:
             assert isinstance(target, DMTarget)
             person = await self.app.people.get(target.person_id)

@@ -31,12 +31,28 @@ MODAL_TITLE_MAX = 45
 LABEL_MAX = 45
 
 
+EVERYONE = "@everyone"
+
+
 @dataclass
 class Outgoing:
-    """One Discord message: up to 10 embeds and the files."""
+    """One Discord message: up to 10 embeds and the files, and who it may notify.
+
+    ``content`` is set only for a ping (``@everyone``, on the first message); ``allowed_mentions`` always says
+    exactly who may be notified (nobody, unless the core message asks for a ping), so text never pings by itself.
+    """
 
     embeds: list[discord.Embed] = field(default_factory=list)
     files: list[discord.File] = field(default_factory=list)
+    content: str | None = None
+    allowed_mentions: discord.AllowedMentions = field(default_factory=discord.AllowedMentions.none)
+
+
+def allowed_mentions(message: Message) -> discord.AllowedMentions:
+    """Everyone in the channel for a ping, else nobody (not even users or roles named in the text)."""
+    if message.ping:
+        return discord.AllowedMentions(everyone=True, users=False, roles=False, replied_user=False)
+    return discord.AllowedMentions.none()
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -107,7 +123,12 @@ def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
             embeds = []
         else:
             embeds[0].description = "(no content)"
-    return _pack(embeds, files)
+    out = _pack(embeds, files)
+    for part in out:
+        part.allowed_mentions = allowed_mentions(message)
+    if message.ping:
+        out[0].content = EVERYONE
+    return out
 
 
 def _pack(embeds: list[discord.Embed], files: list[discord.File]) -> list[Outgoing]:

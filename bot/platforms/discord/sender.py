@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -26,6 +27,7 @@ from discord.utils import MISSING
 
 from bot.core.clock import to_db
 from bot.core.messages import Message
+from bot.core.people import Person
 from bot.core.platform import (
     ChannelTarget,
     DMTarget,
@@ -48,7 +50,6 @@ log = logging.getLogger(__name__)
 NONCE_MAX = 25
 CANNOT_DM = 50007
 UNKNOWN_CHANNEL = 10003
-MENTION_USERS = discord.AllowedMentions(everyone=False, users=True, roles=False, replied_user=False)
 SCHEDULED_EVENT = "scheduled_event"
 MEMBER_SYNC = "member_sync"
 EXTERNAL_EVENT = 3  # an event somewhere else (a call link, a room): needs a location and an end time
@@ -249,9 +250,11 @@ class DiscordSender:
                 mentions = mention_line(*await mentioned(self.app, message, "discord"))
                 for n, part in enumerate(parts):
                     last = view if n == len(parts) - 1 else None  # buttons go on the last part
-                    # mentions in an embed do not notify; in the content of the first part they do
-                    content = mentions[:2000] if n == 0 and mentions else None
-                    sent = await self._post(channel_id, part, nonce_for(key, n), last, content)
+                    # mentions in an embed do not notify; in the content of the first part they do (a ping's
+                    # @everyone is already there, see render)
+                    people = mentions[:1900] if n == 0 and mentions else ""
+                    content = " ".join(c for c in (part.content, people) if c) or None
+                    sent = await self._post(channel_id, part, nonce_for(key, n), last, content, bool(people))
                     first = first or sent
             return first
         except (TransientSendError, PermanentSendError):
@@ -264,6 +267,18 @@ class DiscordSender:
             log.warning("sending %s to %s failed: %s", key, target.describe(), error.reason)
             raise error from exc
 
+    async def unreachable(self, people: Sequence[Person]) -> dict[int, str]:
+        """Who cannot be reached here: no Discord account linked; and, when the server's member list is cached
+        (the privileged members intent), not in the server. Without that intent Discord cannot tell cheaply."""
+        out = {p.id: "has no Discord account linked" for p in people if not p.platform_id("discord")}
+        guild = self.client.get_guild(self.guild_id)
+        if guild is not None and self.client.intents.members and guild.chunked:
+            for p in people:
+                user_id = p.platform_id("discord")
+                if user_id and guild.get_member(int(user_id)) is None:
+                    out[p.id] = "is not in the server"
+        return out
+
     async def _post(
         self,
         channel_id: int,
@@ -271,16 +286,21 @@ class DiscordSender:
         nonce: str,
         view: discord.ui.View | None = None,
         content: str | None = None,
+        people: bool = False,
     ) -> str:
         """One ``POST /channels/{id}/messages`` (JSON, or multipart with files); the new message's id.
 
-        ``content`` (mentions of people) notifies only those users, never @everyone or a role."""
+        ``content`` (mentions of ``people``, a ping's ``@everyone``) notifies only those: the users mentioned, and
+        everyone only for a ping; never a role, and nothing at all otherwise (``allowed_mentions`` says so)."""
+        allowed = discord.AllowedMentions(
+            everyone=bool(part.allowed_mentions.everyone), users=people, roles=False, replied_user=False
+        )
         params = handle_message_parameters(
             content=content or MISSING,
             embeds=part.embeds,
             files=part.files or MISSING,
             nonce=nonce,
-            allowed_mentions=MENTION_USERS if content else self.client.allowed_mentions,
+            allowed_mentions=allowed,
             view=view or MISSING,
         )
         url = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id).url

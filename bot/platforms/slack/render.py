@@ -5,7 +5,8 @@
   (for clients that cannot) is the time in the cohort's zone;
 * title -> header block, text and each field -> mrkdwn sections (split at 3000 characters), footer -> context;
 * a small table -> a code block; a larger one -> a CSV file (uploaded by the caller, see :class:`Rendered`);
-* at most 50 blocks; a plain ``text`` fallback always.
+* at most 50 blocks; a plain ``text`` fallback always (escaped too, so nothing in it mentions anyone);
+* ``message.ping`` -> ``<!channel>`` before the text and in the fallback: the only mention the bot makes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ CONTEXT_LIMIT = 2000
 MAX_BLOCKS = 50
 TEXT_LIMIT = 3000
 ACTION_ELEMENTS = 25  # elements in one actions block
+CHANNEL_MENTION = "<!channel>"
 ESCAPED_TIMESTAMP_RE = re.compile(r"&lt;t:(-?\d+)(?::([tTdDfFR]))?&gt;")
 DATE_TOKENS = {
     "t": "{time}",
@@ -74,8 +76,24 @@ def mrkdwn(text: str, zone: ZoneInfo) -> str:
     return BOLD_RE.sub(r"*\1*", text)
 
 
+def clean_cut(line: str, limit: int) -> int:
+    """Where to cut an over-long mrkdwn ``line`` (at most ``limit``): at a space outside any ``<link|title>``
+    and ``*bold*``, else at any space, else at ``limit``."""
+    any_space = clean = 0
+    depth = stars = 0
+    for i, char in enumerate(line[: limit + 1]):
+        if char == " " and i:
+            any_space = i
+            if depth == 0 and stars % 2 == 0:
+                clean = i
+        depth += (char == "<") - (char == ">")
+        stars += char == "*"
+    return clean or any_space or limit
+
+
 def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """``text`` cut into pieces of at most ``limit`` characters, at line breaks where possible."""
+    """``text`` cut into pieces of at most ``limit`` characters: at line breaks where possible, an over-long line
+    at a space (see :func:`clean_cut`)."""
     out: list[str] = []
     current = ""
     for line in text.split("\n"):
@@ -83,8 +101,9 @@ def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
             if current:
                 out.append(current)
                 current = ""
-            out.append(line[:limit])
-            line = line[limit:]
+            cut = clean_cut(line, limit)
+            out.append(line[:cut])
+            line = line[cut:].lstrip(" ")
         candidate = f"{current}\n{line}" if current else line
         if len(candidate) > limit:
             out.append(current)
@@ -119,6 +138,8 @@ def render(message: Message, zone: ZoneInfo, people_ids: dict[str, str] | None =
         if len(title) > HEADER_LIMIT:
             title = title[: HEADER_LIMIT - 1] + "…"
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}})
+    if message.ping:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": CHANNEL_MENTION}})
     if message.url:
         blocks.extend(sections(f"<{escape(message.url)}|{escape(message.url)}>"))
     if message.text:
@@ -216,9 +237,11 @@ def context(text: str) -> dict:
 
 
 def fallback(message: Message, zone: ZoneInfo) -> str:
-    """The plain ``text`` Slack shows in notifications and where blocks cannot be shown."""
-    text = message.as_plain_text(zone) or "(no text)"
-    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+    """The plain ``text`` Slack shows in notifications and where blocks cannot be shown (escaped: Slack reads
+    it as mrkdwn, where ``<!channel>`` would ping); a ping starts it with ``<!channel>``."""
+    text = escape(message.as_plain_text(zone) or "(no text)")
+    text = text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+    return f"{CHANNEL_MENTION} {text}" if message.ping else text
 
 
 def text_blocks(text: str) -> list[dict]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
@@ -23,6 +24,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.messages import Message
+from bot.core.people import Person
 from bot.core.platform import (
     ChannelTarget,
     DMTarget,
@@ -58,6 +60,8 @@ HISTORY_PAGES = 5
 # conversations.invite answers that mean the work is done, and those that need a scope or an invitation.
 ALREADY_IN = {"already_in_channel", "cant_invite_self"}
 NEEDS_SCOPE = {"missing_scope", "not_allowed_token_type", "restricted_action"}
+MEMBERS_TTL = 300.0  # how long the workspace's member list (users.list) is trusted
+MEMBERS_PAGE = 1000
 
 
 def _retry_after(exc: SlackApiError) -> float | None:
@@ -140,6 +144,7 @@ class SlackSender:
         self.timeout = timeout  # seconds for each Web API call; past it a post's outcome is unknown
         self._channels: dict[str, str] = {}
         self._lock = asyncio.Lock()
+        self._members: tuple[float, set[str]] | None = None
         self._warned: set[str] = set()
 
     async def run_task(self, task: PlatformTask, *, key: str) -> str | None:
@@ -256,6 +261,37 @@ class SlackSender:
             if not page.get("has_more") or not cursor:
                 return None
         raise TransientSendError(f"{key} not found in the first {HISTORY_PAGES * HISTORY_PAGE} messages")
+
+    async def unreachable(self, people: Sequence[Person]) -> dict[int, str]:
+        """Who cannot be reached here: no Slack account linked, or not (any more) an active workspace member."""
+        out = {p.id: "has no Slack account linked" for p in people if not p.platform_id("slack")}
+        members = await self.members()
+        if members is not None:
+            for p in people:
+                user_id = p.platform_id("slack")
+                if user_id and user_id not in members:
+                    out[p.id] = "is not in the workspace"
+        return out
+
+    async def members(self) -> set[str] | None:
+        """Ids of the workspace's active members (``users.list``, a page per 1,000 people, trusted for
+        :data:`MEMBERS_TTL`); ``None`` if Slack would not say (logged)."""
+        if self._members is not None and time.monotonic() - self._members[0] < MEMBERS_TTL:
+            return self._members[1]
+        found: set[str] = set()
+        cursor: str | None = None
+        try:
+            while True:
+                page = await self.client.users_list(limit=MEMBERS_PAGE, cursor=cursor)
+                found.update(m["id"] for m in page.get("members") or [] if not m.get("deleted"))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except Exception as exc:
+            log.warning("users.list failed, so I cannot tell who is in the workspace: %s", exc)
+            return None
+        self._members = (time.monotonic(), found)
+        return found
 
     async def channel_for(self, target: Target) -> str:
         """The Slack channel id to post ``target`` to."""

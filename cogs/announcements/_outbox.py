@@ -1,0 +1,146 @@
+"""Everything announcements know about the outbox, in one place: the keys, reading the rows' states and failure
+reasons back, Retry failed (``app.outbox.requeue``) and the platform's delivery health. ``app.outbox.enqueue_many``
+does the writing; nothing here changes a row's state itself (the outbox's state machine, ``bot/delivery/store.py``,
+does).
+
+An announcement's rows are found by their key prefix (``announce:<id>:``): a range scan of the outbox's unique
+key index, whatever the outbox's size, costing about the announcement's own size.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.app import CohortBot
+
+UNSETTLED = ("pending", "sending")
+CHUNK = 500
+
+
+def dm_key(announcement_id: int, person_id: int) -> str:
+    """The outbox key of one person's DM: sent once, whatever happens."""
+    return f"announce:{announcement_id}:{person_id}"
+
+
+def post_key(announcement_id: int, channel: str) -> str:
+    """The outbox key of the post in ``channel``."""
+    return f"announce:{announcement_id}:#{channel}"
+
+
+def report_key(announcement_id: int, round_: int) -> str:
+    """The outbox key of the author's delivery report (one per round: a retry gets its own report)."""
+    return f"announce-report:{announcement_id}:{round_}"
+
+
+def key_range(announcement_id: int) -> tuple[str, str]:
+    """``lo <= key < hi`` for every row of the announcement (``;`` sorts right after ``:``)."""
+    return f"announce:{announcement_id}:", f"announce:{announcement_id};"
+
+
+def person_of(key: str) -> int | None:
+    """The person a DM key is for (``None`` for a post)."""
+    tail = key.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+# Failure reasons as the senders word them (bot/platforms/*/sender.py), in a few words people understand; worded
+# in the singular, to follow a count. The first pattern that matches wins; anything else is shown as it is.
+REASONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"50007", re.I), "has DMs closed or left the server"),  # Discord cannot tell the two apart
+    (re.compile(r"DMs closed|cannot_dm", re.I), "has DMs closed"),
+    (re.compile(r"10013|unknown user|not in the server", re.I), "is not in the server"),
+    (re.compile(r"user_not_found|not in the workspace", re.I), "is not in the workspace"),
+    (re.compile(r"account_inactive|user_disabled|is_inactive", re.I), "has a deactivated account"),
+    (re.compile(r"has not linked|no person with id|nobody with id", re.I), "has no account linked"),
+    (re.compile(r"channel_not_found|not_in_channel|no (?:text )?channel", re.I), "could not be found"),
+    (re.compile(r"not delivered within", re.I), "was not reached in time (the platform was down)"),
+]
+
+
+def failure_reason(last_error: str | None) -> str:
+    """A failed row's reason in a few words (see :data:`REASONS`)."""
+    text = last_error or "failed for an unknown reason"
+    for pattern, words in REASONS:
+        if pattern.search(text):
+            return words
+    text = re.sub(r"^gave up after \d+ attempts: ", "", text)
+    return f"failed ({text[:120]})"
+
+
+@dataclass
+class Counts:
+    """Where an announcement's outbox rows stand."""
+
+    delivered: int = 0
+    pending: int = 0
+    failed: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)  # failure reason -> how many
+    failed_people: dict[str, list[int]] = field(default_factory=dict)  # failure reason -> person ids (DMs)
+    post_error: str | None = None  # a failed post's own reason, in full
+
+    @property
+    def settled(self) -> bool:
+        """Nothing left to try."""
+        return self.pending == 0
+
+
+async def counts(app: CohortBot, announcement_id: int) -> Counts:
+    """Delivered, pending and failed rows of the announcement, with the failures' reasons."""
+    lo, hi = key_range(announcement_id)
+    rows = await app.db.fetchall(
+        "SELECT state, COUNT(*) AS n FROM outbox WHERE key >= ? AND key < ? GROUP BY state", (lo, hi)
+    )
+    out = Counts()
+    for r in rows:
+        if r["state"] == "sent":
+            out.delivered += r["n"]
+        elif r["state"] in UNSETTLED:
+            out.pending += r["n"]
+        else:  # failed, or skipped by an organizer
+            out.failed += r["n"]
+    if out.failed:
+        failed = await app.db.fetchall(
+            "SELECT key, state, last_error FROM outbox WHERE key >= ? AND key < ? AND state NOT IN"
+            " ('sent', 'pending', 'sending')",
+            (lo, hi),
+        )
+        for r in failed:
+            reason = failure_reason(r["last_error"]) if r["state"] == "failed" else "was skipped"
+            out.reasons[reason] += 1
+            person = person_of(r["key"])
+            if person is None:
+                out.post_error = r["last_error"] or reason
+            else:
+                out.failed_people.setdefault(reason, []).append(person)
+    return out
+
+
+async def unsettled(app: CohortBot, announcement_id: int) -> int:
+    """How many of its rows are still to be tried."""
+    lo, hi = key_range(announcement_id)
+    value = await app.db.fetchval(
+        "SELECT COUNT(*) FROM outbox WHERE key >= ? AND key < ? AND state IN ('pending', 'sending')", (lo, hi)
+    )
+    return int(value or 0)
+
+
+async def retry_failed(app: CohortBot, announcement_id: int) -> int:
+    """Put the announcement's failed rows back in the queue, due now; return how many."""
+    lo, hi = key_range(announcement_id)
+    rows = await app.db.fetchall("SELECT key FROM outbox WHERE key >= ? AND key < ? AND state = 'failed'", (lo, hi))
+    keys = [r["key"] for r in rows]
+    again = 0
+    for start in range(0, len(keys), CHUNK):  # SQLite's limit on parameters
+        again += await app.outbox.requeue(app.clock.now(), keys[start : start + CHUNK])
+    return again
+
+
+def on_hold(app: CohortBot) -> str | None:
+    """Why deliveries on this bot's platform are on hold right now (its health: paused after transient errors,
+    with the next probe), or ``None`` while it answers."""
+    health = app.outbox.health.get(app.platform)
+    return health.describe() if health is not None else None
