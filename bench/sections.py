@@ -36,7 +36,7 @@ from bot.cohort import parse_cohort  # noqa: E402
 from bot.core.clock import ManualClock, to_db  # noqa: E402
 from bot.core.context import Actor  # noqa: E402
 from bot.core.messages import Message  # noqa: E402
-from bot.outbox import NewItem, decode_target  # noqa: E402
+from bot.delivery import NewItem, decode_target  # noqa: E402
 from schedules.runtime import plan  # noqa: E402
 
 COHORT = ROOT / "config" / "example-cohort.yaml"

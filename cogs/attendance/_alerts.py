@@ -28,7 +28,7 @@ from bot.core.messages import Message
 from bot.core.people import Person
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
-from bot.outbox import NewItem
+from bot.delivery import NewItem
 from cogs.attendance._common import members, repo, section_facilitators
 from cogs.attendance._engine import Requirement
 from cogs.attendance._facts import Row, scholars, standings

@@ -27,7 +27,7 @@ from bot.core.clock import to_db
 from bot.core.messages import Message, timestamp
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
-from bot.outbox import NewItem
+from bot.delivery import NewItem
 from bot.storage.homework import Extension, Member
 from cogs.homework._common import Status, homework_weeks, is_late, repo, require_homework, statuses
 from schedules.jobs import PlannedJob

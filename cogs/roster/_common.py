@@ -8,7 +8,7 @@ from bot.core.messages import Message
 from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget
 from bot.core.roles import Role
-from bot.outbox import NewItem
+from bot.delivery import NewItem
 from bot.storage.people import IdentityTaken
 from cogs.roster._store import store
 from cogs.roster._sync import sync_people

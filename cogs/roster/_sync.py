@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from bot.core.messages import Message
 from bot.core.people import Person
 from bot.core.platform import PlatformTask
+from bot.delivery import NewItem
 from bot.membership import wanted
-from bot.outbox import NewItem
 from cogs.roster._store import SyncState, store
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ from bot.core.messages import Message, MessageField, Reply, timestamp
 from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget
 from bot.core.roles import Role
+from bot.delivery import NewItem
 from bot.meetings import Meeting
-from bot.outbox import NewItem
 from cogs.sections._common import roster, when, where
 from cogs.sections._events import sync_events
 

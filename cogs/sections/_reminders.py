@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 from bot.core.messages import Message, MessageField, format_local, timestamp
 from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget
+from bot.delivery import NewItem
 from bot.meetings import Meeting
-from bot.outbox import NewItem
 from cogs.sections._common import (
     Homework,
     Roster,
