@@ -89,7 +89,7 @@ import pytest
 from aiohttp import WSMsgType, web
 from pydantic import SecretStr
 
-from bot.settings import DiscordSettings
+from bot.platforms.discord.settings import DiscordSettings
 
 if TYPE_CHECKING:
     from bot.app import CohortBot

@@ -68,7 +68,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.settings import Settings, SlackSettings
+from bot.platforms.slack.settings import SlackSettings
+from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.app import CohortBot

@@ -62,8 +62,9 @@ from bot.platforms.slack.linker import SlackLinker
 from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.render import Rendered, chosen_values, render, text_blocks
 from bot.platforms.slack.sender import SlackSender, upload_files
+from bot.platforms.slack.settings import SlackSettings
 from bot.platforms.slack.spec import CAPS, credentials, port_error
-from bot.settings import Settings, SlackSettings
+from bot.settings import Settings
 from bot.web import add_routes, announce
 
 if TYPE_CHECKING:
