@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING
 
 from bot.core.clock import to_db
 from bot.core.messages import Message
+from bot.core.pause import Pause
 from bot.core.people import Person
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
 from bot.delivery import NewItem
+from bot.meetings import Timetable
 from cogs.attendance._common import members, repo, section_facilitators
 from cogs.attendance._engine import Requirement
 from cogs.attendance._facts import Row, scholars, standings
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from bot.app import CohortBot
 
 Run = Callable[["CohortBot"], Awaitable[None]]
+PAUSE_EVERY = 256  # meetings grouped between two checks of the pause
 
 
 def due_alerts(row: Row) -> list[str]:
@@ -219,23 +222,37 @@ async def _everyone(app: CohortBot) -> None:
 
 
 async def plan_alerts(app: CohortBot) -> list[PlannedJob]:
-    """One job per instant some meetings end (+ the delay), one per homework deadline, one at the course's end."""
-    cohort = app.cohort
+    """One job per instant some meetings end (+ the delay), one per homework deadline, one at the course's end.
+
+    Derived from the timetable alone: computed once per cohort file and state of the meetings' changes (an
+    unchanged re-plan reuses the jobs), and then in slices that let the event loop run.
+    """
+    timetable = await app.meetings.timetable()
+    return list(await timetable.derive("attendance:alerts", _plan_alerts))
+
+
+async def _plan_alerts(timetable: Timetable) -> list[PlannedJob]:
+    cohort = timetable.cohort
     delay = timedelta(hours=cohort.stipend.alert_hours_after)
+    pause = Pause()
     by_instant: dict[datetime, list[tuple[str, int]]] = defaultdict(list)
-    for meeting in await app.meetings.all():
+    for n, meeting in enumerate(timetable.meetings):
+        if n % PAUSE_EVERY == 0:
+            await pause()
         if meeting.held:
             by_instant[meeting.end + delay].append((meeting.name, meeting.week))
-    jobs = [
-        PlannedJob(
-            id=f"stipend-check:meetings:{_iso(when)}",
-            when=when,
-            kind="stipend-check",
-            description="stipend alerts after " + ", ".join(f"{s} week {w}" for s, w in found),
-            run=_meetings_job(found, when),
+    jobs = []
+    for when, found in sorted(by_instant.items()):
+        await pause()
+        jobs.append(
+            PlannedJob(
+                id=f"stipend-check:meetings:{_iso(when)}",
+                when=when,
+                kind="stipend-check",
+                description="stipend alerts after " + ", ".join(f"{s} week {w}" for s, w in found),
+                run=_meetings_job(found, when),
+            )
         )
-        for when, found in sorted(by_instant.items())
-    ]
     for week in cohort.weeks:
         due = cohort.due(week.number)
         if due is not None:
