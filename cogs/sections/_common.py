@@ -172,16 +172,15 @@ class Homework:
 
 
 async def homework_of(app: CohortBot, week: int, people: Sequence[Person]) -> dict[int, Homework]:
-    """Each scholar's homework for ``week`` (empty if the week has none): two queries, whatever the count."""
+    """Each scholar's homework for ``week`` (empty if the week has none).
+
+    Reads only these people's rows (two index queries per 900 people), so one person's /schedule or one section's
+    reminders cost their own audience, not the whole cohort's week.
+    """
     found = app.cohort.week(week)
     due = app.cohort.due(week)
-    if found is None or found.homework is None or due is None:
+    scholars = [p for p in people if p.role == Role.SCHOLAR]
+    if found is None or found.homework is None or due is None or not scholars:
         return {}
-    repo = HomeworkRepo(app.db)
-    latest = await repo.latest(week)
-    extensions = await repo.extensions(week)
-    return {
-        p.id: Homework(week, found.homework.title, due, latest.get((p.id, week)), extensions.get((p.id, week)))
-        for p in people
-        if p.role == Role.SCHOLAR
-    }
+    latest, extensions = await HomeworkRepo(app.db).of_people(week, [p.id for p in scholars])
+    return {p.id: Homework(week, found.homework.title, due, latest.get(p.id), extensions.get(p.id)) for p in scholars}
