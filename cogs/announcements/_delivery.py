@@ -31,12 +31,14 @@ if TYPE_CHECKING:
 # A report job is due as soon as the planner notices its announcement settled; "a little in the past", so that a
 # job runner whose notion of now was taken just before planning still sees it due.
 NOTICED = timedelta(seconds=30)
-GONE = "is no longer on the roster"
+GONE = "was removed from the roster"
 
 
 async def reach(app: CohortBot, person_ids: list[int]) -> tuple[dict[int, Person], dict[int, str]]:
-    """The people (one query per 900) and, for those the platform cannot reach, why."""
-    people = await app.people.get_many(person_ids)
+    """The people still on the roster (one query per 900) and, for those who cannot be reached, why: removed
+    from the roster since the preview (gone: never sent to), or unreachable on the platform."""
+    found = await app.people.get_many(person_ids)
+    people = {i: p for i, p in found.items() if not p.removed}
     reasons = await platform_unreachable(app, list(people.values()))
     reasons.update({i: GONE for i in person_ids if i not in people})
     return people, reasons

@@ -57,6 +57,7 @@ REASONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"account_inactive|user_disabled|is_inactive", re.I), "has a deactivated account"),
     (re.compile(r"has not linked|no person with id|nobody with id", re.I), "has no account linked"),
     (re.compile(r"channel_not_found|not_in_channel|no (?:text )?channel", re.I), "could not be found"),
+    (re.compile(r"removed from the roster", re.I), "was removed from the roster"),
     (re.compile(r"not delivered within", re.I), "was not reached in time (the platform was down)"),
 ]
 

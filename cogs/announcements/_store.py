@@ -200,8 +200,10 @@ class AnnouncementsRepo:
         return {jobs[r["job_id"]]: r["reason"] or "the bot was not running at its time" for r in rows}
 
     async def ids_on_track(self, track: str) -> list[int]:
-        """Everyone on the roster whose track is ``track``."""
-        rows = await self.db.fetchall("SELECT id FROM people WHERE track = ? COLLATE NOCASE", (track,))
+        """Everyone on the roster (not removed) whose track is ``track``."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM people WHERE track = ? COLLATE NOCASE AND removed_at IS NULL", (track,)
+        )
         return [r["id"] for r in rows]
 
 

@@ -143,6 +143,72 @@ async def test_nobody_reachable_is_refused_at_the_preview(app, as_):
     assert "None of the 2 people" in reply.error and "2 have no Discord account linked" in reply.error
 
 
+# ---- people removed from the roster are gone ------------------------------------------------------------------
+async def remove(app: CohortBot, name: str) -> int:
+    person = (await app.people.by_name(name))[0]
+    assert await app.people.set_removed(person.id, True, app.clock.now())
+    return person.id
+
+
+@pytest.mark.parametrize("to", ["all", "scholars", "track:intro", "section:americas-tue"])
+async def test_someone_removed_is_neither_in_the_audience_nor_counted_in_the_preview(app, as_, to):
+    app.senders["console"] = PlatformSender()
+    ada = await remove(app, "Ada Lovelace")
+    reply = await as_("Grace Hopper", "announce", message="Hello", to=to, dm="true")
+    assert reply.error is None, reply.error
+    recipients = await repo(app).recipient_ids(await last_id(app))
+    assert ada not in recipients and recipients
+    # "Reaches x of N": N counts no removed person
+    assert field(reply, "Reaches").endswith(f" of {len(recipients)}**")
+    assert f"({len(recipients)} people)" in field(reply, "To")
+
+
+async def test_a_section_facilitator_removed_from_the_roster_is_not_told(app, as_):
+    alan = await remove(app, "Alan Turing")
+    reply = await as_("Grace Hopper", "announce", message="Hello", to="section:americas-tue", dm="true")
+    assert alan not in await repo(app).recipient_ids(await last_id(app))
+    assert field(reply, "Reaches") == "**3 of 3**"
+
+
+async def test_naming_someone_removed_is_refused_and_changes_nothing(app, as_):
+    await remove(app, "Ada Lovelace")
+    reply = await as_("Grace Hopper", "announce", message="Hello", to="people:Ada Lovelace, Hedy Lamarr")
+    assert reply.error == (
+        "Ada Lovelace was removed from the roster, so I cannot tell them anything here: leave them out."
+    )
+    assert await app.db.fetchval("SELECT COUNT(*) FROM announcements") == 0
+
+
+async def test_someone_removed_before_a_scheduled_announcement_goes_out_gets_nothing(app, as_, clock, everyone):
+    app.senders["console"] = sender = RecordingSender()
+    runtime = Runtime(app)
+    at = (clock.now() + timedelta(hours=2)).astimezone(app.cohort.zone).strftime("%Y-%m-%d %H:%M")
+    reply = await as_("Grace Hopper", "announce", message="Quiz", to="section:americas-tue", dm="true", at=at)
+    await press(app, "Grace Hopper", reply, "Send")
+    hedy = await remove(app, "Hedy Lamarr")
+    clock.advance(timedelta(hours=2))
+    await runtime.run_until_idle()
+    assert dm_names(sender, everyone, "announce:1:") == ["Ada Lovelace", "Alan Turing", "Rosalind Franklin"]
+    assert await app.outbox.get(dm_key(1, hedy)) is None  # never queued
+    assert "reached 3 of 4; 1 was removed from the roster." in sender.delivered["announce-report:1:1"][1].text
+    details = await as_("Grace Hopper", "announcements", id="1")
+    assert field(details, "Not reachable") == "1 was removed from the roster: Hedy Lamarr"
+
+
+async def test_a_queued_dm_to_someone_removed_meanwhile_is_not_sent(app, as_, everyone):
+    app.senders["console"] = sender = RecordingSender()
+    reply = await as_("Grace Hopper", "announce", message="Quiz", to="section:americas-tue", dm="true")
+    await press(app, "Grace Hopper", reply, "Send")  # the four DMs are queued, none sent yet
+    hedy = await remove(app, "Hedy Lamarr")
+    await Runtime(app).run_until_idle()
+    assert dm_names(sender, everyone, "announce:1:") == ["Ada Lovelace", "Alan Turing", "Rosalind Franklin"]
+    assert sender.calls[dm_key(1, hedy)] == 0  # the platform was never asked
+    assert (await app.outbox.get(dm_key(1, hedy))).state == "failed"
+    assert "reached 3 of 4; 1 was removed from the roster." in sender.delivered["announce-report:1:1"][1].text
+    details = await as_("Grace Hopper", "announcements", id="1")
+    assert field(details, "Failed") == "1 was removed from the roster: Hedy Lamarr"
+
+
 # ---- who may announce ---------------------------------------------------------------------------------------
 async def test_a_scholar_cannot_announce(app, as_):
     reply = await as_("Ada Lovelace", "announce", message="Free pizza", to="all")
