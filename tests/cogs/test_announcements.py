@@ -209,6 +209,41 @@ async def test_a_queued_dm_to_someone_removed_meanwhile_is_not_sent(app, as_, ev
     assert field(details, "Failed") == "1 was removed from the roster: Hedy Lamarr"
 
 
+# ---- drafts are purged ----------------------------------------------------------------------------------------
+async def test_previews_never_sent_are_purged_once_a_day_old_and_nothing_else(app, as_, clock):
+    app.senders["console"] = RecordingSender()
+    runtime = Runtime(app)
+    first = await as_("Grace Hopper", "announce", message="Draft 1", to="section:americas-tue", dm="true")
+    sent = await as_("Grace Hopper", "announce", message="Sent", to="section:americas-tue", dm="true")
+    await press(app, "Grace Hopper", sent, "Send")
+    cancelled = await as_("Grace Hopper", "announce", message="Dropped", to="section:americas-tue", dm="true")
+    await press(app, "Grace Hopper", cancelled, "Cancel")
+    clock.advance(timedelta(hours=12))
+    await as_("Grace Hopper", "announce", message="Draft 2", to="organizers", dm="true")
+    assert first.error is None
+
+    async def states() -> dict[int, str]:
+        return {r["id"]: r["state"] for r in await app.db.fetchall("SELECT id, state FROM announcements")}
+
+    async def recipients_of(announcement_id: int) -> int:
+        sql = "SELECT COUNT(*) FROM announcement_recipients WHERE announcement_id = ?"
+        return int(await app.db.fetchval(sql, (announcement_id,)))
+
+    await runtime.run_until_idle()
+    assert await states() == {1: "draft", 2: "done", 3: "cancelled", 4: "draft"}  # none is a day old yet
+    assert [j.id for j in await plan(app) if j.kind == "announcement-drafts"] == ["announce-drafts:1"]
+    clock.advance(timedelta(hours=12))  # the first draft is a day old
+    await runtime.run_until_idle()
+    assert await states() == {2: "done", 3: "cancelled", 4: "draft"}
+    assert await recipients_of(1) == 0 and await recipients_of(2) == 4
+    clock.advance(timedelta(hours=12))
+    await runtime.run_until_idle()
+    assert await states() == {2: "done", 3: "cancelled"}
+    assert [j for j in await plan(app) if j.kind == "announcement-drafts"] == []
+    gone = await as_("Grace Hopper", "announcements", id="1")
+    assert "There is no announcement #1" in gone.error
+
+
 # ---- who may announce ---------------------------------------------------------------------------------------
 async def test_a_scholar_cannot_announce(app, as_):
     reply = await as_("Ada Lovelace", "announce", message="Free pizza", to="all")
