@@ -11,7 +11,18 @@ import pytest
 from bot.app import CohortBot
 from bot.core.context import Place
 from bot.core.messages import Button, Message, Reply
-from bot.core.platform import DMTarget, PermanentSendError, Target
+from bot.core.platform import (
+    CHANNEL_MISSING,
+    DEACTIVATED,
+    DMS_CLOSED,
+    EXPIRED,
+    NOT_LINKED,
+    NOT_MEMBER,
+    REMOVED,
+    DMTarget,
+    PermanentSendError,
+    Target,
+)
 from bot.roster import import_roster_file
 from cogs.announcements._outbox import dm_key, failure_reason
 from cogs.announcements._store import repo
@@ -27,9 +38,9 @@ AMERICAS = ["Ada Lovelace", "Alan Turing", "Hedy Lamarr", "Rosalind Franklin"]
 class PlatformSender(RecordingSender):
     """A sender for a platform where people need a linked account (as on Discord), optionally refusing some DMs."""
 
-    def __init__(self, refuse: dict[int, str] | None = None) -> None:
+    def __init__(self, refuse: dict[int, str | None] | None = None) -> None:
         super().__init__("console")
-        self.refuse = dict(refuse or {})
+        self.refuse = dict(refuse or {})  # person id -> the kind of failure to refuse their DM with
 
     async def unreachable(self, people) -> dict[int, str]:
         return {p.id: "has no Discord account linked" for p in people if not p.platform_id("discord")}
@@ -37,7 +48,8 @@ class PlatformSender(RecordingSender):
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         if isinstance(target, DMTarget) and target.person_id in self.refuse:
             self.calls[key] += 1
-            raise PermanentSendError(self.refuse[target.person_id])
+            kind = self.refuse[target.person_id]
+            raise PermanentSendError(f"refused ({kind}): Discord 403 (code 50007)", kind)
         return await super().send(target, message, key=key)
 
 
@@ -426,17 +438,16 @@ async def test_one_missed_while_the_bot_was_down_beyond_the_grace_is_not_sent_la
 # ---- delivery report and Retry failed ------------------------------------------------------------------------
 async def test_failures_are_reported_with_their_reasons_and_retried(app, as_, everyone):
     hedy = next(i for i, n in everyone.items() if n == "Hedy Lamarr")
-    closed = "cannot DM this user (DMs closed or no shared server): Discord 403 (code 50007): Cannot send messages"
-    app.senders["console"] = sender = PlatformSender(refuse={hedy: closed})
+    app.senders["console"] = sender = PlatformSender(refuse={hedy: DMS_CLOSED})
     runtime = Runtime(app)
     reply = await as_("Grace Hopper", "announce", message=TEXT, to="section:americas-tue", dm="true")
     await press(app, "Grace Hopper", reply, "Send")
     await runtime.run_until_idle()
     report = sender.delivered["announce-report:1:1"][1].text
-    assert "reached 2 of 4; 1 has DMs closed or left the server, 1 has no Discord account linked." in report
+    assert "reached 2 of 4; 1 has DMs closed or left, 1 has no Discord account linked." in report
     details = await as_("Grace Hopper", "announcements", id="1")
     assert "delivered **2** · pending **0** · failed **1** · not reachable **1** (of 4)" in field(details, "Delivery")
-    assert field(details, "Failed") == "1 has DMs closed or left the server: Hedy Lamarr"
+    assert field(details, "Failed") == "1 has DMs closed or left: Hedy Lamarr"
 
     sender.refuse.clear()
     retried = await press(app, "Grace Hopper", details, "Retry failed")
@@ -448,14 +459,29 @@ async def test_failures_are_reported_with_their_reasons_and_retried(app, as_, ev
     assert "Nothing to retry" in nothing.error
 
 
-def test_failure_reasons_in_few_words():
-    assert failure_reason("cannot DM this user (DMs closed or no shared server): Discord 403 (code 50007)") == (
-        "has DMs closed or left the server"
+def test_failure_reasons_are_worded_from_the_kind_never_from_the_text():
+    assert failure_reason(DMS_CLOSED, "refused") == "has DMs closed or left"
+    assert failure_reason(NOT_MEMBER, None) == "is not a member (left, or never joined)"
+    assert failure_reason(DEACTIVATED, "x") == "has a deactivated account"
+    assert failure_reason(NOT_LINKED, "Ada Lovelace has not linked an account") == "has no account linked"
+    assert failure_reason(CHANNEL_MISSING, "x") == "could not be found"
+    assert failure_reason(REMOVED, "x") == "was removed from the roster"
+    assert failure_reason(EXPIRED, "not delivered within 24 h") == "was not reached in time (the platform was down)"
+    # unclassified: the sender's own reason, shortened; a code in it means nothing here
+    assert failure_reason(None, "Discord 403 (code 50007): user_not_found") == (
+        "failed (Discord 403 (code 50007): user_not_found)"
     )
-    assert failure_reason("cannot_dm_bot") == "has DMs closed"
-    assert failure_reason("chat.postMessage to dm:4: user_not_found") == "is not in the workspace"
-    assert failure_reason("Ada Lovelace has not linked a Slack account") == "has no account linked"
-    assert failure_reason("gave up after 8 attempts: Discord 503") == "failed (Discord 503)"
+    assert failure_reason(None, "gave up after 8 attempts: Discord 503") == "failed (Discord 503)"
+
+
+async def test_an_unclassified_failure_is_reported_with_its_own_reason(app, as_, everyone):
+    hedy = next(i for i, n in everyone.items() if n == "Hedy Lamarr")
+    app.senders["console"] = sender = PlatformSender(refuse={hedy: None})
+    await press(app, "Grace Hopper", await as_("Grace Hopper", "announce", message=TEXT, to="people:Hedy"), "Send")
+    await Runtime(app).run_until_idle()
+    assert "reached 0 of 1; 1 failed (refused (None): Discord 403 (code 50007))." in (
+        sender.delivered["announce-report:1:1"][1].text
+    )
 
 
 async def test_the_list_shows_scheduled_and_recent_with_ids(app, as_, clock):
