@@ -190,8 +190,18 @@ class Linker(Protocol):
     """A platform's directory of accounts, for linking people to the roster without asking for their ids.
 
     A running platform that can see its members' emails puts one in ``app.linkers[platform]`` (Slack does, with
-    ``users.lookupByEmail`` and ``users.info``). Both methods pace themselves to the platform's limits and wait
-    out rate limits; they raise :class:`LinkError` when no lookup can succeed (e.g. a missing scope).
+    ``users.lookupByEmail``, ``users.info`` and ``users.list``). The methods pace themselves to the platform's
+    limits and wait out rate limits; they raise :class:`LinkError` when no lookup can succeed (e.g. a missing
+    scope).
+
+    * ``directory`` (optional, looked up with ``getattr``): every active member's email at once, for linking the
+      whole roster::
+
+          async def directory(self) -> dict[str, str]: ...
+
+      It maps each email (case-folded) to its account's user id, reading the member list a page at a time (on
+      Slack, ``users.list``: a call per 1,000 members), so that linking 20,000 people costs a few dozen calls,
+      not one lookup each. Without it, the roster is looked up one email at a time with :meth:`find_by_email`.
     """
 
     platform: str
