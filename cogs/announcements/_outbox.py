@@ -23,12 +23,12 @@ from bot.core.platform import (
     NOT_MEMBER,
     REMOVED,
 )
+from bot.core.util import batched
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
 UNSETTLED = ("pending", "sending")
-CHUNK = 500
 
 
 def dm_key(announcement_id: int, person_id: int) -> str:
@@ -144,8 +144,8 @@ async def retry_failed(app: CohortBot, announcement_id: int) -> int:
     rows = await app.db.fetchall("SELECT key FROM outbox WHERE key >= ? AND key < ? AND state = 'failed'", (lo, hi))
     keys = [r["key"] for r in rows]
     again = 0
-    for start in range(0, len(keys), CHUNK):  # SQLite's limit on parameters
-        again += await app.outbox.requeue(app.clock.now(), keys[start : start + CHUNK])
+    for chunk in batched(keys):  # SQLite's limit on parameters
+        again += await app.outbox.requeue(app.clock.now(), chunk)
     return again
 
 

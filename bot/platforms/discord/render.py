@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -15,6 +14,7 @@ from zoneinfo import ZoneInfo
 import discord
 
 from bot.core.messages import Form, Message, clip, split_markup
+from bot.core.util import slug
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,6 @@ def allowed_mentions(message: Message) -> discord.AllowedMentions:
     return discord.AllowedMentions.none()
 
 
-def _slug(text: str | None) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", (text or "").casefold()).strip("-")[:60] or "table"
-
-
 def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
     """``message`` as one or more Discord messages (more only when it exceeds one message's limits).
 
@@ -75,7 +71,7 @@ def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
             text = f"{text}\n```\n{block}\n```" if text else f"```\n{block}\n```"
         else:
             data = message.table.as_csv(zone)
-            files.append(discord.File(io.BytesIO(data), filename=f"{_slug(message.title)}.csv"))
+            files.append(discord.File(io.BytesIO(data), filename=f"{slug(message.title, 'table', 60)}.csv"))
             note = f"The table ({len(message.table.rows)} rows) is attached as a CSV file."
             text = f"{text}\n\n{note}" if text else note
 

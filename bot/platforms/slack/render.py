@@ -18,6 +18,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.messages import BOLD_RE, LINK_RE, Button, Control, Message, format_local, plain, split_markup
+from bot.core.util import slug
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -82,12 +83,6 @@ def sections(text: str) -> list[dict]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces if piece.strip()]
 
 
-def slug(text: str | None, default: str = "table") -> str:
-    """A file-name-safe version of ``text``."""
-    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text or "").strip("-").lower()
-    return cleaned[:60] or default
-
-
 def render(message: Message, zone: ZoneInfo, people_ids: dict[str, str] | None = None) -> Rendered:
     """Block Kit blocks, a text fallback and any files for ``message``; times fall back to ``zone``.
 
@@ -113,7 +108,7 @@ def render(message: Message, zone: ZoneInfo, people_ids: dict[str, str] | None =
         if len(text) + 8 <= SECTION_LIMIT:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```\n{escape(text)}\n```"}})
         else:
-            name = f"{slug(message.title)}.csv"
+            name = f"{slug(message.title, 'table', 60)}.csv"
             uploads.append(Upload(name, message.table.as_csv(zone), plain(message.title or "Table", zone)))
             rows = len(message.table.rows)
             blocks.append(context(f"The full table ({rows} rows) is attached as {name}."))
