@@ -4,7 +4,6 @@ this week's readings, and a person's homework status."""
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,19 +22,9 @@ if TYPE_CHECKING:
     from bot.app import CohortBot
 
 
-def iso(dt: datetime) -> str:
-    """UTC to the second, for keys and job ids."""
-    return dt.replace(microsecond=0).isoformat()
-
-
 def digest(parts: Iterable[str], size: int = 8) -> str:
     """A short stable hash of ``parts`` (for ids that must change when what they cover changes)."""
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:size]
-
-
-def slug(text: str) -> str:
-    """``Introduction to ML Safety (Winter 2026)`` -> ``introduction-to-ml-safety-winter-2026``."""
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "x"
 
 
 def ref(meeting: Meeting) -> str:

@@ -23,8 +23,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.platform import PlatformTask, does_task
+from bot.core.util import iso
 from bot.meetings import Meeting
-from cogs.sections._common import digest, iso, ref, where_plain
+from cogs.sections._common import digest, ref, where_plain
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
