@@ -31,7 +31,8 @@ from bot.core.platform import DMTarget
 from bot.core.roles import Role
 from bot.delivery import NewItem
 from bot.meetings import Timetable
-from cogs.attendance._common import members, repo, section_facilitators
+from bot.membership import section_runners
+from cogs.attendance._common import members, repo
 from cogs.attendance._engine import Requirement
 from cogs.attendance._facts import Row, scholars, standings
 from cogs.attendance._store import chunks
@@ -123,7 +124,7 @@ async def check(app: CohortBot, people: list[Person]) -> int:
     ]
     if not new:
         return 0
-    runners = await section_facilitators(app, {row.section for row, _kind in new if row.section})
+    runners = await section_runners(app, {row.section for row, _kind in new if row.section})
     organizers = await app.people.with_role(Role.ORGANIZER) if any(kind == "lost" for _r, kind in new) else []
     rule = app.cohort.stipend
     items: list[NewItem] = []
@@ -140,7 +141,7 @@ async def check(app: CohortBot, people: list[Person]) -> int:
             )
         else:
             to_organizer.append((row, kind))
-        for runner in runners.get((row.section or "").casefold(), []):
+        for runner in runners.get(row.section or "", []):
             to_runner[runner.id].append((row, kind))
     for runner_id, entries in to_runner.items():
         items.append(
