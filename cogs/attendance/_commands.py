@@ -4,7 +4,8 @@ A select runs its command every time the choice changes, so the checklist keeps 
 (per meeting and facilitator) and replaces itself to show it; **Save** records the draft: the ticked present,
 every other member absent (the excused stay excused), and the meeting as taken. Save carries the meeting's
 revision, so a checklist shown before someone else saved is refused as stale instead of overwriting. Every
-changed mark goes to the audit trail (``/attendance ... history:true`` shows it).
+changed mark goes to the audit trail (``/attendance ... history:true`` shows it). Buttons name the section by its key
+(:func:`bot.core.options.section_key`), so their ids fit every platform whatever the section's name.
 
 Handlers check everything first and write last: a refusal changes nothing.
 """
@@ -17,7 +18,7 @@ from bot.core.commands import Option, OptionType, command
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Action, Button, Form, FormField, Message, Reply, Select, SelectChoice, Table, timestamp
-from bot.core.options import person_ref
+from bot.core.options import person_ref, section_key
 from bot.core.people import Person
 from bot.core.roles import Role
 from bot.meetings import Meeting
@@ -258,7 +259,7 @@ async def checklist(ctx: Context, meeting: Meeting, *, note: str = "", replace: 
         )
     expires = ctx.now + timedelta(hours=CHECKLIST_HOURS)
     revision = recorded.revision if recorded else 0
-    fixed = {"s": section, "w": str(week)}
+    fixed = {"s": section_key(section), "w": str(week)}  # a key, not the name: ids fit any section name
     controls: list[Button | Select] = []
     pages = _pages(roster)
     for n, page in enumerate(pages):
