@@ -240,3 +240,25 @@ async def test_attendance_rates_and_the_chart_for_many_sections(app, as_, clock)
         image = Image.open(io.BytesIO(chart))
         image.verify()
         assert image.format == "PNG" and image.size == (800, 450)
+
+
+async def test_concurrent_checks_alert_each_person_once(app, as_, clock):
+    """Two evaluations at once (a job and a facilitator's correction, say) over overlapping people: each
+    (person, kind) is claimed by one of them, so nobody is alerted twice or left out."""
+    from cogs.attendance._alerts import check_people
+
+    hedy, rosalind, alan = [await pid(app, n) for n in ("Hedy Lamarr", "Rosalind Franklin", "Alan Turing")]
+    await take(as_, clock, 1, "Ada")  # Hedy and Rosalind absent twice: each can miss no more
+    await take(as_, clock, 2, "Ada")
+    clock.set(ny(26, 12))  # Monday of week 3: week 2's make-up chance is over
+    assert not await app.db.fetchall("SELECT * FROM stipend_alerts")
+    counts = await asyncio.gather(*(check_people(app, ids) for ids in ([hedy, rosalind], [rosalind], [rosalind, hedy])))
+    assert sum(counts) == 2  # (Hedy, sections) and (Rosalind, sections), each counted by one evaluation
+    rows = await app.db.fetchall("SELECT key, payload FROM outbox WHERE key LIKE 'stipend-alert:%'")
+    to_alan = [r["payload"] for r in rows if r["key"].startswith(f"stipend-alert:to-{alan}:")]
+    assert (
+        sum(p.count("Hedy Lamarr**") for p in to_alan) == 1
+        and sum(p.count("Rosalind Franklin**") for p in to_alan) == 1
+    )
+    scholars = sorted(r["key"] for r in rows if ":person-" in r["key"])
+    assert scholars == [f"stipend-alert:sections:person-{hedy}", f"stipend-alert:sections:person-{rosalind}"]
