@@ -45,20 +45,6 @@ class Place:
     is_dm: bool = False
 
 
-def facilitated_sections(app: CohortBot, person: Person, role: Role) -> list[str]:
-    """The sections ``person`` runs: their roster sections if facilitator+, plus those naming them in the file."""
-    names: dict[str, str] = {}
-    if role >= Role.FACILITATOR:
-        for s in person.sections:
-            meeting = app.cohort.section(s)
-            names[s.casefold()] = meeting.name if meeting else s
-    me = {person.name.casefold(), person.email.casefold()}
-    for meeting in app.cohort.sections:
-        if me & {f.casefold() for f in meeting.facilitators}:
-            names[meeting.name.casefold()] = meeting.name
-    return sorted(names.values())
-
-
 @dataclass
 class Context:
     """Everything a handler needs: the app, the person and their role, the place, and the time.
@@ -90,9 +76,12 @@ class Context:
 
     @property
     def own_sections(self) -> list[str]:
-        """Sections this person runs (facilitators; organizers run none unless listed)."""
+        """Sections this person runs, by the one rule (:func:`bot.membership.sections_run_by`): organizers run
+        none unless the roster or the cohort file gives them one."""
         if self._sections is None:
-            self._sections = facilitated_sections(self.app, self.person, self.role)
+            from bot.membership import sections_run_by  # lazily, as the cohort: the core stays import-light
+
+            self._sections = sections_run_by(self.app.cohort, self.person, self.role)
         return self._sections
 
     def may_manage_section(self, section: str) -> bool:

@@ -369,21 +369,6 @@ class HomeworkRepo:
         sql, params = scholar_count_query(sections)
         return int(await self.db.fetchval(sql, params) or 0)
 
-    async def section_leads(self, named: Iterable[str]) -> list[tuple[Member, str]]:
-        """Everyone who may run a section, with their role label: facilitators and organizers, and anyone whose
-        name or email is in ``named`` (the cohort file's facilitators). One query."""
-        names = sorted({n.strip() for n in named if n.strip()})
-        marks = ", ".join("?" for _ in names) or "NULL"
-        rows = await self.db.fetchall(
-            "SELECT p.id, p.name, p.email, p.track, p.role,"
-            " (SELECT group_concat(ps.section, char(31)) FROM person_sections ps WHERE ps.person_id = p.id) AS sections"
-            " FROM people p WHERE (p.role IN ('facilitator', 'organizer')"
-            f" OR p.email IN ({marks}) OR p.name COLLATE NOCASE IN ({marks})){ACTIVE}"
-            " ORDER BY p.name COLLATE NOCASE, p.id",
-            [*names, *names],
-        )
-        return [(Member(r["id"], r["name"], r["email"], r["track"], _sections(r["sections"])), r["role"]) for r in rows]
-
     async def standing(self, person_id: int, week: int) -> tuple[Extension | None, int]:
         """A person's extension for ``week`` (if any) and how many times they have submitted it: one query, for
         ``/submit``'s hot path."""

@@ -5,9 +5,10 @@
 * When an eligible scholar can no longer qualify, their facilitator and the organizers are told (by DM, never in
   a channel).
 
-Each (person, kind) is alerted once: ``stipend_alerts`` rows are written in the same transaction as the outbox
-rows, so a re-run, a restart or a re-plan sends nothing twice. Facilitators and organizers get one message per
-evaluation listing everyone new for them.
+Each (person, kind) is alerted once: an evaluation claims it by writing its ``stipend_alerts`` row and, in the
+same transaction (writers take turns), enqueues messages for what it claimed only. So a re-run, a restart, a
+re-plan or two evaluations at once (a planned check and a facilitator's correction) neither send an alert twice
+nor drop one. Facilitators and organizers get one message per evaluation listing everyone new for them.
 
 When: a planned job ``alert_hours_after`` each meeting's end (one job per instant; it looks at the members and
 visitors of the sections meeting then), after each homework deadline and at the end of the course (everyone),
@@ -32,12 +33,15 @@ from bot.core.roles import Role
 from bot.core.util import batched, iso
 from bot.delivery import NewItem
 from bot.meetings import Timetable
-from cogs.attendance._common import members, repo, section_facilitators
+from bot.membership import section_runners
+from cogs.attendance._common import members, repo
 from cogs.attendance._engine import Requirement
 from cogs.attendance._facts import Row, scholars, standings
 from schedules.jobs import PlannedJob
 
 if TYPE_CHECKING:
+    import aiosqlite
+
     from bot.app import CohortBot
 
 Run = Callable[["CohortBot"], Awaitable[None]]
@@ -102,12 +106,12 @@ def digest_key(recipient: int, items: Iterable[tuple[int, str]]) -> str:
     return f"stipend-alert:to-{recipient}:{hashlib.sha1(text.encode()).hexdigest()[:16]}"
 
 
-async def sent_alerts(app: CohortBot, ids: list[int]) -> set[tuple[int, str]]:
-    """``(person, kind)`` already alerted."""
+async def sent_alerts(app: CohortBot, ids: list[int], conn: aiosqlite.Connection | None = None) -> set[tuple[int, str]]:
+    """``(person, kind)`` already alerted (read on ``conn``, the writer's, inside a transaction)."""
     out: set[tuple[int, str]] = set()
     for chunk in batched(ids):
-        marks = ",".join("?" * len(chunk))
-        rows = await app.db.fetchall(f"SELECT person_id, kind FROM stipend_alerts WHERE person_id IN ({marks})", chunk)
+        sql = f"SELECT person_id, kind FROM stipend_alerts WHERE person_id IN ({','.join('?' * len(chunk))})"
+        rows = await (conn.execute_fetchall(sql, chunk) if conn is not None else app.db.fetchall(sql, chunk))
         out |= {(r["person_id"], r["kind"]) for r in rows}
     return out
 
@@ -123,8 +127,27 @@ async def check(app: CohortBot, people: list[Person]) -> int:
     ]
     if not new:
         return 0
-    runners = await section_facilitators(app, {row.section for row, _kind in new if row.section})
+    runners = await section_runners(app, {row.section for row, _kind in new if row.section})
     organizers = await app.people.with_role(Role.ORGANIZER) if any(kind == "lost" for _r, kind in new) else []
+    now = to_db(app.clock.now())
+    async with app.db.transaction() as conn:  # one writer at a time: what it reads here, nobody claims meanwhile
+        taken = await sent_alerts(app, sorted({row.person.id for row, _kind in new}), conn)
+        mine = [(row, kind) for row, kind in new if (row.person.id, kind) not in taken]
+        await conn.executemany(
+            "INSERT INTO stipend_alerts (person_id, kind, sent_at) VALUES (?, ?, ?)",
+            [(row.person.id, kind, now) for row, kind in mine],
+        )
+        await app.outbox.enqueue_many(alert_items(app, mine, runners, organizers))
+    return len(mine)
+
+
+def alert_items(
+    app: CohortBot, new: list[tuple[Row, str]], runners: dict[str, list[Person]], organizers: list[Person]
+) -> list[NewItem]:
+    """The messages for the alerts ``new``: each scholar's heads-up, one digest per facilitator and organizer.
+
+    Each (person, kind) is in one evaluation's ``new`` only (its claim in ``stipend_alerts``), so a digest's key,
+    fixed by who is told about whom, is never reused for other news."""
     rule = app.cohort.stipend
     items: list[NewItem] = []
     to_runner: dict[int, list[tuple[Row, str]]] = defaultdict(list)
@@ -140,7 +163,7 @@ async def check(app: CohortBot, people: list[Person]) -> int:
             )
         else:
             to_organizer.append((row, kind))
-        for runner in runners.get((row.section or "").casefold(), []):
+        for runner in runners.get(row.section or "", []):
             to_runner[runner.id].append((row, kind))
     for runner_id, entries in to_runner.items():
         items.append(
@@ -167,14 +190,7 @@ async def check(app: CohortBot, people: list[Person]) -> int:
                     ),
                 )
             )
-    now = to_db(app.clock.now())
-    async with app.db.transaction() as conn:
-        await conn.executemany(
-            "INSERT OR IGNORE INTO stipend_alerts (person_id, kind, sent_at) VALUES (?, ?, ?)",
-            [(row.person.id, kind, now) for row, kind in new],
-        )
-        await app.outbox.enqueue_many(items)
-    return len(new)
+    return items
 
 
 async def check_people(app: CohortBot, ids: list[int]) -> int:

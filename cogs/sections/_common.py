@@ -10,12 +10,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot import membership
 from bot.cohort import Cohort, SectionMeeting
-from bot.core.context import facilitated_sections
 from bot.core.messages import format_local, timestamp
 from bot.core.people import Person
 from bot.core.roles import Role
 from bot.meetings import Meeting
+from bot.membership import section_runners
 from bot.storage.homework import Extension, HomeworkRepo, Submission
 
 if TYPE_CHECKING:
@@ -89,38 +90,17 @@ class Roster:
         return sorted(found.values(), key=lambda p: p.name.casefold())
 
 
-async def named_in_file(app: CohortBot, section: SectionMeeting) -> list[Person]:
-    """The people the cohort file names as the section's facilitators (by email, else by exact name)."""
-    found = []
-    for entry in section.facilitators:
-        if "@" in entry:
-            person = await app.people.by_email(entry)
-        else:
-            matches = await app.people.by_name(entry, limit=2)
-            person = matches[0] if len(matches) == 1 and matches[0].name.casefold() == entry.casefold() else None
-        if person is not None:
-            found.append(person)
-    return found
-
-
 async def roster(app: CohortBot, section: SectionMeeting) -> Roster:
-    """Who is in ``section`` and who runs it (roster facilitators of it, and those the file names)."""
-    people = await app.people.in_section(section.name)
-    members = tuple(p for p in people if p.role == Role.SCHOLAR)
-    runners = {p.id: p for p in people if p.role >= Role.FACILITATOR}
-    for p in await named_in_file(app, section):
-        runners.setdefault(p.id, p)
-    return Roster(section, members, tuple(sorted(runners.values(), key=lambda p: p.name.casefold())))
+    """Who is in ``section`` (its scholars on the roster) and who runs it (:func:`bot.membership.section_runners`)."""
+    members = tuple(await app.people.in_section(section.name, Role.SCHOLAR))
+    runners = (await section_runners(app, [section.name])).get(section.name, [])
+    return Roster(section, members, tuple(runners))
 
 
 def sections_of(app: CohortBot, person: Person, role: Role) -> list[str] | None:
-    """The sections whose meetings ``person`` sees: ``None`` (all) for organizers; else theirs and those they run."""
-    if role >= Role.ORGANIZER:
-        return None
-    names = {s.casefold(): s for s in person.sections}
-    names.update({s.casefold(): s for s in facilitated_sections(app, person, role)})
-    known = [app.cohort.section(n) for n in names.values()]
-    return sorted(s.name for s in known if s is not None)
+    """The sections whose meetings ``person`` sees: ``None`` (all) for organizers; else the sections they belong
+    to on the roster and those they run (:func:`bot.membership.sections_of`)."""
+    return None if role >= Role.ORGANIZER else membership.sections_of(app.cohort, person, role)
 
 
 # ---- what to prepare -------------------------------------------------------------------------------------

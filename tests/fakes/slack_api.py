@@ -363,6 +363,9 @@ class FakeSlackAPI:
         body, raw = await self._read(request)
         call = Call(method, body, raw=raw, peer=_peer(request))
         self.calls.append(call)
+        if _blocks_problem(call.json("blocks")):
+            call.status = 400
+            return web.json_response({"ok": False, "error": "invalid_blocks"})
         failure = self._failure(method, body)
         if failure is not None and failure.kind == "drop":  # an outage that drops connections
             call.status = 0
@@ -482,7 +485,11 @@ class FakeSlackAPI:
 
     async def _response(self, request: web.Request) -> web.Response:
         body, raw = await self._read(request)
-        self.calls.append(Call("response", body, target=request.match_info["id"], raw=raw, peer=_peer(request)))
+        call = Call("response", body, target=request.match_info["id"], raw=raw, peer=_peer(request))
+        self.calls.append(call)
+        if _blocks_problem(call.json("blocks")):
+            call.status = 400
+            return web.Response(status=400, text="invalid_blocks")
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -496,6 +503,19 @@ def _member(user_id: str) -> dict[str, Any]:
     name = user_id.lower()
     profile = {"email": f"{name}@members.example", "real_name": name, "display_name": name}
     return {"id": user_id, "team_id": "T0FAKE", "name": name, "deleted": False, "is_bot": False, "profile": profile}
+
+
+def _blocks_problem(blocks: Any) -> str | None:
+    """What Slack refuses in blocks as ``invalid_blocks``: an ``action_id`` over 255 characters, a select over
+    100 options (``None`` if nothing)."""
+    for block in blocks if isinstance(blocks, list) else []:
+        elements = block.get("elements") or ([block["accessory"]] if block.get("accessory") else [])
+        for element in elements:
+            if len(str(element.get("action_id", ""))) > 255:
+                return "action_id must be 255 characters or fewer"
+            if len(element.get("options") or []) > 100:
+                return "a select has at most 100 options"
+    return None
 
 
 def _peer(request: web.Request) -> str:
