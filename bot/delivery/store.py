@@ -275,16 +275,25 @@ class Outbox:
         )
         return cursor.rowcount
 
-    async def skip(self, keys: Iterable[str], reason: str) -> int:
+    async def skip(self, keys: Iterable[str], reason: str, *, prefixes: Iterable[str] = ()) -> int:
         """``pending`` -> ``skipped``: messages no longer wanted before they went out (a reminder whose reason has
-        gone: the person handed in, the extension was changed); how many. Joins the caller's transaction."""
+        gone: the person handed in, the extension was changed), by key or by the start of their keys (one range
+        of the key's index each); how many. Joins the caller's transaction."""
         wanted = sorted(set(keys))
-        if not wanted:
+        starts = sorted({p for p in prefixes if p})
+        if not wanted and not starts:
             return 0
+        where, params = [], []
+        if wanted:
+            where.append(f"key IN ({_marks(wanted)})")
+            params += wanted
+        for start in starts:
+            where.append("(key >= ? AND key < ?)")
+            params += [start, start[:-1] + chr(ord(start[-1]) + 1)]  # keys compare as bytes (BINARY collation)
         cursor = await self.db.execute(
-            "UPDATE outbox SET state = 'skipped', last_error = ?"
-            f" WHERE state = 'pending' AND key IN ({_marks(wanted)})",
-            [reason[:1000], *wanted],
+            # ``+state``: found by the key's index (a range per prefix), never by scanning every pending row
+            f"UPDATE outbox SET state = 'skipped', last_error = ? WHERE +state = 'pending' AND ({' OR '.join(where)})",
+            [reason[:1000], *params],
         )
         return cursor.rowcount
 

@@ -58,7 +58,7 @@ async def test_reminders_reach_exactly_the_non_submitters_once(app, as_, clock):
     hedy_until = datetime(2026, 1, 21, 12, 0, tzinfo=NY).astimezone(UTC)
     clock.set(hedy_until - timedelta(hours=24) + timedelta(minutes=1))
     await runtime.run_until_idle()
-    extension_reminders = [k for k in sender.order if k.startswith("hw-reminder:week-1:") and ":until-" in k]
+    extension_reminders = [k for k in sender.order if k.startswith("hw-reminder:week-1:") and ":rev-" in k]
     assert await names(app, extension_reminders, sender) == ["Hedy Lamarr"]
     assert "extended deadline" in sender.delivered[extension_reminders[0]][1].text
     await runtime.run_until_idle()
