@@ -20,8 +20,8 @@ the ``outbox`` table. The worker (``bot/delivery/worker.py``) only decides which
   cleared by ``sent`` and by a check that found nothing (``tried(..., checked=True)``).
 * ``due_at`` is when the row was first due (``not_before`` at enqueue or re-queue); ``expire`` fails pending rows
   older than the maximum age (``COHORTBOT_OUTBOX_MAX_AGE_HOURS``, default 48 h), so a long outage does not end
-  in a flood of stale reminders. Failed rows come back with ``requeue`` (``/outbox retry:true``,
-  ``cohortbot outbox retry``).
+  in a flood of stale reminders. ``failed_at`` is when a row failed (``failed``, ``expire``). Failed rows come
+  back with ``requeue`` (``/outbox retry:true``: those failed in the last 7 days; ``cohortbot outbox retry``: all).
 """
 
 from __future__ import annotations
@@ -171,6 +171,12 @@ class Outbox:
         """The most recently failed items, with their reasons in ``last_error``."""
         return await self.items("failed", limit)
 
+    async def count_failed(self, since: datetime) -> int:
+        """How many rows failed at or after ``since`` (what ``requeue(failed_since=since)`` would bring back)."""
+        return await self.db.fetchval(
+            "SELECT COUNT(*) FROM outbox WHERE state = 'failed' AND failed_at >= ?", (to_db(since),)
+        )
+
     async def next_pending(self) -> OutboxItem | None:
         """The pending item due first (``MIN(not_before)`` on the index, whatever the table's size)."""
         row = await self.db.fetchone(
@@ -240,11 +246,15 @@ class Outbox:
             (to_db(not_before), reason[:1000], to_db(in_flight_at) if in_flight_at else None, item.id),
         )
 
-    async def failed(self, item: OutboxItem, reason: str, in_flight_at: datetime | None = None) -> None:
-        """``sending`` -> ``failed`` for good, with the reason (``in_flight_at`` kept if an outcome is unknown)."""
+    async def failed(
+        self, item: OutboxItem, reason: str, in_flight_at: datetime | None = None, *, now: datetime
+    ) -> None:
+        """``sending`` -> ``failed`` for good at ``now``, with the reason (``in_flight_at`` kept if an outcome is
+        unknown)."""
         await self.db.execute(
-            "UPDATE outbox SET state = 'failed', last_error = ?, in_flight_at = ? WHERE id = ? AND state = 'sending'",
-            (reason[:1000], to_db(in_flight_at) if in_flight_at else None, item.id),
+            "UPDATE outbox SET state = 'failed', last_error = ?, in_flight_at = ?, failed_at = ?"
+            " WHERE id = ? AND state = 'sending'",
+            (reason[:1000], to_db(in_flight_at) if in_flight_at else None, to_db(now), item.id),
         )
 
     async def release(self, items: Iterable[OutboxItem]) -> None:
@@ -269,9 +279,9 @@ class Outbox:
         cutoff = to_db(now - max_age)
         cursor = await self.db.execute(
             "UPDATE outbox SET state = 'failed', last_error = ? || ' (' || attempts || ' attempt(s)'"
-            " || COALESCE('; last error: ' || last_error, '') || ')'"
+            " || COALESCE('; last error: ' || last_error, '') || ')', failed_at = ?"
             " WHERE state = 'pending' AND not_before < ? AND due_at < ?",
-            (expired(max_age), cutoff, cutoff),
+            (expired(max_age), to_db(now), cutoff, cutoff),
         )
         return cursor.rowcount
 
@@ -297,10 +307,16 @@ class Outbox:
         )
         return cursor.rowcount
 
-    async def requeue(self, now: datetime, keys: Iterable[str] | None = None) -> int:
-        """``failed`` -> ``pending``, due ``now`` (all failed rows, or those with ``keys``); how many."""
+    async def requeue(
+        self, now: datetime, keys: Iterable[str] | None = None, *, failed_since: datetime | None = None
+    ) -> int:
+        """``failed`` -> ``pending``, due ``now`` (all failed rows, or those with ``keys``; only those that failed
+        at or after ``failed_since`` if given); how many."""
         sql = "UPDATE outbox SET state = 'pending', not_before = ?, due_at = ? WHERE state = 'failed'"
         params: list[str] = [to_db(now), to_db(now)]
+        if failed_since is not None:
+            sql += " AND failed_at >= ?"
+            params.append(to_db(failed_since))
         if keys is not None:
             wanted = sorted(set(keys))
             sql += f" AND key IN ({_marks(wanted)})"

@@ -228,7 +228,7 @@ class OutboxWorker:
             if probe:
                 health.probe_abandoned()
             reason = expired(self.max_age, item.attempts, item.last_error)
-            await self.persist(lambda: self.store.failed(item, reason, item.in_flight_at))
+            await self.persist(lambda: self.store.failed(item, reason, item.in_flight_at, now=self.app.clock.now()))
             return "failed"
         checked = False
         task = isinstance(item.target, PlatformTask)  # tasks are idempotent: run again, never looked up
@@ -260,7 +260,7 @@ class OutboxWorker:
             health.answered(self.app.clock.now())
             reason = exc.reason
             log.warning("outbox: %s to %s failed permanently: %s", item.key, item.target.describe(), reason)
-            await self.persist(lambda: self.store.failed(item, reason, known))
+            await self.persist(lambda: self.store.failed(item, reason, known, now=self.app.clock.now()))
             return "failed"
         except UnknownOutcomeError as exc:
             return await self._retry(item, exc, item.in_flight_at)
@@ -293,7 +293,7 @@ class OutboxWorker:
             delay = min(self.max_backoff, self.base_backoff * 2 ** max(0, item.attempts - 1))
         if self._too_old(item):
             reason = expired(self.max_age, item.attempts, exc.reason)
-            await self.persist(lambda: self.store.failed(item, reason, in_flight))
+            await self.persist(lambda: self.store.failed(item, reason, in_flight, now=self.app.clock.now()))
             return "failed"
         not_before = max(item.not_before, now + timedelta(seconds=delay))
         await self.persist(lambda: self.store.retry_later(item, exc.reason, not_before, in_flight))
