@@ -341,10 +341,8 @@ def _marks(values: list) -> str:
 
 
 def row_to_item(row) -> OutboxItem:  # noqa: ANN001 - aiosqlite.Row
-    """An :class:`OutboxItem` from a database row."""
-    keys = row.keys()
-    in_flight = row["in_flight_at"] if "in_flight_at" in keys else None
-    due = row["due_at"] if "due_at" in keys else None
+    """An :class:`OutboxItem` from a database row (``SELECT *``: every column the migrations made)."""
+    in_flight, due = row["in_flight_at"], row["due_at"]
     target = decode_target(row["target"], row["payload"])
     return OutboxItem(
         id=row["id"],
