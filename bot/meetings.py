@@ -225,6 +225,30 @@ class Meetings:
         changes = await self.changes(found.name)
         return [apply(self.app.cohort, found, w, changes.get((found.name.casefold(), w))) for w in self.weeks]
 
+    async def current(self, section: str, now: datetime) -> Meeting | None:
+        """``section``'s meeting at ``now`` ("this week's meeting"), counted in the section's own zone.
+
+        In order: the meeting under way (``start <= now < end``; one moved into another week too); else the
+        meeting of the course week ``now`` falls in, weeks counted from ``start_date`` in the section's zone (where
+        its meetings are placed), held or not; else (outside the course's weeks) the latest that has started;
+        else (before the course) the first. ``None`` only if there is no such section. Cancelled meetings are
+        returned like the others: callers refuse them clearly. One query (see docs/sections.md).
+        """
+        meetings = await self.of_section(section)
+        if not meetings:
+            return None
+        now = utc(now)
+        under_way = [m for m in meetings if m.start <= now < m.end]
+        if under_way:
+            return max(under_way, key=lambda m: m.start)
+        cohort = self.app.cohort
+        local = now.astimezone(cohort.section_zone(meetings[0].section)).date()
+        week = (local - cohort.start_date).days // 7 + 1
+        if week in self.weeks:
+            return meetings[week - 1]
+        started = [m for m in meetings if m.start <= now]
+        return max(started, key=lambda m: m.start) if started else min(meetings, key=lambda m: m.start)
+
     async def of_sections(self, names: Iterable[str]) -> list[Meeting]:
         """Every week's meeting of the sections called ``names`` (unknown names left out), by start time."""
         found = {s.name: s for n in names if (s := self.app.cohort.section(n)) is not None}

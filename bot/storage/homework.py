@@ -15,6 +15,7 @@ from bot.core.clock import from_db, to_db
 from bot.storage.db import Database
 
 SECTION_SEPARATOR = "\x1f"
+PARAMS_PER_QUERY = 900  # under SQLite's default limit of bound parameters
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,28 @@ class HomeworkRepo:
             params.append(week)
         rows = await self.db.fetchall(sql + " GROUP BY person_id, week", params)
         return {(r["person_id"], r["week"]): r["n"] for r in rows}
+
+    async def of_people(
+        self, week: int, person_ids: Sequence[int]
+    ) -> tuple[dict[int, Submission], dict[int, Extension]]:
+        """The submission that counts and the extension for ``week`` of just ``person_ids``, by person id.
+
+        Index lookups per person (``submissions_by_person_week``, the extensions' key), in chunks of the
+        SQLite parameter limit: the cost is the audience's, not the week's whole cohort.
+        """
+        latest: dict[int, Submission] = {}
+        extensions: dict[int, Extension] = {}
+        ids = list(dict.fromkeys(person_ids))
+        for start in range(0, len(ids), PARAMS_PER_QUERY):
+            chunk = ids[start : start + PARAMS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.db.fetchall(f"{LATEST} AND s.week = ? AND s.person_id IN ({marks})", [week, *chunk])
+            latest.update((r["person_id"], _submission(r)) for r in rows)
+            rows = await self.db.fetchall(
+                f"SELECT * FROM extensions WHERE week = ? AND person_id IN ({marks})", [week, *chunk]
+            )
+            extensions.update((r["person_id"], _extension(r)) for r in rows)
+        return latest, extensions
 
     async def file(self, submission_id: int) -> tuple[str, bytes] | None:
         """The uploaded file of a submission: ``(name, bytes)``."""

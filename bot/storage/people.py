@@ -9,7 +9,10 @@ from datetime import datetime
 from bot.core.clock import from_db, to_db
 from bot.core.people import Person, PersonInput
 from bot.core.roles import Role
+from bot.core.util import batched
 from bot.storage.db import Database
+
+BATCH = 900  # ids per IN (...) list; each batch of people is read in three queries (people, sections, identities)
 
 __all__ = ["IdentityTaken", "PeopleRepo", "Person", "PersonInput"]
 NAME_MAX = 200  # the longest text :meth:`PeopleRepo.by_name` looks for
@@ -55,7 +58,7 @@ class PeopleRepo:
         ids = [r["id"] for r in rows]
         sections: dict[int, list[str]] = {}
         identities: dict[int, dict[str, str]] = {}
-        for chunk in _chunks(ids):
+        for chunk in batched(ids, BATCH):
             marks = ",".join("?" * len(chunk))
             for s in await self.db.fetchall(
                 f"SELECT person_id, section FROM person_sections WHERE person_id IN ({marks}) ORDER BY section", chunk
@@ -101,7 +104,7 @@ class PeopleRepo:
         """The people with these ids, by id (unknown ids are left out)."""
         wanted = sorted(set(ids))
         found: dict[int, Person] = {}
-        for chunk in _chunks(wanted):
+        for chunk in batched(wanted, BATCH):
             marks = ",".join("?" * len(chunk))
             for p in await self._where(f"id IN ({marks})", chunk):
                 found[p.id] = p
@@ -271,12 +274,6 @@ def _removed_at(person: PersonInput, now: datetime) -> str | None:
 def _active(where: str, include_removed: bool) -> str:
     """``where`` limited to people still on the roster, unless ``include_removed``."""
     return where if include_removed else f"({where}) AND removed_at IS NULL"
-
-
-def _chunks(values: list, size: int = 900) -> Iterable[list]:
-    """``values`` in pieces small enough for SQLite's limit on ``?`` parameters."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def _like(text: str) -> str:

@@ -29,12 +29,12 @@ from bot.core.pause import Pause
 from bot.core.people import Person
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
+from bot.core.util import batched, iso
 from bot.delivery import NewItem
 from bot.meetings import Timetable
 from cogs.attendance._common import members, repo, section_facilitators
 from cogs.attendance._engine import Requirement
 from cogs.attendance._facts import Row, scholars, standings
-from cogs.attendance._store import chunks
 from schedules.jobs import PlannedJob
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def digest_key(recipient: int, items: Iterable[tuple[int, str]]) -> str:
 async def sent_alerts(app: CohortBot, ids: list[int]) -> set[tuple[int, str]]:
     """``(person, kind)`` already alerted."""
     out: set[tuple[int, str]] = set()
-    for chunk in chunks(ids):
+    for chunk in batched(ids):
         marks = ",".join("?" * len(chunk))
         rows = await app.db.fetchall(f"SELECT person_id, kind FROM stipend_alerts WHERE person_id IN ({marks})", chunk)
         out |= {(r["person_id"], r["kind"]) for r in rows}
@@ -200,10 +200,6 @@ async def check_everyone(app: CohortBot) -> int:
     return await check(app, await scholars(app))
 
 
-def _iso(dt: datetime) -> str:
-    return dt.replace(microsecond=0).isoformat()
-
-
 def _meetings_job(meetings: list[tuple[str, int]], when: datetime) -> Run:
     async def run(app: CohortBot) -> None:
         delay = timedelta(hours=app.cohort.stipend.alert_hours_after)
@@ -246,7 +242,7 @@ async def _plan_alerts(timetable: Timetable) -> list[PlannedJob]:
         await pause()
         jobs.append(
             PlannedJob(
-                id=f"stipend-check:meetings:{_iso(when)}",
+                id=f"stipend-check:meetings:{iso(when)}",
                 when=when,
                 kind="stipend-check",
                 description="stipend alerts after " + ", ".join(f"{s} week {w}" for s, w in found),

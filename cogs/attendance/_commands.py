@@ -57,7 +57,8 @@ async def attendance(
     """Record the marks given, show the meeting's history, or open the checklist."""
     ctx.require_section(section)
     if history:
-        return await history_reply(ctx, section, week or ctx.cohort.current_week(ctx.now))
+        this_week = await ctx.app.meetings.current(section, ctx.now)  # in the section's zone
+        return await history_reply(ctx, section, week or (this_week.week if this_week else 1))
     if week is None:
         meeting, note = await default_meeting(ctx.app, section, ctx.now)
     else:

@@ -132,9 +132,9 @@ async def default_meeting(app: CohortBot, section: str, now: datetime) -> tuple[
 
     Refused clearly (as by :func:`held_meeting`) if that meeting was cancelled or none has started yet.
     """
-    week = app.cohort.current_week(now)
+    meeting = await app.meetings.current(section, now)  # this week's, in the section's zone
+    week = meeting.week if meeting is not None else 1
     note = ""
-    meeting = await app.meetings.get(section, week)
     if meeting is not None and meeting.start > now and week > 1:
         note = (
             f"Week {week}'s meeting has not started yet ({timestamp(meeting.start, 'F')}), so this is week "

@@ -8,10 +8,10 @@ import functools
 import io
 import statistics
 from collections import defaultdict
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.core.messages import Attachment, Table
+from bot.core.util import iso
 from cogs.attendance._common import home_section, repo
 from cogs.attendance._facts import Row, scholars, standings
 from cogs.attendance._pay import Pay, facilitator_pay
@@ -65,9 +65,8 @@ STIPEND_HEADERS = [
 ]
 
 
-@functools.lru_cache(maxsize=4096)  # marks saved together share a time: 160,000 rows, few distinct times
-def _iso(dt: datetime | None) -> str:
-    return dt.replace(microsecond=0).isoformat() if dt else ""
+# marks saved together share a time: 160,000 rows, few distinct times
+_iso = functools.lru_cache(maxsize=4096)(iso)
 
 
 async def export_attendance(app: CohortBot) -> Table:

@@ -4,7 +4,6 @@ this week's readings, and a person's homework status."""
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,19 +22,9 @@ if TYPE_CHECKING:
     from bot.app import CohortBot
 
 
-def iso(dt: datetime) -> str:
-    """UTC to the second, for keys and job ids."""
-    return dt.replace(microsecond=0).isoformat()
-
-
 def digest(parts: Iterable[str], size: int = 8) -> str:
     """A short stable hash of ``parts`` (for ids that must change when what they cover changes)."""
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:size]
-
-
-def slug(text: str) -> str:
-    """``Introduction to ML Safety (Winter 2026)`` -> ``introduction-to-ml-safety-winter-2026``."""
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "x"
 
 
 def ref(meeting: Meeting) -> str:
@@ -172,16 +161,15 @@ class Homework:
 
 
 async def homework_of(app: CohortBot, week: int, people: Sequence[Person]) -> dict[int, Homework]:
-    """Each scholar's homework for ``week`` (empty if the week has none): two queries, whatever the count."""
+    """Each scholar's homework for ``week`` (empty if the week has none).
+
+    Reads only these people's rows (two index queries per 900 people), so one person's /schedule or one section's
+    reminders cost their own audience, not the whole cohort's week.
+    """
     found = app.cohort.week(week)
     due = app.cohort.due(week)
-    if found is None or found.homework is None or due is None:
+    scholars = [p for p in people if p.role == Role.SCHOLAR]
+    if found is None or found.homework is None or due is None or not scholars:
         return {}
-    repo = HomeworkRepo(app.db)
-    latest = await repo.latest(week)
-    extensions = await repo.extensions(week)
-    return {
-        p.id: Homework(week, found.homework.title, due, latest.get((p.id, week)), extensions.get((p.id, week)))
-        for p in people
-        if p.role == Role.SCHOLAR
-    }
+    latest, extensions = await HomeworkRepo(app.db).of_people(week, [p.id for p in scholars])
+    return {p.id: Homework(week, found.homework.title, due, latest.get(p.id), extensions.get(p.id)) for p in scholars}

@@ -30,6 +30,7 @@ from bot.core.messages import Message, MessageField, format_local, timestamp
 from bot.core.pause import Pause
 from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget
+from bot.core.util import iso
 from bot.delivery import NewItem
 from bot.meetings import Meeting, Timetable
 from cogs.sections._common import (
@@ -37,7 +38,6 @@ from cogs.sections._common import (
     Roster,
     digest,
     homework_of,
-    iso,
     local_time,
     reading_lines,
     roster,

@@ -105,10 +105,12 @@ class SlackPlatform:
         rate = SendRate(per_second=slack.rate_per_second, per_channel=slack.channel_rate_per_second, adaptive=True)
         self.sender = SlackSender(app, self.outbox_client, self.names, rate=rate)
         self._outbox_session: aiohttp.ClientSession | None = None
-        # Linking people by email (users.lookupByEmail, Tier 3): its own client, so it sees and waits out 429s.
+        # Linking people by email (users.lookupByEmail, Tier 3; users.list, Tier 2, for many): its own client, so
+        # it sees and waits out 429s.
         self.linker = SlackLinker(
             AsyncWebClient(token=token, base_url=base_url, retry_handlers=[AsyncConnectionErrorRetryHandler()]),
             per_minute=slack.lookup_per_minute,
+            list_per_minute=slack.list_per_minute,
         )
         self.bolt = AsyncApp(
             client=self.client,

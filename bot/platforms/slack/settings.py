@@ -20,4 +20,5 @@ class SlackSettings(BaseSettings):
     rate_per_second: float = 8.0
     channel_rate_per_second: float = 1.0
     lookup_per_minute: float = 50.0  # users.lookupByEmail / users.info (Tier 3) when linking people by email
+    list_per_minute: float = 20.0  # users.list (Tier 2) when linking many people by email at once
     command_prefix: str = "cohort-"  # for commands whose names Slack keeps for itself (/topic -> /cohort-topic)
