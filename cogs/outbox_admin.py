@@ -1,6 +1,13 @@
-"""/outbox (organizers): what the bot has queued, sent and failed to send on its own, and why; re-queue failures."""
+"""/outbox (organizers): what the bot has queued, sent and failed to send on its own, and why; re-queue failures.
+
+``retry:true`` (and the view's Retry button) re-queues only what failed in the last ``RETRY_DAYS`` days: an older
+failure is a message whose moment has passed (a reminder for a deadline long gone), and re-sending every failure
+ever would flood people with them. ``cohortbot outbox retry`` (the operator's tool) still re-queues all.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from bot.app import CohortBot
 from bot.core.commands import Option, OptionType, command, declared
@@ -9,25 +16,39 @@ from bot.core.messages import Action, Button, Message, MessageField, Reply, Tabl
 from bot.core.roles import Role
 from bot.delivery.store import STATES
 
+RETRY_DAYS = 7  # /outbox retry:true re-queues what failed this recently
+RETRY_BUTTON_VALID = timedelta(hours=1)  # a view's Retry button works this long; then /outbox shows the state anew
+
 
 @command(
     "outbox",
     "What I have queued, sent and failed to send on my own (organizers).",
     Option("failures", "How many recent failures to list (default 10)", OptionType.INTEGER, min_value=0, max_value=50),
-    Option("retry", "Send every failed message again", OptionType.BOOLEAN),
+    Option("retry", f"Send again the messages that failed in the last {RETRY_DAYS} days", OptionType.BOOLEAN),
     min_role=Role.ORGANIZER,
 )
 async def outbox(ctx: Context, failures: int | None = None, retry: bool | None = None) -> Reply:
     """Counts by state, the next item due, paused platforms, and the latest failures with their reasons (private).
 
-    ``retry:true`` first re-queues every failed message (what a Retry button on the failures view dispatches).
+    ``retry:true`` first re-queues the messages that failed in the last ``RETRY_DAYS`` days (what the Retry button
+    on the failures view dispatches).
     """
     store = ctx.app.outbox
     notes = []
     if retry:
-        count = await store.requeue(ctx.now)
-        notes.append(f"Re-queued {count} failed message(s)." if count else "There were no failed messages to re-queue.")
+        count = await store.requeue(ctx.now, failed_since=ctx.now - timedelta(days=RETRY_DAYS))
+        if count:
+            notes.append(f"Re-queued {count} failed in the last {RETRY_DAYS} days.")
+        else:
+            notes.append(f"Nothing that failed in the last {RETRY_DAYS} days was left to re-queue.")
+            if ctx.clicked:
+                notes.append("(This view was out of date: someone re-queued them already, or they are older now.)")
     counts = await store.counts()
+    if retry and counts.get("failed"):
+        notes.append(
+            f"{counts['failed']} older failure(s) stay failed: their moment has passed"
+            " (`cohortbot outbox retry` re-queues every failure)."
+        )
     summary = ", ".join(
         f"{counts.get(s, 0)} {s}" for s in STATES if counts.get(s) or s in ("pending", "sent", "failed")
     )
@@ -48,10 +69,15 @@ async def outbox(ctx: Context, failures: int | None = None, retry: bool | None =
             headers=["key", "to", "attempts", "reason"],
             rows=[[i.key, i.target.describe(), str(i.attempts), i.last_error or "-"] for i in failed],
         )
-        notes.append("**Retry** (or `/outbox retry:true`) sends the failed ones again.")
-        actions.append(
-            Button(label="Retry failed", style="primary", action=Action(command="outbox", options={"retry": "true"}))
-        )
+        recent = await store.count_failed(since=ctx.now - timedelta(days=RETRY_DAYS))
+        if recent:
+            notes.append(
+                f"**Retry** (or `/outbox retry:true`) sends again the {recent} failed in the last {RETRY_DAYS} days."
+            )
+            retry_action = Action(command="outbox", options={"retry": "true"}, expires=ctx.now + RETRY_BUTTON_VALID)
+            actions.append(Button(label="Retry failed", style="primary", action=retry_action))
+        elif not retry:
+            notes.append(f"None failed in the last {RETRY_DAYS} days, so there is nothing to retry.")
     text = " ".join([f"**{summary}**.", *notes])
     message = Message(title="Outbox", text=text, fields=fields, table=table, actions=actions)
     return Reply(message=message, private=True, replace=ctx.clicked)

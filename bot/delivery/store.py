@@ -20,8 +20,8 @@ the ``outbox`` table. The worker (``bot/delivery/worker.py``) only decides which
   cleared by ``sent`` and by a check that found nothing (``tried(..., checked=True)``).
 * ``due_at`` is when the row was first due (``not_before`` at enqueue or re-queue); ``expire`` fails pending rows
   older than the maximum age (``COHORTBOT_OUTBOX_MAX_AGE_HOURS``, default 48 h), so a long outage does not end
-  in a flood of stale reminders. Failed rows come back with ``requeue`` (``/outbox retry:true``,
-  ``cohortbot outbox retry``).
+  in a flood of stale reminders. ``failed_at`` is when a row failed (``failed``, ``expire``). Failed rows come
+  back with ``requeue`` (``/outbox retry:true``: those failed in the last 7 days; ``cohortbot outbox retry``: all).
 """
 
 from __future__ import annotations
@@ -172,6 +172,12 @@ class Outbox:
         """The most recently failed items, with their reasons in ``last_error``."""
         return await self.items("failed", limit)
 
+    async def count_failed(self, since: datetime) -> int:
+        """How many rows failed at or after ``since`` (what ``requeue(failed_since=since)`` would bring back)."""
+        return await self.db.fetchval(
+            "SELECT COUNT(*) FROM outbox WHERE state = 'failed' AND failed_at >= ?", (to_db(since),)
+        )
+
     async def next_pending(self) -> OutboxItem | None:
         """The pending item due first (``MIN(not_before)`` on the index, whatever the table's size)."""
         row = await self.db.fetchone(
@@ -242,14 +248,20 @@ class Outbox:
         )
 
     async def failed(
-        self, item: OutboxItem, reason: str, in_flight_at: datetime | None = None, kind: str | None = None
+        self,
+        item: OutboxItem,
+        reason: str,
+        in_flight_at: datetime | None = None,
+        kind: str | None = None,
+        *,
+        now: datetime,
     ) -> None:
-        """``sending`` -> ``failed`` for good, with the reason and its ``kind`` if the sender classified it
-        (``in_flight_at`` kept if an outcome is unknown)."""
+        """``sending`` -> ``failed`` for good at ``now``, with the reason and its ``kind`` if the sender classified
+        it (``in_flight_at`` kept if an outcome is unknown)."""
         await self.db.execute(
-            "UPDATE outbox SET state = 'failed', last_error = ?, failure_kind = ?, in_flight_at = ?"
+            "UPDATE outbox SET state = 'failed', last_error = ?, failure_kind = ?, in_flight_at = ?, failed_at = ?"
             " WHERE id = ? AND state = 'sending'",
-            (reason[:1000], kind, to_db(in_flight_at) if in_flight_at else None, item.id),
+            (reason[:1000], kind, to_db(in_flight_at) if in_flight_at else None, to_db(now), item.id),
         )
 
     async def release(self, items: Iterable[OutboxItem]) -> None:
@@ -275,29 +287,44 @@ class Outbox:
         cursor = await self.db.execute(
             f"UPDATE outbox SET state = 'failed', failure_kind = '{EXPIRED}', last_error = ? || ' (' || attempts"
             " || ' attempt(s)'"
-            " || COALESCE('; last error: ' || last_error, '') || ')'"
+            " || COALESCE('; last error: ' || last_error, '') || ')', failed_at = ?"
             " WHERE state = 'pending' AND not_before < ? AND due_at < ?",
-            (expired(max_age), cutoff, cutoff),
+            (expired(max_age), to_db(now), cutoff, cutoff),
         )
         return cursor.rowcount
 
-    async def skip(self, keys: Iterable[str], reason: str) -> int:
+    async def skip(self, keys: Iterable[str], reason: str, *, prefixes: Iterable[str] = ()) -> int:
         """``pending`` -> ``skipped``: messages no longer wanted before they went out (a reminder whose reason has
-        gone: the person handed in, the extension was changed); how many. Joins the caller's transaction."""
+        gone: the person handed in, the extension was changed), by key or by the start of their keys (one range
+        of the key's index each); how many. Joins the caller's transaction."""
         wanted = sorted(set(keys))
-        if not wanted:
+        starts = sorted({p for p in prefixes if p})
+        if not wanted and not starts:
             return 0
+        where, params = [], []
+        if wanted:
+            where.append(f"key IN ({_marks(wanted)})")
+            params += wanted
+        for start in starts:
+            where.append("(key >= ? AND key < ?)")
+            params += [start, start[:-1] + chr(ord(start[-1]) + 1)]  # keys compare as bytes (BINARY collation)
         cursor = await self.db.execute(
-            "UPDATE outbox SET state = 'skipped', last_error = ?"
-            f" WHERE state = 'pending' AND key IN ({_marks(wanted)})",
-            [reason[:1000], *wanted],
+            # ``+state``: found by the key's index (a range per prefix), never by scanning every pending row
+            f"UPDATE outbox SET state = 'skipped', last_error = ? WHERE +state = 'pending' AND ({' OR '.join(where)})",
+            [reason[:1000], *params],
         )
         return cursor.rowcount
 
-    async def requeue(self, now: datetime, keys: Iterable[str] | None = None) -> int:
-        """``failed`` -> ``pending``, due ``now`` (all failed rows, or those with ``keys``); how many."""
+    async def requeue(
+        self, now: datetime, keys: Iterable[str] | None = None, *, failed_since: datetime | None = None
+    ) -> int:
+        """``failed`` -> ``pending``, due ``now`` (all failed rows, or those with ``keys``; only those that failed
+        at or after ``failed_since`` if given); how many."""
         sql = "UPDATE outbox SET state = 'pending', not_before = ?, due_at = ? WHERE state = 'failed'"
         params: list[str] = [to_db(now), to_db(now)]
+        if failed_since is not None:
+            sql += " AND failed_at >= ?"
+            params.append(to_db(failed_since))
         if keys is not None:
             wanted = sorted(set(keys))
             sql += f" AND key IN ({_marks(wanted)})"
@@ -322,10 +349,8 @@ def _marks(values: list) -> str:
 
 
 def row_to_item(row) -> OutboxItem:  # noqa: ANN001 - aiosqlite.Row
-    """An :class:`OutboxItem` from a database row."""
-    keys = row.keys()
-    in_flight = row["in_flight_at"] if "in_flight_at" in keys else None
-    due = row["due_at"] if "due_at" in keys else None
+    """An :class:`OutboxItem` from a database row (``SELECT *``: every column the migrations made)."""
+    in_flight, due = row["in_flight_at"], row["due_at"]
     target = decode_target(row["target"], row["payload"])
     return OutboxItem(
         id=row["id"],
@@ -341,5 +366,5 @@ def row_to_item(row) -> OutboxItem:  # noqa: ANN001 - aiosqlite.Row
         due_at=from_db(due) if due else None,
         in_flight_at=from_db(in_flight) if in_flight else None,
         platform_message_id=row["platform_message_id"],
-        failure_kind=row["failure_kind"] if "failure_kind" in keys else None,
+        failure_kind=row["failure_kind"],
     )

@@ -233,7 +233,9 @@ class OutboxWorker:
             if probe:
                 health.probe_abandoned()
             reason = expired(self.max_age, item.attempts, item.last_error)
-            await self.persist(lambda: self.store.failed(item, reason, item.in_flight_at, EXPIRED))
+            await self.persist(
+                lambda: self.store.failed(item, reason, item.in_flight_at, EXPIRED, now=self.app.clock.now())
+            )
             return "failed"
         checked = False
         task = isinstance(item.target, PlatformTask)  # tasks are idempotent: run again, never looked up
@@ -259,7 +261,7 @@ class OutboxWorker:
             if probe:
                 health.probe_abandoned()
             log.info("outbox: %s not sent: %s", item.key, gone)
-            await self.persist(lambda: self.store.failed(item, gone, known, REMOVED))
+            await self.persist(lambda: self.store.failed(item, gone, known, REMOVED, now=self.app.clock.now()))
             return "failed"
         # From here on the row may reach the platform. Marked before the pacer's slot (in real time, as platforms
         # timestamp), so the send's timing is untouched.
@@ -272,7 +274,7 @@ class OutboxWorker:
             health.answered(self.app.clock.now())
             reason, kind = exc.reason, exc.kind
             log.warning("outbox: %s to %s failed permanently: %s", item.key, item.target.describe(), reason)
-            await self.persist(lambda: self.store.failed(item, reason, known, kind))
+            await self.persist(lambda: self.store.failed(item, reason, known, kind, now=self.app.clock.now()))
             return "failed"
         except UnknownOutcomeError as exc:
             return await self._retry(item, exc, item.in_flight_at)
@@ -312,7 +314,7 @@ class OutboxWorker:
             delay = min(self.max_backoff, self.base_backoff * 2 ** max(0, item.attempts - 1))
         if self._too_old(item):
             reason = expired(self.max_age, item.attempts, exc.reason)
-            await self.persist(lambda: self.store.failed(item, reason, in_flight, EXPIRED))
+            await self.persist(lambda: self.store.failed(item, reason, in_flight, EXPIRED, now=self.app.clock.now()))
             return "failed"
         not_before = max(item.not_before, now + timedelta(seconds=delay))
         await self.persist(lambda: self.store.retry_later(item, exc.reason, not_before, in_flight))

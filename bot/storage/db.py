@@ -198,11 +198,16 @@ class Database:
         return int(row["v"] or 0) if row else 0
 
     async def migrate(self) -> list[str]:
-        """Apply every migration newer than the recorded version, each in its own transaction."""
-        current = await self.version()
+        """Apply every migration not recorded yet, in order, each in its own transaction.
+
+        Not only those above the highest recorded number: branches get their numbers in advance and land in any
+        order, so a database already at a later number (0020) still gets an earlier one merged after it (0019).
+        """
+        await self.version()  # makes sure schema_version exists
+        done = {row["version"] for row in await self.fetchall("SELECT version FROM schema_version")}
         applied = []
         for version, name, sql in migration_files():
-            if version <= current:
+            if version in done:
                 continue
             rebuilds = FOREIGN_KEYS_OFF in sql
             if rebuilds:  # a table rebuild: foreign keys off around the transaction (a no-op inside one)

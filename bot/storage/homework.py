@@ -59,6 +59,7 @@ class Extension:
     until: datetime
     granted_by: int | None
     granted_at: datetime
+    revision: int = 1  # numbers the grants for this person and week: bumped whenever ``until`` changes
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ def status_query(
         f"w.week, p.id AS person_id, p.name, p.email, p.track, {SECTIONS} AS sections,"
         f" s.id AS sid, s.link, substr(s.text, 1, {int(preview)}) AS text, length(s.text) AS text_chars,"
         f" s.file_name, s.file_size, s.file_url, s.submitted_at, s.late, s.platform, {VERSIONS} AS versions,"
-        " e.until, e.granted_by, e.granted_at"
+        " e.until, e.granted_by, e.granted_at, e.revision"
     )
     return weekly_query(columns, weeks, sections=sections, person_id=person_id)
 
@@ -240,6 +241,7 @@ def _extension(row) -> Extension:  # noqa: ANN001 - aiosqlite.Row
         until=from_db(row["until"]),
         granted_by=row["granted_by"],
         granted_at=from_db(row["granted_at"]),
+        revision=row["revision"],
     )
 
 
@@ -374,7 +376,7 @@ class HomeworkRepo:
         ``/submit``'s hot path."""
         row = await self.db.fetchone(
             "SELECT (SELECT COUNT(*) FROM submissions WHERE person_id = ?1 AND week = ?2) AS versions,"
-            " e.person_id, e.week, e.until, e.granted_by, e.granted_at"
+            " e.person_id, e.week, e.until, e.granted_by, e.granted_at, e.revision"
             " FROM (SELECT 1) LEFT JOIN extensions e ON e.person_id = ?1 AND e.week = ?2",
             (person_id, week),
         )
@@ -397,26 +399,30 @@ class HomeworkRepo:
 
     async def set_extension(
         self, person_id: int, week: int, until: datetime, granted_by: int | None, now: datetime
-    ) -> int:
+    ) -> tuple[Extension, int]:
         """Grant (or replace) an extension and re-judge that week's submissions against it.
 
-        Returns how many of the person's submissions for the week changed from late to on time (or back).
-        Joins the caller's transaction if there is one.
+        Returns the extension as stored (its ``revision`` bumped if ``until`` changed, so that each new deadline
+        has its own DM and reminder, even a return to an earlier one) and how many of the person's submissions
+        for the week changed from late to on time (or back). Joins the caller's transaction if there is one.
         """
         async with self.db.transaction() as conn:
-            await conn.execute(
+            cursor = await conn.execute(
                 "INSERT INTO extensions (person_id, week, until, granted_by, granted_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (person_id, week) DO UPDATE SET until = excluded.until,"
-                " granted_by = excluded.granted_by, granted_at = excluded.granted_at",
+                " ON CONFLICT (person_id, week) DO UPDATE SET revision = revision + (until != excluded.until),"
+                " until = excluded.until, granted_by = excluded.granted_by, granted_at = excluded.granted_at"
+                " RETURNING *",
                 (person_id, week, to_db(until), granted_by, to_db(now)),
             )
+            row = await cursor.fetchone()
+            await cursor.close()
             before = conn.total_changes
             await conn.execute(
                 "UPDATE submissions SET late = (submitted_at > ?) WHERE person_id = ? AND week = ?"
                 " AND late != (submitted_at > ?)",
                 (to_db(until), person_id, week, to_db(until)),
             )
-            return conn.total_changes - before
+            return _extension(row), conn.total_changes - before
 
     async def unplanned_extensions(self) -> list[tuple[Extension, bool]]:
         """Extensions whose reminder was never queued (granted before reminders were outbox rows), each with

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
-from bot.core.clock import from_db, to_db, utc
+from bot.core.clock import from_db, to_db
 from bot.core.commands import Option, OptionType, command
 from bot.core.context import Context
 from bot.core.errors import PermissionDenied, UserError
@@ -18,7 +18,7 @@ from bot.core.options import MAX_URL
 from bot.core.people import Person
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
-from bot.storage.homework import SECTION_LIST, VERSIONS, Extension, NewSubmission, Submission, human_size, weekly_query
+from bot.storage.homework import SECTION_LIST, VERSIONS, NewSubmission, Submission, human_size, weekly_query
 from cogs.homework._common import (
     INLINE_ROWS,
     MAX_FILE_BYTES,
@@ -33,7 +33,7 @@ from cogs.homework._common import (
     statuses,
     stream_rows,
 )
-from cogs.homework._reminders import extension_reminder_key, replan_extension_reminder
+from cogs.homework._reminders import replan_extension_reminder, skip_extension_reminders
 
 MAX_FILE_NAME = 200
 MISSING_NAMES = 40  # names listed in a long view's text; the attached file has everyone
@@ -155,8 +155,7 @@ async def submit(
         )
     )
     if extension is not None:  # handed in: the extension's reminder, if still waiting, is not needed
-        key = extension_reminder_key(week, ctx.person.id, extension.until)
-        await ctx.app.outbox.skip([key], "handed in before the reminder")
+        await skip_extension_reminders(ctx.app, week, ctx.person.id, "handed in before the reminder")
     return Reply.of(receipt(saved, homework.title, due, limit, extension is not None, earlier))
 
 
@@ -194,11 +193,6 @@ def status_label(s: Status, now: datetime) -> str:
 def extension_text(s: Status) -> str:
     """``until <time>`` or empty."""
     return f"until {timestamp(s.extension.until)}" if s.extension else ""
-
-
-def iso(dt: datetime | None) -> str:
-    """UTC ISO 8601 for files (empty for ``None``)."""
-    return utc(dt).replace(microsecond=0).isoformat() if dt else ""
 
 
 @command(
@@ -371,6 +365,12 @@ async def section_view(ctx: Context, week: int, section: str | None) -> Reply:
 
 
 # ---- /extend --------------------------------------------------------------------------------------------
+def extension_dm_prefix(week: int, person_id: int) -> str:
+    """The start of the keys of the DMs announcing this person's extensions of ``week``; each grant's key ends
+    in its revision (``rev-R``), so each new deadline is told, and the same one is never told twice."""
+    return f"extension:week-{week}:person-{person_id}:"
+
+
 @command(
     "extend",
     "Give a scholar more time for a week's homework (facilitators: people in their own sections).",
@@ -401,15 +401,18 @@ async def extend(ctx: Context, user: Person, week: int, until: datetime) -> Repl
             f"homework **{homework.title}** (due {timestamp(due)}). Hand it in with /submit week:{week}."
         ),
     )
-    key = f"extension:week-{week}:person-{user.id}:{iso(until)}"
     submitted = bool(await homework_repo.history(user.id, week))
-    granted = Extension(user.id, week, until, ctx.person.id, ctx.now)
     async with ctx.app.db.transaction():
-        changed = await homework_repo.set_extension(user.id, week, until, ctx.person.id, ctx.now)
-        await ctx.app.outbox.enqueue(key, DMTarget(user.id), dm)
+        granted, changed = await homework_repo.set_extension(user.id, week, until, ctx.person.id, ctx.now)
+        if earlier is None or granted.revision != earlier.revision:  # a new deadline: told, even a former one
+            prefix = extension_dm_prefix(week, user.id)
+            await ctx.app.outbox.skip([], "a later extension replaced it", prefixes=[prefix])
+            await ctx.app.outbox.enqueue(f"{prefix}rev-{granted.revision}", DMTarget(user.id), dm)
         await replan_extension_reminder(ctx.app, granted, earlier, submitted=submitted)
 
     text = f"{user.name} now has until {timestamp(until)} for week {week} (due {timestamp(due)})."
+    if earlier is not None and earlier.revision == granted.revision:
+        return Reply.text(text + " That was already their extension, so I did not tell them again.", title="No change")
     if earlier:
         text += f" This replaces the earlier extension until {timestamp(earlier.until)}."
     if changed:

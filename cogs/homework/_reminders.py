@@ -5,11 +5,12 @@
   One query finds exactly them.
 * An extension's reminder is not a job but an outbox row, queued when the extension is granted (``/extend``, in
   the same transaction) with ``not_before`` = the extension's end − the same hours and key
-  ``hw-reminder:week-N:person-ID:until-ISO``: the outbox sends it then. A replaced extension's pending reminder
-  is skipped (``Outbox.skip``; the new one has its own key), and so is a waiting one when the person hands in;
-  an extension whose reminder time has already passed when it is granted gets none (its DM already says the new
-  deadline). Extensions
-  granted before reminders were outbox rows are queued once by the planner (``reminder_planned = 0``).
+  ``hw-reminder:week-N:person-ID:rev-R`` (``R``, the extension's revision, grows with each new deadline, so
+  every grant, even a return to an earlier date, has its own): the outbox sends it then. A new grant skips the
+  waiting reminder of any earlier one (``Outbox.skip`` by the keys' start ``hw-reminder:week-N:person-ID:``), and
+  so does handing in; an extension whose reminder time has already passed when it is granted gets none (its DM
+  already says the new deadline). Extensions granted before reminders were outbox rows are queued once by the
+  planner (``reminder_planned = 0``).
   So the plan, and rebuilding it, cost the same for 20 or 20,000 extensions.
 * ``homework-digest:week-N`` at due + ``reminders.facilitator_digest_hours_after``: one DM per facilitator
   listing who in their sections has not submitted (extensions shown as such); key ``hw-digest:week-N:person-ID``.
@@ -23,7 +24,6 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.core.clock import to_db
 from bot.core.messages import Message, timestamp
 from bot.core.people import Person
 from bot.core.platform import DMTarget
@@ -39,11 +39,6 @@ if TYPE_CHECKING:
 Run = Callable[["CohortBot"], Awaitable[None]]
 T = TypeVar("T")
 ENQUEUE_BATCH = 500  # outbox rows per transaction: the loop is never held long by one large reminder run
-
-
-def iso(dt: datetime) -> str:
-    """UTC, to the second, for keys."""
-    return to_db(dt)
 
 
 def reminder_message(app: CohortBot, week: int, limit: datetime, extended: bool) -> Message:
@@ -87,9 +82,14 @@ async def remind_week(app: CohortBot, week: int) -> int:
 
 
 # ---- extension reminders: outbox rows with not_before -------------------------------------------------------
-def extension_reminder_key(week: int, person_id: int, until: datetime) -> str:
-    """The outbox key of the reminder for one extension (a changed extension has a new key)."""
-    return f"hw-reminder:week-{week}:person-{person_id}:until-{iso(until)}"
+def extension_reminder_prefix(week: int, person_id: int) -> str:
+    """The start of the keys of every reminder for this person's extensions of ``week`` (whatever the grant)."""
+    return f"hw-reminder:week-{week}:person-{person_id}:"
+
+
+def extension_reminder_key(ext: Extension) -> str:
+    """The outbox key of the reminder for one grant of an extension (each new deadline is a new revision)."""
+    return f"{extension_reminder_prefix(ext.week, ext.person_id)}rev-{ext.revision}"
 
 
 def extension_reminder_item(app: CohortBot, ext: Extension, now: datetime) -> NewItem | None:
@@ -98,22 +98,27 @@ def extension_reminder_item(app: CohortBot, ext: Extension, now: datetime) -> Ne
     if when <= now or app.cohort.due(ext.week) is None:
         return None
     return NewItem(
-        key=extension_reminder_key(ext.week, ext.person_id, ext.until),
+        key=extension_reminder_key(ext),
         target=DMTarget(ext.person_id),
         message=reminder_message(app, ext.week, ext.until, extended=True),
         not_before=when,
     )
 
 
+async def skip_extension_reminders(app: CohortBot, week: int, person_id: int, reason: str) -> int:
+    """Skip whatever reminder of this person's extension of ``week`` is still waiting; how many."""
+    return await app.outbox.skip([], reason, prefixes=[extension_reminder_prefix(week, person_id)])
+
+
 async def replan_extension_reminder(
     app: CohortBot, ext: Extension, earlier: Extension | None, *, submitted: bool
 ) -> bool:
-    """After granting ``ext`` (replacing ``earlier``): skip the old reminder, queue the new one unless the
-    person has already submitted. Call it inside the grant's transaction. Returns whether one was queued."""
-    if earlier is not None and earlier.until != ext.until:
-        await app.outbox.skip(
-            [extension_reminder_key(earlier.week, earlier.person_id, earlier.until)], "extension replaced"
-        )
+    """After granting ``ext`` (replacing ``earlier``): if it is a new revision, skip the waiting reminder of any
+    earlier grant and queue this one's, unless the person has already submitted. Call it inside the grant's
+    transaction. Returns whether one was queued."""
+    if earlier is not None and earlier.revision == ext.revision:
+        return False  # the same deadline again: its reminder (if any) is already planned
+    await skip_extension_reminders(app, ext.week, ext.person_id, "extension replaced")
     item = None if submitted else extension_reminder_item(app, ext, app.clock.now())
     added = await app.outbox.enqueue_many([item]) if item else 0
     await repo(app).mark_reminders_planned([(ext.person_id, ext.week)])

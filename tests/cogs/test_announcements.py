@@ -565,31 +565,49 @@ async def test_a_paused_platform_is_shown_in_the_preview_and_the_details(app, as
 
 
 async def test_with_the_real_scheduler_a_scheduled_announcement_goes_out_on_time(tmp_path, cohort):
-    """Send schedules its job at once (app.schedule_changed), not at the next periodic re-plan minutes later."""
+    """Send schedules its job at once (app.schedule_changed), not at the next periodic re-plan minutes later.
+
+    The real clock and APScheduler, with the wall clock held still (time-machine) until it is moved to the
+    announcement's time: a busy machine cannot let ``at`` pass before Send, and nothing waits for it in real time.
+    """
     import asyncio
+    from datetime import datetime, time
+
+    import time_machine
 
     from bot.core.clock import SystemClock
     from tests.plugin import EXAMPLE_ROSTER
 
-    app = await CohortBot.open(cohort, tmp_path / "real.db", clock=SystemClock())
-    await import_roster_file(app.people, EXAMPLE_ROSTER, cohort, app.clock.now())
-    app.senders["console"] = sender = RecordingSender()
-    runtime = Runtime(app)
-    await runtime.start()
-    try:
-        grace = await console_actor(app, "Grace Hopper")
-        at = (app.clock.now() + timedelta(seconds=2)).astimezone(cohort.zone).strftime("%Y-%m-%d %H:%M:%S")
-        reply = await app.dispatch(
-            grace, "announce", {"message": "Now", "to": "section:apac-thu", "dm": "true", "at": at}
-        )
-        assert reply.error is None, reply.error
-        await app.dispatcher.click(grace, button(reply, "Send").id, [], Place())
-        for _ in range(200):  # at most 10 s
-            if "announce-report:1:1" in sender.delivered:
-                break
-            await asyncio.sleep(0.05)
-        assert len([k for k in sender.delivered if k.startswith("announce:1:")]) == 4
-        assert "announce-report:1:1" in sender.delivered
-    finally:
-        await runtime.stop()
-        await app.close()
+    start = datetime.combine(cohort.start_date, time(8, 0), tzinfo=cohort.zone)
+    at = start + timedelta(minutes=5)
+    with time_machine.travel(start, tick=False) as traveller:
+        app = await CohortBot.open(cohort, tmp_path / "real.db", clock=SystemClock())
+        await import_roster_file(app.people, EXAMPLE_ROSTER, cohort, app.clock.now())
+        app.senders["console"] = sender = RecordingSender()
+        runtime = Runtime(app)
+        await runtime.start()
+        try:
+            assert runtime.scheduler is not None  # the production path: APScheduler on the wall clock
+            grace = await console_actor(app, "Grace Hopper")
+            options = {"message": "Now", "to": "section:apac-thu", "dm": "true", "at": at.strftime("%Y-%m-%d %H:%M")}
+            reply = await app.dispatch(grace, "announce", options)
+            assert reply.error is None, reply.error
+            await app.dispatcher.click(grace, button(reply, "Send").id, [], Place())
+            for _ in range(500):  # the re-plan runs in the background: at most 5 s
+                if runtime.scheduler.get_job("plan:announce:1") is not None:
+                    break
+                await asyncio.sleep(0.01)
+            assert runtime.scheduler.get_job("plan:announce:1") is not None  # installed now, not at the next re-plan
+            assert not [k for k in sender.delivered if k.startswith("announce:1:")]  # and not sent before its time
+
+            traveller.move_to(at)
+            runtime.scheduler.wakeup()  # APScheduler's timer waits in real seconds; the wall clock jumped
+            for _ in range(500):  # at most 5 s
+                if "announce-report:1:1" in sender.delivered:
+                    break
+                await asyncio.sleep(0.01)
+            assert len([k for k in sender.delivered if k.startswith("announce:1:")]) == 4
+            assert "announce-report:1:1" in sender.delivered
+        finally:
+            await runtime.stop()
+            await app.close()

@@ -197,7 +197,7 @@ async def test_extension_makes_a_late_submission_on_time_and_tells_the_person(ap
     ext = await repo(app).extension(ada.id, 1)
     assert ext is not None and ext.until == until
     [dm] = [i for i in await app.outbox.items() if i.key.startswith("extension:")]
-    assert dm.key == f"extension:week-1:person-{ada.id}:{until.isoformat()}"
+    assert dm.key == f"extension:week-1:person-{ada.id}:rev-1"
     assert dm.target == DMTarget(ada.id) and "Alan Turing gave you until" in dm.message.text
 
     clock.set(DUE_1 + timedelta(hours=5))  # after the due time, before the extension
@@ -223,7 +223,42 @@ async def test_a_new_extension_replaces_the_earlier_one(app, as_):
     reply = await as_("Alan Turing", "extend", user="Ada Lovelace", week="2", until="2026-01-28 12:00")
     assert "replaces the earlier extension" in text_of(reply)
     assert await app.db.fetchval("SELECT COUNT(*) FROM extensions") == 1
-    assert len([i for i in await app.outbox.items() if i.key.startswith("extension:")]) == 2
+    dms = [(i.key.rsplit(":", 1)[1], i.state) for i in await app.outbox.items() if i.key.startswith("extension:")]
+    assert dms == [("rev-2", "pending"), ("rev-1", "skipped")]  # the first, not sent yet, would only confuse
+
+
+async def test_extending_back_to_an_earlier_date_tells_and_reminds_again(app, as_, clock):
+    """X, then Y, then X again: each grant has its own DM and reminder; only the last one's are still to go."""
+    ada = await person(app, "Ada Lovelace")
+    x, y = "2026-02-10 18:00", "2026-02-12 18:00"
+    for until in (x, y, x):
+        reply = await as_("Alan Turing", "extend", user="Ada Lovelace", week="3", until=until)
+        assert "told them by DM" in text_of(reply)
+        await app.db.execute("UPDATE outbox SET state = 'sent' WHERE key LIKE 'extension:%' AND state = 'pending'")
+    deadline = datetime(2026, 2, 10, 18, 0, tzinfo=NY).astimezone(UTC)
+    assert (await repo(app).extension(ada.id, 3)).until == deadline
+    rows = {i.key: i for i in await app.outbox.items() if f"person-{ada.id}:" in i.key}
+    prefix, reminder = f"extension:week-3:person-{ada.id}:", f"hw-reminder:week-3:person-{ada.id}:"
+    assert {k: i.state for k, i in rows.items()} == {
+        f"{prefix}rev-1": "sent",
+        f"{prefix}rev-2": "sent",
+        f"{prefix}rev-3": "sent",
+        f"{reminder}rev-1": "skipped",
+        f"{reminder}rev-2": "skipped",
+        f"{reminder}rev-3": "pending",
+    }
+    assert "<t:1770764400:F>" in rows[f"{prefix}rev-3"].message.text  # her last DM gives the deadline in force
+    assert rows[f"{reminder}rev-3"].not_before == deadline - timedelta(hours=24)
+    assert "<t:1770764400:F>" in rows[f"{reminder}rev-3"].message.text
+
+
+async def test_the_same_extension_twice_is_told_once(app, as_):
+    await as_("Alan Turing", "extend", user="Ada Lovelace", week="3", until="2026-02-10 18:00")
+    again = await as_("Alan Turing", "extend", user="Ada Lovelace", week="3", until="2026-02-10 18:00")
+    assert "already their extension" in text_of(again) and "told them" not in text_of(again)
+    keys = sorted(i.key.split(":", 1)[0] + ":" + i.key.rsplit(":", 1)[1] for i in await app.outbox.items())
+    assert keys == ["extension:rev-1", "hw-reminder:rev-1"]
+    assert all(i.state == "pending" for i in await app.outbox.items())
 
 
 @pytest.mark.parametrize(
@@ -323,8 +358,7 @@ async def test_planner_makes_one_reminder_and_one_digest_per_week(app, as_):
     await as_("Alan Turing", "extend", user="Ada Lovelace", week="3", until="2026-02-03 12:00")
     assert {j.id for j in await plan_homework(app)} == set(jobs)  # an extension adds no job ...
     ada = await person(app, "Ada Lovelace")
-    until = datetime(2026, 2, 3, 12, 0, tzinfo=NY).astimezone(UTC)
-    reminder = await app.outbox.get(f"hw-reminder:week-3:person-{ada.id}:until-{until.isoformat()}")
+    reminder = await app.outbox.get(f"hw-reminder:week-3:person-{ada.id}:rev-1")
     assert reminder.state == "pending"  # ... but an outbox row, sent 24 h before the extension ends
     assert reminder.not_before == datetime(2026, 2, 2, 12, 0, tzinfo=NY).astimezone(UTC)
     assert reminder.target == DMTarget(ada.id) and "extended deadline" in reminder.message.text
@@ -339,7 +373,7 @@ async def test_reminder_reaches_exactly_the_non_submitters_once(app, as_, clock)
     await job.run(app)
 
     async def due_time_reminders():  # not Hedy's: hers waits in the outbox for her extension's end
-        return [i for i in await app.outbox.items() if i.key.startswith("hw-reminder:") and ":until-" not in i.key]
+        return [i for i in await app.outbox.items() if i.key.startswith("hw-reminder:") and ":rev-" not in i.key]
 
     reminders = await due_time_reminders()
     got = {(await app.people.get(i.target.person_id)).name for i in reminders}
@@ -359,15 +393,36 @@ async def test_extension_reminder_respects_the_new_deadline(app, as_, clock):
     await as_("Ada Lovelace", "submit", week="1", link="https://example.com/ada")  # Ada needs no reminder now
     await as_("Alan Turing", "extend", user="Hedy Lamarr", week="1", until="2026-01-22 12:00")  # a new deadline
     reminders = {i.key: i for i in await app.outbox.items() if i.key.startswith("hw-reminder:")}
-    first, second = (datetime(2026, 1, d, 12, 0, tzinfo=NY).astimezone(UTC) for d in (21, 22))
+    second = datetime(2026, 1, 22, 12, 0, tzinfo=NY).astimezone(UTC)
     assert {k: i.state for k, i in reminders.items()} == {
-        f"hw-reminder:week-1:person-{hedy.id}:until-{first.isoformat()}": "skipped",
-        f"hw-reminder:week-1:person-{ada.id}:until-{first.isoformat()}": "skipped",
-        f"hw-reminder:week-1:person-{hedy.id}:until-{second.isoformat()}": "pending",
+        f"hw-reminder:week-1:person-{hedy.id}:rev-1": "skipped",
+        f"hw-reminder:week-1:person-{ada.id}:rev-1": "skipped",
+        f"hw-reminder:week-1:person-{hedy.id}:rev-2": "pending",
     }
-    fresh = reminders[f"hw-reminder:week-1:person-{hedy.id}:until-{second.isoformat()}"]
+    fresh = reminders[f"hw-reminder:week-1:person-{hedy.id}:rev-2"]
     assert fresh.not_before == second - timedelta(hours=24) and fresh.target == DMTarget(hedy.id)
     assert "extended deadline" in fresh.message.text
+
+
+async def test_a_new_grant_skips_the_dm_and_reminder_of_an_extension_keyed_by_date(app, as_):
+    """Rows queued before extensions had revisions (keys by date) are replaced like any earlier grant's."""
+    ada = await person(app, "Ada Lovelace")
+    await as_("Alan Turing", "extend", user="Ada Lovelace", week="3", until="2026-02-10 18:00")
+    old = "2026-02-10T23:00:00+00:00"
+    await app.db.execute(  # as version 0018 keyed them
+        "UPDATE outbox SET key = replace(key, 'rev-1', ?) WHERE key LIKE '%:rev-1'", (f"until-{old}",)
+    )
+    await app.db.execute("UPDATE outbox SET key = replace(key, 'until-', '') WHERE key LIKE 'extension:%'")
+    await as_("Alan Turing", "extend", user="Ada Lovelace", week="3", until="2026-02-12 18:00")
+    states = {i.key: i.state for i in await app.outbox.items()}
+    assert states == {
+        f"extension:week-3:person-{ada.id}:{old}": "skipped",
+        f"hw-reminder:week-3:person-{ada.id}:until-{old}": "skipped",
+        f"extension:week-3:person-{ada.id}:rev-2": "pending",
+        f"hw-reminder:week-3:person-{ada.id}:rev-2": "pending",
+    }
+    await as_("Ada Lovelace", "submit", week="3", link="https://example.com/ada")
+    assert (await app.outbox.get(f"hw-reminder:week-3:person-{ada.id}:rev-2")).state == "skipped"
 
 
 async def test_an_extension_ending_within_the_reminder_window_gets_no_reminder(app, as_, clock):

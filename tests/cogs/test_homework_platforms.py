@@ -64,7 +64,7 @@ async def test_homework_over_discord(app, clock, discord):
     assert "Hedy Lamarr now has until" in discord_text(extended) and "re-judged" in discord_text(extended)
     hedy = await app.people.by_platform("discord", str(HEDY_DISCORD))
     assert not (await repo(app).latest(1))[(hedy.id, 1)].late
-    assert await app.outbox.get(f"extension:week-1:person-{hedy.id}:2026-01-21T17:00:00+00:00") is not None
+    assert await app.outbox.get(f"extension:week-1:person-{hedy.id}:rev-1") is not None
 
     outside = await run(fake, "extend", {"user": "Emmy Noether", "week": 1, "until": "2026-01-21 12:00"}, user_id=ALAN)
     assert outside.payload()["data"]["flags"] == EPHEMERAL and "not in one of your sections" in discord_text(outside)

@@ -58,7 +58,7 @@ async def test_the_plan_for_20000_people_with_extensions_has_the_jobs_of_none(ap
     now = clock.now()
     installed = install_jobs(build_scheduler(timedelta(hours=6)), jobs, now, fire)
     assert installed == install_jobs(build_scheduler(timedelta(hours=6)), baseline, now, fire)
-    queued = await app.db.fetchval("SELECT COUNT(*) FROM outbox WHERE key LIKE 'hw-reminder:week-3:%:until-%'")
+    queued = await app.db.fetchval("SELECT COUNT(*) FROM outbox WHERE key LIKE 'hw-reminder:week-3:%:rev-1'")
     assert queued == 20_000
     first = await app.db.fetchone("SELECT MIN(not_before) AS t FROM outbox WHERE key LIKE 'hw-reminder:%'")
     assert first["t"] == (app.cohort.due(3) + timedelta(days=2) - timedelta(hours=24)).isoformat()

@@ -51,11 +51,11 @@ async def test_retry_requeues_the_failures_for_organizers_only(app: CohortBot, a
     sender = RecordingSender()
     app.senders["console"] = sender
     reply = await as_("Grace Hopper", "outbox", retry="true")
-    assert "Re-queued 3 failed message(s)." in text(reply, app) and "3 pending" in text(reply, app)
+    assert "Re-queued 3 failed in the last 7 days." in text(reply, app) and "3 pending" in text(reply, app)
     await OutboxWorker(app).deliver_due()
     assert await app.outbox.counts() == {"sent": 3} and len(sender.delivered) == 3
     again = await as_("Grace Hopper", "outbox", retry="true")
-    assert "There were no failed messages to re-queue." in text(again, app)
+    assert "Nothing that failed in the last 7 days was left to re-queue." in text(again, app)
 
 
 async def test_a_paused_platform_is_shown(app: CohortBot, as_, clock: ManualClock):
@@ -77,5 +77,53 @@ async def test_the_failures_view_has_a_retry_button_for_organizers(app: CohortBo
     scholar = await app.dispatcher.click(await console_actor(app, "Ada Lovelace"), retry.id)
     assert "only for organizers" in scholar.error and (await app.outbox.counts()) == {"failed": 2}
     clicked = await app.dispatcher.click(await console_actor(app, "Grace Hopper"), retry.id)
-    assert clicked.replace and "Re-queued 2 failed message(s)." in text(clicked, app)
+    assert clicked.replace and "Re-queued 2 failed in the last 7 days." in text(clicked, app)
     assert (await app.outbox.counts()) == {"pending": 2} and not clicked.message.actions
+    stale = await app.dispatcher.click(await console_actor(app, "Grace Hopper"), retry.id)  # the same view again
+    assert "Nothing that failed in the last 7 days was left to re-queue." in text(stale, app)
+    assert "This view was out of date" in text(stale, app) and (await app.outbox.counts()) == {"pending": 2}
+
+
+async def fail(app: CohortBot, keys: list[str]) -> None:
+    """Queue these DMs and have them refused for good, now."""
+    app.senders["console"] = Refusing()
+    await app.outbox.enqueue_many(NewItem(k, DMTarget(1), Message(text="hi"), app.clock.now()) for k in keys)
+    await OutboxWorker(app).deliver_due()
+
+
+async def test_retry_requeues_only_what_failed_in_the_last_7_days(app: CohortBot, as_, clock: ManualClock):
+    await fail(app, ["old:1", "old:2", "old:3"])
+    clock.advance(timedelta(days=7, minutes=1))  # now older than the window
+    await fail(app, ["new:1", "new:2"])
+    clock.advance(timedelta(days=6, hours=23))  # still inside it
+    view = text(await as_("Grace Hopper", "outbox"), app)
+    assert "5 failed" in view and "sends again the 2 failed in the last 7 days" in view
+
+    reply = await as_("Grace Hopper", "outbox", retry="true")
+    shown = text(reply, app)
+    assert "Re-queued 2 failed in the last 7 days." in shown and "2 pending" in shown and "3 failed" in shown
+    assert "3 older failure(s) stay failed" in shown
+    states = {i.key: i.state for i in await app.outbox.items()}
+    assert states == {"old:1": "failed", "old:2": "failed", "old:3": "failed", "new:1": "pending", "new:2": "pending"}
+    view = await as_("Grace Hopper", "outbox")
+    assert not view.message.actions  # only old failures left: no Retry button
+    assert "None failed in the last 7 days, so there is nothing to retry." in text(view, app)
+
+
+async def test_a_retry_button_past_its_hour_answers_clearly_and_changes_nothing(app: CohortBot, as_, clock):
+    await fail(app, ["b:1"])
+    [retry] = [c for c in (await as_("Grace Hopper", "outbox")).message.actions if c.kind == "button"]
+    clock.advance(timedelta(hours=1))
+    late = await app.dispatcher.click(await console_actor(app, "Grace Hopper"), retry.id)
+    assert "That has expired" in late.error and "Run /outbox again" in late.error
+    assert (await app.outbox.counts()) == {"failed": 1}
+
+
+async def test_a_row_expired_past_its_maximum_age_counts_as_failed_when_it_expired(app: CohortBot, clock):
+    """Its moment is when the worker gave up on it, not when it was first due."""
+    await app.outbox.enqueue("late:1", DMTarget(1), Message(text="hi"), not_before=clock.now())
+    clock.advance(timedelta(days=10))  # the bot was down 10 days
+    assert await app.outbox.expire(clock.now(), timedelta(hours=48)) == 1
+    assert await app.outbox.count_failed(since=clock.now()) == 1
+    assert await app.outbox.requeue(clock.now(), failed_since=clock.now() + timedelta(seconds=1)) == 0
+    assert await app.outbox.requeue(clock.now(), failed_since=clock.now() - timedelta(days=7)) == 1

@@ -376,13 +376,10 @@ class DiscordSender:
         if known:
             return int(known)
         data = await self.client.http.start_private_message(int(user_id))
-        columns = {row["name"] for row in await db.fetchall("PRAGMA table_info(dm_channels)")}
-        values = {"platform": "discord", "user_id": user_id, "channel_id": str(data["id"])}
-        if "created_at" in columns:  # tolerate a schema that also records when
-            values["created_at"] = to_db(self.app.clock.now())
-        names = ", ".join(values)
-        marks = ", ".join("?" * len(values))
-        await db.execute(f"INSERT OR REPLACE INTO dm_channels ({names}) VALUES ({marks})", tuple(values.values()))
+        await db.execute(
+            "INSERT OR REPLACE INTO dm_channels (platform, user_id, channel_id) VALUES ('discord', ?, ?)",
+            (user_id, str(data["id"])),
+        )
         return int(data["id"])
 
     async def forget_dm_channel(self, person_id: int) -> None:

@@ -310,3 +310,24 @@ async def test_a_task_the_platform_cannot_do_fails_with_the_reason(app: CohortBo
     await OutboxWorker(app, rates={"console": None}).deliver_due()
     item = await app.outbox.get("event:1")
     assert item.state == "failed" and "cannot do scheduled_event tasks" in item.last_error
+
+
+async def test_skip_by_key_prefix_skips_only_pending_rows_under_that_prefix(app: CohortBot):
+    message = Message(text="Your extension.")
+    keys = ["ext:person-5:rev-1", "ext:person-5:rev-2", "ext:person-50:rev-1", "ext:person-5", "ext:person-6:rev-1"]
+    await app.outbox.enqueue_many(NewItem(k, DMTarget(1), message) for k in keys)
+    await app.db.execute("UPDATE outbox SET state = 'sent' WHERE key = 'ext:person-5:rev-2'")
+    assert await app.outbox.skip(["ext:person-6:rev-1"], "replaced", prefixes=["ext:person-5:"]) == 2
+    states = {i.key: i.state for i in await app.outbox.items()}
+    assert states == {
+        "ext:person-5:rev-1": "skipped",
+        "ext:person-5:rev-2": "sent",  # sent is sent: never rewritten
+        "ext:person-50:rev-1": "pending",  # another person whose id starts the same
+        "ext:person-5": "pending",  # the prefix ends in ':'
+        "ext:person-6:rev-1": "skipped",
+    }
+    plan = await app.db.fetchall(
+        "EXPLAIN QUERY PLAN UPDATE outbox SET state = 'skipped' WHERE +state = 'pending' AND (key >= ? AND key < ?)",
+        ("a", "b"),
+    )
+    assert any("USING INDEX" in r["detail"] and "key" in r["detail"] for r in plan), [r["detail"] for r in plan]

@@ -24,6 +24,26 @@ async def test_migrations_apply_once_in_order(tmp_path: Path) -> None:
     await again.close()
 
 
+async def test_a_migration_numbered_below_the_latest_applied_one_is_still_applied(tmp_path: Path, monkeypatch) -> None:
+    """Branches land in any order: a database at 0020 gets 0019 when it arrives, and only it."""
+    import bot.storage.db as db_module
+
+    files = migration_files()
+    late = next(f for f in files if f[1] == "0019_extension_revision.sql")
+    monkeypatch.setattr(db_module, "migration_files", lambda: [f for f in files if f is not late])
+    path = tmp_path / "m.db"
+    db = await Database(path).open()
+    assert "revision" not in {r["name"] for r in await db.fetchall("PRAGMA table_info(extensions)")}
+    assert await db.version() == files[-1][0] > late[0]
+    await db.close()
+    monkeypatch.setattr(db_module, "migration_files", lambda: files)
+    again = await Database(path).open()
+    assert "revision" in {r["name"] for r in await again.fetchall("PRAGMA table_info(extensions)")}
+    assert await again.migrate() == []
+    assert await again.fetchval("SELECT COUNT(*) FROM schema_version") == len(files)
+    await again.close()
+
+
 async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
     db = await Database(tmp_path / "t.db").open()
     now = "2026-01-12T00:00:00+00:00"
