@@ -34,6 +34,7 @@ BY_ACCOUNT = (
     " FROM identities a JOIN people p ON p.id = a.person_id WHERE a.platform = ? AND a.user_id = ?"
 )
 _NOCASE = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # SQLite's NOCASE folds ASCII only
+_json = json.JSONDecoder().raw_decode  # (SQLite's own JSON: no surrounding blanks to check for)
 
 
 class IdentityTaken(Exception):
@@ -312,7 +313,9 @@ def _active(where: str, include_removed: bool) -> str:
 
 def _person(row: sqlite3.Row) -> Person:
     """A :class:`Person` from a row of :data:`SELECT_PEOPLE` (sections in SQLite's NOCASE order)."""
-    sections = sorted(json.loads(row["section_list"]), key=lambda s: s.translate(_NOCASE))
+    sections = _json(row["section_list"])[0]
+    if len(sections) > 1:
+        sections.sort(key=lambda s: s.translate(_NOCASE))
     return Person(
         id=row["id"],
         name=row["name"],
@@ -320,7 +323,7 @@ def _person(row: sqlite3.Row) -> Person:
         role=Role.parse(row["role"]),
         track=row["track"],
         sections=tuple(sections),
-        identities=json.loads(row["identity_map"]),
+        identities=_json(row["identity_map"])[0],
         timezone=row["timezone"],
         stipend_eligible=bool(row["stipend_eligible"]),
         removed_at=from_db(row["removed_at"]) if row["removed_at"] else None,
