@@ -2,8 +2,8 @@
 
 No feature logic lives here. A slash command is acknowledged at once (Slack wants an answer within 3 s),
 then its text is split into raw options (``bot/core/textargs.py``), the core runs it, and the :class:`Reply` is rendered
-(``render.py``) and sent through the command's ``response_url`` (ephemeral when private). A reply with a form
-opens a modal (``forms.py``); its submission runs ``form.command``.
+(``render.py``) and sent through the command's ``response_url`` (ephemeral when private; :func:`post_response`).
+A reply with a form opens a modal (``forms.py``); its submission runs ``form.command``.
 
 Two Web API clients share the token and ``SLACK_API_URL``:
 
@@ -21,8 +21,10 @@ connection, per call.
 
 HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events) and ``GET /healthz``. The
 signature is checked on the raw body before anything is parsed: unsigned, forged or older than 5 minutes is 401;
-signed but unreadable (not UTF-8, broken JSON) is 400. A request Slack retries, or anyone replays, is run once
-(``dedupe.py``; also in Socket Mode). Socket Mode (``SLACK_APP_TOKEN`` set) serves only ``/healthz`` over HTTP.
+signed but unreadable (not UTF-8, broken JSON) is 400. Slash commands are then acknowledged and run by the adapter
+itself (see :meth:`SlackPlatform._events`); everything else is dispatched by bolt. A request Slack retries, or
+anyone replays, is run once (``dedupe.py``; also in Socket Mode, where bolt dispatches slash commands too).
+Socket Mode (``SLACK_APP_TOKEN`` set) serves only ``/healthz`` over HTTP.
 Both also serve the routes features declare in ``app.web_routes`` (``bot/web.py``), such as calendar feeds.
 """
 
