@@ -15,6 +15,7 @@ from bot.core.roles import Role
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
+    from bot.cohort import Cohort
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,27 @@ def facilitated_sections(app: CohortBot, person: Person, role: Role) -> list[str
         for s in person.sections:
             meeting = app.cohort.section(s)
             names[s.casefold()] = meeting.name if meeting else s
-    me = {person.name.casefold(), person.email.casefold()}
-    for meeting in app.cohort.sections:
-        if me & {f.casefold() for f in meeting.facilitators}:
-            names[meeting.name.casefold()] = meeting.name
+    by_facilitator = _sections_by_facilitator(app.cohort)
+    for me in {person.name.casefold(), person.email.casefold()}:
+        for section in by_facilitator.get(me, ()):
+            names[section.casefold()] = section
     return sorted(names.values())
+
+
+# The cohort file's sections by facilitator (name or email, casefolded), for the last cohort asked about: built once
+# per cohort (a reload brings a new Cohort), as a large cohort has thousands of sections.
+_facilitating: tuple[Cohort, dict[str, list[str]]] | None = None
+
+
+def _sections_by_facilitator(cohort: Cohort) -> dict[str, list[str]]:
+    global _facilitating
+    if _facilitating is None or _facilitating[0] is not cohort:
+        index: dict[str, list[str]] = {}
+        for meeting in cohort.sections:
+            for facilitator in {f.casefold() for f in meeting.facilitators}:
+                index.setdefault(facilitator, []).append(meeting.name)
+        _facilitating = (cohort, index)
+    return _facilitating[1]
 
 
 @dataclass
