@@ -266,7 +266,7 @@ async def cmd_manifest(args: argparse.Namespace) -> int:
 
     app = await CohortBot.open(args.cohort or EXAMPLE_COHORT, ":memory:")
     try:
-        from bot.settings import SlackSettings
+        from bot.platforms.slack.settings import SlackSettings
 
         prefix = SlackSettings().command_prefix
         manifest = build_manifest(app.registry, request_url=args.request_url, app_name=args.name, prefix=prefix)

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from bot.core.clock import END_OF_DAY, date_only, utc
+from bot.core.options import section_key
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -422,11 +423,15 @@ class Cohort(_Model):
         return next((w for w in self.weeks if w.number == number), None)
 
     def section(self, name: str) -> SectionMeeting | None:
-        """The section called ``name`` (case-insensitive); by index, as a large cohort has thousands."""
+        """The section called ``name`` (case-insensitive) or whose :func:`section_key` is ``name``; by index, as
+        a large cohort has thousands."""
         if self._by_name is None:
-            self._by_name = {}
+            by_name: dict[str, SectionMeeting] = {}
             for s in self.sections:
-                self._by_name.setdefault(s.name.casefold(), s)
+                by_name.setdefault(s.name.casefold(), s)
+            for s in self.sections:  # names first: a key never hides a section's name
+                by_name.setdefault(section_key(s.name), s)
+            self._by_name = by_name
         return self._by_name.get(name.strip().casefold())
 
     def local(self, day: date, at: Time, zone: ZoneInfo | None = None) -> datetime:

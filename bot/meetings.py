@@ -9,22 +9,28 @@ A cancelled meeting (or a week the file skips) is not held: nothing about it may
 
 Attendance lives in another feature: it plugs into :attr:`Meetings.attendance` (an :class:`AttendanceHook`),
 which ``/schedule`` and the facilitators' prep note look up at run time; without it they say it is not tracked.
+
+Every meeting of every section (:meth:`Meetings.timetable`, 10,000 at 1,250 sections) is computed once per
+cohort file and state of ``meeting_changes``, in slices that let the event loop run, and reused while neither
+changed: the periodic re-plan and the planners built on it cost a query, not a rebuild (see docs/scheduling.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from bot.cohort import Cohort, SectionMeeting, exception_start
 from bot.core.clock import from_db, to_db, utc
+from bot.core.pause import Pause
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
 Status = Literal["scheduled", "moved", "cancelled"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,30 @@ def apply(cohort: Cohort, section: SectionMeeting, week: int, change: Change | N
     )
 
 
+@dataclass(frozen=True, eq=False)
+class Timetable:
+    """Every meeting of every section (by start time) as ``cohort`` and the recorded ``changes`` have them.
+
+    :meth:`Meetings.timetable` returns the same object while neither changed, so what is derived from the meetings
+    alone (a planner's jobs) is computed once per timetable with :meth:`derive`, not at every re-plan.
+    """
+
+    cohort: Cohort
+    changes: dict[tuple[str, int], Change]
+    meetings: tuple[Meeting, ...]
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    async def derive(self, key: str, make: Callable[[Timetable], Awaitable[T]]) -> T:
+        """``await make(self)``, computed once for this timetable and remembered under ``key``.
+
+        ``make`` must depend on nothing but the timetable (its cohort, changes and meetings): the result is reused
+        until the cohort file or a meeting changes. Treat the result as read-only (copy a list before changing it).
+        """
+        if key not in self._derived:
+            self._derived[key] = await make(self)
+        return self._derived[key]
+
+
 class AttendanceHook(Protocol):
     """What the attendance feature tells the rest (set as ``app.meetings.attendance`` in its ``setup``).
 
@@ -159,6 +189,8 @@ class Meetings:
         self.app = app
         # Set by the attendance feature (see AttendanceHook); None while it is not installed.
         self.attendance: AttendanceHook | None = None
+        self._timetable: Timetable | None = None
+        self.computed = 0  # how many times every meeting was computed (a timetable built, not reused)
 
     @property
     def weeks(self) -> range:
@@ -193,6 +225,30 @@ class Meetings:
         changes = await self.changes(found.name)
         return [apply(self.app.cohort, found, w, changes.get((found.name.casefold(), w))) for w in self.weeks]
 
+    async def current(self, section: str, now: datetime) -> Meeting | None:
+        """``section``'s meeting at ``now`` ("this week's meeting"), counted in the section's own zone.
+
+        In order: the meeting under way (``start <= now < end``; one moved into another week too); else the
+        meeting of the course week ``now`` falls in, weeks counted from ``start_date`` in the section's zone (where
+        its meetings are placed), held or not; else (outside the course's weeks) the latest that has started;
+        else (before the course) the first. ``None`` only if there is no such section. Cancelled meetings are
+        returned like the others: callers refuse them clearly. One query (see docs/sections.md).
+        """
+        meetings = await self.of_section(section)
+        if not meetings:
+            return None
+        now = utc(now)
+        under_way = [m for m in meetings if m.start <= now < m.end]
+        if under_way:
+            return max(under_way, key=lambda m: m.start)
+        cohort = self.app.cohort
+        local = now.astimezone(cohort.section_zone(meetings[0].section)).date()
+        week = (local - cohort.start_date).days // 7 + 1
+        if week in self.weeks:
+            return meetings[week - 1]
+        started = [m for m in meetings if m.start <= now]
+        return max(started, key=lambda m: m.start) if started else min(meetings, key=lambda m: m.start)
+
     async def of_sections(self, names: Iterable[str]) -> list[Meeting]:
         """Every week's meeting of the sections called ``names`` (unknown names left out), by start time."""
         found = {s.name: s for n in names if (s := self.app.cohort.section(n)) is not None}
@@ -215,15 +271,31 @@ class Meetings:
         out = [apply(self.app.cohort, s, week, changes.get(s.name.casefold())) for s in self.app.cohort.sections]
         return sorted(out, key=lambda m: (m.start, m.name))
 
+    async def timetable(self) -> Timetable:
+        """Every meeting of every section: one query for the changes, and the meetings computed only when the
+        cohort file (a reload) or the changes differ from the last time; then in slices, yielding to the loop."""
+        cohort = self.app.cohort
+        changes = await self.changes()
+        last = self._timetable
+        if last is not None and last.cohort is cohort and last.changes == changes:
+            return last
+        weeks = range(1, len(cohort.weeks) + 1)
+        out: list[Meeting] = []
+        pause = Pause()
+        for s in cohort.sections:
+            folded = s.name.casefold()
+            out.extend(apply(cohort, s, w, changes.get((folded, w))) for w in weeks)
+            await pause()
+        out.sort(key=lambda m: (m.start, m.name))
+        made = Timetable(cohort, changes, tuple(out))
+        self.computed += 1
+        if self.app.cohort is cohort:  # not replaced by a reload meanwhile
+            self._timetable = made
+        return made
+
     async def all(self) -> list[Meeting]:
         """Every meeting of every section, by start time."""
-        changes = await self.changes()
-        out = [
-            apply(self.app.cohort, s, w, changes.get((s.name.casefold(), w)))
-            for s in self.app.cohort.sections
-            for w in self.weeks
-        ]
-        return sorted(out, key=lambda m: (m.start, m.name))
+        return list((await self.timetable()).meetings)
 
     async def between(self, start: datetime, end: datetime) -> list[Meeting]:
         """Meetings starting in ``[start, end)``, cancelled ones included, by start time."""

@@ -48,7 +48,9 @@ async def plan(app: CohortBot) -> list[PlannedJob]:
         started = time.perf_counter()
         jobs.extend(await planner(app))
         took = time.perf_counter() - started
-        if took > SLOW_PLANNER:  # it may have held the event loop that long: every answer waited
+        # Wall time: a planner that computes much yields in slices meanwhile (bot/core/pause.py), one that does
+        # not held the event loop that long, and every answer waited.
+        if took > SLOW_PLANNER:
             log.info("planner %s.%s took %.0f ms", planner.__module__, planner.__qualname__, took * 1000)
         await asyncio.sleep(0)  # between planners, whatever answers are waiting go first
     ids = [j.id for j in jobs]

@@ -15,7 +15,6 @@ from bot.core.roles import Role
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
-    from bot.cohort import Cohort
 
 
 @dataclass(frozen=True)
@@ -44,36 +43,6 @@ class Place:
     channel_id: str | None = None
     channel_name: str | None = None
     is_dm: bool = False
-
-
-def facilitated_sections(app: CohortBot, person: Person, role: Role) -> list[str]:
-    """The sections ``person`` runs: their roster sections if facilitator+, plus those naming them in the file."""
-    names: dict[str, str] = {}
-    if role >= Role.FACILITATOR:
-        for s in person.sections:
-            meeting = app.cohort.section(s)
-            names[s.casefold()] = meeting.name if meeting else s
-    by_facilitator = _sections_by_facilitator(app.cohort)
-    for me in {person.name.casefold(), person.email.casefold()}:
-        for section in by_facilitator.get(me, ()):
-            names[section.casefold()] = section
-    return sorted(names.values())
-
-
-# The cohort file's sections by facilitator (name or email, casefolded), for the last cohort asked about: built once
-# per cohort (a reload brings a new Cohort), as a large cohort has thousands of sections.
-_facilitating: tuple[Cohort, dict[str, list[str]]] | None = None
-
-
-def _sections_by_facilitator(cohort: Cohort) -> dict[str, list[str]]:
-    global _facilitating
-    if _facilitating is None or _facilitating[0] is not cohort:
-        index: dict[str, list[str]] = {}
-        for meeting in cohort.sections:
-            for facilitator in {f.casefold() for f in meeting.facilitators}:
-                index.setdefault(facilitator, []).append(meeting.name)
-        _facilitating = (cohort, index)
-    return _facilitating[1]
 
 
 @dataclass
@@ -107,9 +76,12 @@ class Context:
 
     @property
     def own_sections(self) -> list[str]:
-        """Sections this person runs (facilitators; organizers run none unless listed)."""
+        """Sections this person runs, by the one rule (:func:`bot.membership.sections_run_by`): organizers run
+        none unless the roster or the cohort file gives them one."""
         if self._sections is None:
-            self._sections = facilitated_sections(self.app, self.person, self.role)
+            from bot.membership import sections_run_by  # lazily, as the cohort: the core stays import-light
+
+            self._sections = sections_run_by(self.app.cohort, self.person, self.role)
         return self._sections
 
     def may_manage_section(self, section: str) -> bool:

@@ -7,7 +7,8 @@ Text uses a small markup that all three platforms can translate:
   natively in each reader's zone, Slack turns it into ``<!date^...>``, the console prints the reader's
   local time.
 
-A message is a pydantic model so it can be stored in the outbox as JSON and rebuilt unchanged.
+A message is a pydantic model so it can be stored in the outbox as JSON and rebuilt unchanged. A text too long
+for a platform's limits is cut by :func:`split_markup`, the one splitter every adapter uses, never inside markup.
 """
 
 from __future__ import annotations
@@ -392,3 +393,73 @@ class Reply(BaseModel):
     def ask(cls, form: Form) -> Reply:
         """A reply that opens ``form``."""
         return cls(form=form, private=True)
+
+
+def split_markup(text: str, limit: int) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, for a platform's limit on one message or block.
+
+    Whole lines are packed into each piece; a line too long for one is cut at a space outside any markup (a
+    ``<...>`` token such as a link, mention or timestamp, a ``[title](url)`` link, ``*bold*`` or ``**bold**``, and
+    `` `code` ``), else at any space, else at ``limit`` (but not inside a ``<...>`` token if it can be helped), so
+    no link or bold text is torn in two. Works on the core's markup and on what the adapters render it into.
+    """
+    if limit < 1:
+        raise ValueError("a piece holds at least one character")
+    out: list[str] = []
+    current: str | None = None
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current is not None:
+                out.append(current)
+                current = None
+            cut = _cut(line, limit)
+            out.append(line[:cut].rstrip(" ") or line[:cut])
+            line = line[cut:].lstrip(" ")
+        candidate = line if current is None else f"{current}\n{line}"
+        if len(candidate) > limit:
+            out.append(current or "")
+            current = line
+        else:
+            current = candidate
+    if current is not None and (current.strip() or not out):
+        out.append(current)
+    return out
+
+
+def _cut(line: str, limit: int) -> int:
+    """Where to cut an over-long ``line`` (a position in 1..``limit``; see :func:`split_markup`)."""
+    clean = any_space = 0
+    angle = square = 0  # depth of <...> and [...]
+    url = code = strong = False  # inside a link's (url), `code`, a run of * ... *
+    token_start = 0  # where the <...> we are in began
+    i = 0
+    while i <= limit and i < len(line):
+        char = line[i]
+        if char == " " and i:
+            any_space = i
+            if not (angle or square or url or code or strong):
+                clean = i
+        if code:
+            code = char != "`"
+        elif char == "`":
+            code = True
+        elif char == "<":
+            angle += 1
+            token_start = token_start if angle > 1 else i
+        elif char == ">" and angle:
+            angle -= 1
+        elif char == "[":
+            square += 1
+        elif char == "]" and square:
+            square -= 1
+            url = line.startswith("(", i + 1)
+        elif char == ")" and url:
+            url = False
+        elif char == "*":
+            while i + 1 < len(line) and line[i + 1] == "*":
+                i += 1
+            strong = not strong
+        i += 1
+    if clean or any_space:
+        return clean or any_space
+    return token_start if angle and token_start > 0 else limit

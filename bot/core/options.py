@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,12 @@ async def parse_option(ctx: Context, option: Option, raw: Any) -> Any:
             return number
         case OptionType.SECTION:
             meeting = ctx.app.cohort.section(str(raw))
+            if meeting is None and str(raw).startswith(SECTION_KEY_PREFIX):  # a button's key (bot.cohort.section_key)
+                raise OptionError(
+                    "That section is no longer in the cohort file (renamed or removed since this was shown): "
+                    "run the command again.",
+                    field=option.name,
+                )
             if meeting is None:
                 names = ", ".join(s.name for s in ctx.app.cohort.sections) or "none"
                 raise OptionError(f"There is no section called {excerpt(raw)}. Sections: {names}.", field=option.name)
@@ -164,6 +171,16 @@ def _datetime(text: str) -> datetime | None:
 def person_ref(person: Person) -> str:
     """How a person is named in a select's values: ``#`` and their roster id (see :func:`resolve_person`)."""
     return f"#{person.id}"
+
+
+SECTION_KEY_PREFIX = "~"
+
+
+def section_key(name: str) -> str:
+    """How a section is named in a button's options: ``~`` and 12 hex digits of a hash of its name as
+    :meth:`bot.cohort.Cohort.section` compares it (13 characters, whatever the name's length or script, so the
+    button's id fits every platform). The same on every run and after a reload; ``Cohort.section`` resolves it."""
+    return SECTION_KEY_PREFIX + hashlib.sha256(name.strip().casefold().encode()).hexdigest()[:12]
 
 
 async def resolve_person(ctx: Context, text: str, name: str = "user") -> Person:

@@ -80,8 +80,30 @@ class TransientSendError(SendError):
         self.retry_after = retry_after
 
 
+# What a permanent failure means, in the core's words: a sender classifies its platform's error codes into one of
+# these (``PermanentSendError.kind``), so features word reports from the kind and never name a platform's codes.
+DMS_CLOSED = "dms_closed"  # the person takes no DMs from the bot (their settings; on some platforms: or left)
+NOT_MEMBER = "not_member"  # not (or no longer) a member of the server or workspace
+DEACTIVATED = "deactivated"  # their account there is deactivated
+NOT_LINKED = "not_linked"  # no account linked on this platform
+REMOVED = "removed"  # removed from the roster (or never on it)
+CHANNEL_MISSING = "channel_missing"  # the channel does not exist, or the bot cannot see or post in it
+EXPIRED = "expired"  # not delivered within the outbox's maximum age (the platform was down)
+FAILURE_KINDS = frozenset({DMS_CLOSED, NOT_MEMBER, DEACTIVATED, NOT_LINKED, REMOVED, CHANNEL_MISSING, EXPIRED})
+
+
 class PermanentSendError(SendError):
-    """Retrying will not help (unknown channel, DMs closed, no platform id)."""
+    """Retrying will not help (unknown channel, DMs closed, no platform id).
+
+    ``kind`` is what it means, if the sender can tell: one of :data:`FAILURE_KINDS` (``None``: something else; the
+    ``reason`` says what). The outbox stores it with the failed row (``failure_kind``).
+    """
+
+    def __init__(self, reason: str, kind: str | None = None) -> None:
+        super().__init__(reason)
+        if kind is not None and kind not in FAILURE_KINDS:
+            raise ValueError(f"unknown failure kind {kind!r}")
+        self.kind = kind
 
 
 class UnknownOutcomeError(TransientSendError):
@@ -168,8 +190,18 @@ class Linker(Protocol):
     """A platform's directory of accounts, for linking people to the roster without asking for their ids.
 
     A running platform that can see its members' emails puts one in ``app.linkers[platform]`` (Slack does, with
-    ``users.lookupByEmail`` and ``users.info``). Both methods pace themselves to the platform's limits and wait
-    out rate limits; they raise :class:`LinkError` when no lookup can succeed (e.g. a missing scope).
+    ``users.lookupByEmail``, ``users.info`` and ``users.list``). The methods pace themselves to the platform's
+    limits and wait out rate limits; they raise :class:`LinkError` when no lookup can succeed (e.g. a missing
+    scope).
+
+    * ``directory`` (optional, looked up with ``getattr``): every active member's email at once, for linking the
+      whole roster::
+
+          async def directory(self) -> dict[str, str]: ...
+
+      It maps each email (case-folded) to its account's user id, reading the member list a page at a time (on
+      Slack, ``users.list``: a call per 1,000 members), so that linking 20,000 people costs a few dozen calls,
+      not one lookup each. Without it, the roster is looked up one email at a time with :meth:`find_by_email`.
     """
 
     platform: str

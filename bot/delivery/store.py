@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.clock import from_db, to_db
 from bot.core.messages import Message
-from bot.core.platform import ChannelTarget, DMTarget, PlatformTask, Target
+from bot.core.platform import EXPIRED, ChannelTarget, DMTarget, PlatformTask, Target
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -88,6 +88,7 @@ class OutboxItem:
     due_at: datetime | None = None
     in_flight_at: datetime | None = None
     platform_message_id: str | None = None
+    failure_kind: str | None = None  # a failed row's kind of failure (bot/core/platform.py), if classified
 
 
 @dataclass(frozen=True)
@@ -240,11 +241,15 @@ class Outbox:
             (to_db(not_before), reason[:1000], to_db(in_flight_at) if in_flight_at else None, item.id),
         )
 
-    async def failed(self, item: OutboxItem, reason: str, in_flight_at: datetime | None = None) -> None:
-        """``sending`` -> ``failed`` for good, with the reason (``in_flight_at`` kept if an outcome is unknown)."""
+    async def failed(
+        self, item: OutboxItem, reason: str, in_flight_at: datetime | None = None, kind: str | None = None
+    ) -> None:
+        """``sending`` -> ``failed`` for good, with the reason and its ``kind`` if the sender classified it
+        (``in_flight_at`` kept if an outcome is unknown)."""
         await self.db.execute(
-            "UPDATE outbox SET state = 'failed', last_error = ?, in_flight_at = ? WHERE id = ? AND state = 'sending'",
-            (reason[:1000], to_db(in_flight_at) if in_flight_at else None, item.id),
+            "UPDATE outbox SET state = 'failed', last_error = ?, failure_kind = ?, in_flight_at = ?"
+            " WHERE id = ? AND state = 'sending'",
+            (reason[:1000], kind, to_db(in_flight_at) if in_flight_at else None, item.id),
         )
 
     async def release(self, items: Iterable[OutboxItem]) -> None:
@@ -268,7 +273,8 @@ class Outbox:
         index on ``(state, not_before)`` finds them)."""
         cutoff = to_db(now - max_age)
         cursor = await self.db.execute(
-            "UPDATE outbox SET state = 'failed', last_error = ? || ' (' || attempts || ' attempt(s)'"
+            f"UPDATE outbox SET state = 'failed', failure_kind = '{EXPIRED}', last_error = ? || ' (' || attempts"
+            " || ' attempt(s)'"
             " || COALESCE('; last error: ' || last_error, '') || ')'"
             " WHERE state = 'pending' AND not_before < ? AND due_at < ?",
             (expired(max_age), cutoff, cutoff),
@@ -335,4 +341,5 @@ def row_to_item(row) -> OutboxItem:  # noqa: ANN001 - aiosqlite.Row
         due_at=from_db(due) if due else None,
         in_flight_at=from_db(in_flight) if in_flight else None,
         platform_message_id=row["platform_message_id"],
+        failure_kind=row["failure_kind"] if "failure_kind" in keys else None,
     )

@@ -5,6 +5,8 @@ A pass (:meth:`OutboxWorker.deliver_due`):
 
 * fails rows past the maximum age (``expire``), then a claimer keeps per-platform queues topped up (``claim``,
   the next batch while the current one is being sent) and each platform's lanes (8; 1 for the console) send;
+* a DM to someone removed from the roster since it was queued fails at once, unsent ("... was removed from the
+  roster");
 * each send: ``tried`` (attempts + 1, in flight), a slot from the platform's :class:`Pacer`, ``sender.send``,
   and the outcome recorded at once: ``sent``; ``failed`` (a permanent error, or past the maximum age);
   ``retry_later`` (a 429: the pacer pauses for ``retry_after``, the row is due again at once; another transient
@@ -34,6 +36,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot.core.clock import ManualClock
 from bot.core.platform import (
+    EXPIRED,
+    REMOVED,
+    DMTarget,
     PermanentSendError,
     PlatformTask,
     Sender,
@@ -228,7 +233,7 @@ class OutboxWorker:
             if probe:
                 health.probe_abandoned()
             reason = expired(self.max_age, item.attempts, item.last_error)
-            await self.persist(lambda: self.store.failed(item, reason, item.in_flight_at))
+            await self.persist(lambda: self.store.failed(item, reason, item.in_flight_at, EXPIRED))
             return "failed"
         checked = False
         task = isinstance(item.target, PlatformTask)  # tasks are idempotent: run again, never looked up
@@ -249,6 +254,13 @@ class OutboxWorker:
                 return await self._sent(item, str(found))
             checked = True
         known = None if checked else item.in_flight_at  # what is in flight if this send is answered "no"
+        gone = await self._removed(item)
+        if gone is not None:  # removed from the roster since it was queued: gone, so never sent
+            if probe:
+                health.probe_abandoned()
+            log.info("outbox: %s not sent: %s", item.key, gone)
+            await self.persist(lambda: self.store.failed(item, gone, known, REMOVED))
+            return "failed"
         # From here on the row may reach the platform. Marked before the pacer's slot (in real time, as platforms
         # timestamp), so the send's timing is untouched.
         item = await self.persist(lambda: self.store.tried(item, datetime.now(UTC), checked=checked))
@@ -258,9 +270,9 @@ class OutboxWorker:
             message_id = await _perform(sender, item)
         except PermanentSendError as exc:
             health.answered(self.app.clock.now())
-            reason = exc.reason
+            reason, kind = exc.reason, exc.kind
             log.warning("outbox: %s to %s failed permanently: %s", item.key, item.target.describe(), reason)
-            await self.persist(lambda: self.store.failed(item, reason, known))
+            await self.persist(lambda: self.store.failed(item, reason, known, kind))
             return "failed"
         except UnknownOutcomeError as exc:
             return await self._retry(item, exc, item.in_flight_at)
@@ -270,6 +282,13 @@ class OutboxWorker:
             log.exception("outbox: sending %s failed unexpectedly", item.key)
             return await self._retry(item, UnknownOutcomeError(f"{type(exc).__name__}: {exc}"), item.in_flight_at)
         return await self._sent(item, message_id)
+
+    async def _removed(self, item: OutboxItem) -> str | None:
+        """Why a DM is not to be sent at all: its person was removed from the roster after it was queued."""
+        if not isinstance(item.target, DMTarget):
+            return None
+        person = await self.app.people.get(item.target.person_id)
+        return f"{person.name} was removed from the roster" if person is not None and person.removed else None
 
     async def _sent(self, item: OutboxItem, message_id: str | None) -> str:
         now = self.app.clock.now()
@@ -293,7 +312,7 @@ class OutboxWorker:
             delay = min(self.max_backoff, self.base_backoff * 2 ** max(0, item.attempts - 1))
         if self._too_old(item):
             reason = expired(self.max_age, item.attempts, exc.reason)
-            await self.persist(lambda: self.store.failed(item, reason, in_flight))
+            await self.persist(lambda: self.store.failed(item, reason, in_flight, EXPIRED))
             return "failed"
         not_before = max(item.not_before, now + timedelta(seconds=delay))
         await self.persist(lambda: self.store.retry_later(item, exc.reason, not_before, in_flight))

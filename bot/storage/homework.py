@@ -15,6 +15,7 @@ from bot.core.clock import from_db, to_db
 from bot.storage.db import Database
 
 SECTION_SEPARATOR = "\x1f"
+PARAMS_PER_QUERY = 900  # under SQLite's default limit of bound parameters
 
 
 @dataclass(frozen=True)
@@ -309,6 +310,28 @@ class HomeworkRepo:
         rows = await self.db.fetchall(sql + " GROUP BY person_id, week", params)
         return {(r["person_id"], r["week"]): r["n"] for r in rows}
 
+    async def of_people(
+        self, week: int, person_ids: Sequence[int]
+    ) -> tuple[dict[int, Submission], dict[int, Extension]]:
+        """The submission that counts and the extension for ``week`` of just ``person_ids``, by person id.
+
+        Index lookups per person (``submissions_by_person_week``, the extensions' key), in chunks of the
+        SQLite parameter limit: the cost is the audience's, not the week's whole cohort.
+        """
+        latest: dict[int, Submission] = {}
+        extensions: dict[int, Extension] = {}
+        ids = list(dict.fromkeys(person_ids))
+        for start in range(0, len(ids), PARAMS_PER_QUERY):
+            chunk = ids[start : start + PARAMS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.db.fetchall(f"{LATEST} AND s.week = ? AND s.person_id IN ({marks})", [week, *chunk])
+            latest.update((r["person_id"], _submission(r)) for r in rows)
+            rows = await self.db.fetchall(
+                f"SELECT * FROM extensions WHERE week = ? AND person_id IN ({marks})", [week, *chunk]
+            )
+            extensions.update((r["person_id"], _extension(r)) for r in rows)
+        return latest, extensions
+
     async def file(self, submission_id: int) -> tuple[str, bytes] | None:
         """The uploaded file of a submission: ``(name, bytes)``."""
         row = await self.db.fetchone(
@@ -345,21 +368,6 @@ class HomeworkRepo:
         """How many scholars there are (in ``sections``)."""
         sql, params = scholar_count_query(sections)
         return int(await self.db.fetchval(sql, params) or 0)
-
-    async def section_leads(self, named: Iterable[str]) -> list[tuple[Member, str]]:
-        """Everyone who may run a section, with their role label: facilitators and organizers, and anyone whose
-        name or email is in ``named`` (the cohort file's facilitators). One query."""
-        names = sorted({n.strip() for n in named if n.strip()})
-        marks = ", ".join("?" for _ in names) or "NULL"
-        rows = await self.db.fetchall(
-            "SELECT p.id, p.name, p.email, p.track, p.role,"
-            " (SELECT group_concat(ps.section, char(31)) FROM person_sections ps WHERE ps.person_id = p.id) AS sections"
-            " FROM people p WHERE (p.role IN ('facilitator', 'organizer')"
-            f" OR p.email IN ({marks}) OR p.name COLLATE NOCASE IN ({marks})){ACTIVE}"
-            " ORDER BY p.name COLLATE NOCASE, p.id",
-            [*names, *names],
-        )
-        return [(Member(r["id"], r["name"], r["email"], r["track"], _sections(r["sections"])), r["role"]) for r in rows]
 
     async def standing(self, person_id: int, week: int) -> tuple[Extension | None, int]:
         """A person's extension for ``week`` (if any) and how many times they have submitted it: one query, for

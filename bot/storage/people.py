@@ -13,7 +13,10 @@ from datetime import datetime
 from bot.core.clock import from_db, to_db
 from bot.core.people import Person, PersonInput
 from bot.core.roles import Role
+from bot.core.util import batched
 from bot.storage.db import Database
+
+BATCH = 900  # ids per IN (...) list (SQLite's limit on ``?`` parameters); each batch of people is one query
 
 __all__ = ["IdentityTaken", "PeopleRepo", "Person", "PersonInput"]
 NAME_MAX = 200  # the longest text :meth:`PeopleRepo.by_name` looks for
@@ -109,7 +112,7 @@ class PeopleRepo:
         """The people with these ids, by id (unknown ids are left out)."""
         wanted = sorted(set(ids))
         found: dict[int, Person] = {}
-        for chunk in _chunks(wanted):
+        for chunk in batched(wanted, BATCH):
             marks = ",".join("?" * len(chunk))
             for p in await self._where(f"id IN ({marks})", chunk):
                 found[p.id] = p
@@ -328,12 +331,6 @@ def _person(row: sqlite3.Row) -> Person:
         stipend_eligible=bool(row["stipend_eligible"]),
         removed_at=from_db(row["removed_at"]) if row["removed_at"] else None,
     )
-
-
-def _chunks(values: list, size: int = 900) -> Iterable[list]:
-    """``values`` in pieces small enough for SQLite's limit on ``?`` parameters."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def _like(text: str) -> str:

@@ -103,7 +103,15 @@ async def parse_to(ctx: Context, text: str) -> Audience:
     if colon and kind in PEOPLE_WORDS:
         if not rest:
             raise UserError("people: needs names, emails or mentions, separated by commas.", field="to")
-        return Audience("people", people=await resolve_people(ctx, rest, "to"))
+        named = await resolve_people(ctx, rest, "to")
+        gone = [p.name for p in named if p.removed]
+        if gone:
+            raise UserError(
+                f"{', '.join(gone)} {'was' if len(gone) == 1 else 'were'} removed from the roster, so I cannot tell "
+                "them anything here: leave them out.",
+                field="to",
+            )
+        return Audience("people", people=named)
     hint = ""
     if cohort.section(raw) is not None:
         hint = f" Did you mean to:section:{cohort.section(raw).name}?"  # type: ignore[union-attr]
@@ -142,7 +150,7 @@ def check_allowed(ctx: Context, audience: Audience) -> None:
 
 
 async def members(app: CohortBot, audience: Audience) -> list[Person]:
-    """Everyone the audience means, by name (a few queries whatever its size)."""
+    """Everyone the audience means who is still on the roster, by name (a few queries whatever its size)."""
     people = app.people
     if audience.kind == "all":
         found = await people.all()
@@ -158,7 +166,9 @@ async def members(app: CohortBot, audience: Audience) -> list[Person]:
         found = [*found, *(p for p in extra if p.id not in {f.id for f in found})]
     else:
         found = list(audience.people)
-    return sorted(found, key=lambda p: p.name.casefold())
+    # Someone removed from the roster is gone: never in an audience, however it was named (a track, a section's
+    # facilitator by email, people:...).
+    return sorted((p for p in found if not p.removed), key=lambda p: p.name.casefold())
 
 
 def channel_for(cohort: Cohort, audience: Audience) -> str:

@@ -6,6 +6,8 @@
 * The planner (:func:`plan_announcements`) gives one job per scheduled announcement, at its time, and one
   ``announce-report:<id>:<round>`` job for each announcement whose rows are all settled: the completion check. The
   runtime re-plans after every delivery pass, so the report follows the last DM at once.
+* Drafts (previews never sent) are purged once :data:`DRAFTS_KEPT` old, by a planned job at the oldest one's
+  age (``announce-drafts:<id>``), so they never pile up.
 * :func:`send_report` DMs the author the counts and marks it ``done``; a "Retry failed" starts a new round (and so
   a new report).
 """
@@ -31,12 +33,17 @@ if TYPE_CHECKING:
 # A report job is due as soon as the planner notices its announcement settled; "a little in the past", so that a
 # job runner whose notion of now was taken just before planning still sees it due.
 NOTICED = timedelta(seconds=30)
-GONE = "is no longer on the roster"
+GONE = "was removed from the roster"
+# A draft (a preview never sent) is kept this long, then purged: its Send expired after an hour
+# (``PREVIEW_VALID``), and a day is ample for /announcements id:<n> to say what became of it.
+DRAFTS_KEPT = timedelta(days=1)
 
 
 async def reach(app: CohortBot, person_ids: list[int]) -> tuple[dict[int, Person], dict[int, str]]:
-    """The people (one query per 900) and, for those the platform cannot reach, why."""
-    people = await app.people.get_many(person_ids)
+    """The people still on the roster (one query per 900) and, for those who cannot be reached, why: removed
+    from the roster since the preview (gone: never sent to), or unreachable on the platform."""
+    found = await app.people.get_many(person_ids)
+    people = {i: p for i, p in found.items() if not p.removed}
     reasons = await platform_unreachable(app, list(people.values()))
     reasons.update({i: GONE for i in person_ids if i not in people})
     return people, reasons
@@ -118,8 +125,16 @@ def _report(announcement_id: int, round_: int):  # noqa: ANN202 - a job's run fu
     return run
 
 
+def _purge(before: timedelta):  # noqa: ANN202 - a job's run function
+    async def run(app: CohortBot) -> None:
+        await repo(app).purge_drafts(app.clock.now() - before)
+
+    return run
+
+
 async def plan_announcements(app: CohortBot) -> list[PlannedJob]:
-    """One job per scheduled announcement (at its time) and one report job per settled one still sending."""
+    """One job per scheduled announcement (at its time), one report job per settled one still sending, and one
+    that purges drafts once the oldest is :data:`DRAFTS_KEPT` old (the next one is planned after it ran)."""
     store = repo(app)
     jobs = [
         PlannedJob(
@@ -132,6 +147,19 @@ async def plan_announcements(app: CohortBot) -> list[PlannedJob]:
         )
         for a in await store.in_state("scheduled")
     ]
+    oldest = await store.oldest_draft()
+    if oldest is not None:
+        draft_id, previewed = oldest
+        jobs.append(
+            PlannedJob(
+                id=f"announce-drafts:{draft_id}",
+                when=previewed + DRAFTS_KEPT,
+                kind="announcement-drafts",
+                description=f"purge announcement previews never sent, older than {DRAFTS_KEPT.days} day(s)",
+                run=_purge(DRAFTS_KEPT),
+                grace=timedelta(days=3650),  # late is fine (after downtime): it only deletes
+            )
+        )
     now = app.clock.now()
     for a in await store.in_state("sending"):
         if await unsettled(app, a.id) == 0:

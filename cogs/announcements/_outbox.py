@@ -14,11 +14,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.core.platform import (
+    CHANNEL_MISSING,
+    DEACTIVATED,
+    DMS_CLOSED,
+    EXPIRED,
+    NOT_LINKED,
+    NOT_MEMBER,
+    REMOVED,
+)
+from bot.core.util import batched
+
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
 UNSETTLED = ("pending", "sending")
-CHUNK = 500
 
 
 def dm_key(announcement_id: int, person_id: int) -> str:
@@ -47,26 +57,25 @@ def person_of(key: str) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
-# Failure reasons as the senders word them (bot/platforms/*/sender.py), in a few words people understand; worded
-# in the singular, to follow a count. The first pattern that matches wins; anything else is shown as it is.
-REASONS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"50007", re.I), "has DMs closed or left the server"),  # Discord cannot tell the two apart
-    (re.compile(r"DMs closed|cannot_dm", re.I), "has DMs closed"),
-    (re.compile(r"10013|unknown user|not in the server", re.I), "is not in the server"),
-    (re.compile(r"user_not_found|not in the workspace", re.I), "is not in the workspace"),
-    (re.compile(r"account_inactive|user_disabled|is_inactive", re.I), "has a deactivated account"),
-    (re.compile(r"has not linked|no person with id|nobody with id", re.I), "has no account linked"),
-    (re.compile(r"channel_not_found|not_in_channel|no (?:text )?channel", re.I), "could not be found"),
-    (re.compile(r"not delivered within", re.I), "was not reached in time (the platform was down)"),
-]
+# A failed row's kind (``PermanentSendError.kind``: the sender classifies its platform's error codes, so this
+# feature never names them), in a few words people understand; worded in the singular, to follow a count.
+WORDS: dict[str, str] = {
+    DMS_CLOSED: "has DMs closed or left",  # some platforms cannot tell the two apart
+    NOT_MEMBER: "is not a member (left, or never joined)",
+    DEACTIVATED: "has a deactivated account",
+    NOT_LINKED: "has no account linked",
+    REMOVED: "was removed from the roster",
+    CHANNEL_MISSING: "could not be found",
+    EXPIRED: "was not reached in time (the platform was down)",
+}
 
 
-def failure_reason(last_error: str | None) -> str:
-    """A failed row's reason in a few words (see :data:`REASONS`)."""
+def failure_reason(kind: str | None, last_error: str | None) -> str:
+    """A failed row's reason in a few words: from its ``kind`` (see :data:`WORDS`); unclassified, the sender's
+    own reason, shortened."""
+    if kind in WORDS:
+        return WORDS[kind]
     text = last_error or "failed for an unknown reason"
-    for pattern, words in REASONS:
-        if pattern.search(text):
-            return words
     text = re.sub(r"^gave up after \d+ attempts: ", "", text)
     return f"failed ({text[:120]})"
 
@@ -104,12 +113,13 @@ async def counts(app: CohortBot, announcement_id: int) -> Counts:
             out.failed += r["n"]
     if out.failed:
         failed = await app.db.fetchall(
-            "SELECT key, state, last_error FROM outbox WHERE key >= ? AND key < ? AND state NOT IN"
+            "SELECT key, state, last_error, failure_kind FROM outbox WHERE key >= ? AND key < ? AND state NOT IN"
             " ('sent', 'pending', 'sending')",
             (lo, hi),
         )
         for r in failed:
-            reason = failure_reason(r["last_error"]) if r["state"] == "failed" else "was skipped"
+            failed = r["state"] == "failed"
+            reason = failure_reason(r["failure_kind"], r["last_error"]) if failed else "was skipped"
             out.reasons[reason] += 1
             person = person_of(r["key"])
             if person is None:
@@ -134,8 +144,8 @@ async def retry_failed(app: CohortBot, announcement_id: int) -> int:
     rows = await app.db.fetchall("SELECT key FROM outbox WHERE key >= ? AND key < ? AND state = 'failed'", (lo, hi))
     keys = [r["key"] for r in rows]
     again = 0
-    for start in range(0, len(keys), CHUNK):  # SQLite's limit on parameters
-        again += await app.outbox.requeue(app.clock.now(), keys[start : start + CHUNK])
+    for chunk in batched(keys):  # SQLite's limit on parameters
+        again += await app.outbox.requeue(app.clock.now(), chunk)
     return again
 
 

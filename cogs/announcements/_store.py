@@ -199,9 +199,29 @@ class AnnouncementsRepo:
         )
         return {jobs[r["job_id"]]: r["reason"] or "the bot was not running at its time" for r in rows}
 
+    async def oldest_draft(self) -> tuple[int, datetime] | None:
+        """The id and preview time of the oldest draft (a preview never sent), or ``None`` if there is none."""
+        row = await self.db.fetchone(
+            "SELECT id, created_at FROM announcements WHERE state = 'draft' ORDER BY created_at, id LIMIT 1"
+        )
+        return (row["id"], from_db(row["created_at"])) if row else None
+
+    async def purge_drafts(self, until: datetime) -> int:
+        """Delete the drafts previewed at or before ``until`` (their Send expired long ago) with who they were for;
+        return how many."""
+        async with self.db.transaction() as conn:
+            old = "SELECT id FROM announcements WHERE state = 'draft' AND created_at <= ?"
+            await conn.execute(f"DELETE FROM announcement_recipients WHERE announcement_id IN ({old})", (to_db(until),))
+            cursor = await conn.execute(
+                "DELETE FROM announcements WHERE state = 'draft' AND created_at <= ?", (to_db(until),)
+            )
+            return cursor.rowcount
+
     async def ids_on_track(self, track: str) -> list[int]:
-        """Everyone on the roster whose track is ``track``."""
-        rows = await self.db.fetchall("SELECT id FROM people WHERE track = ? COLLATE NOCASE", (track,))
+        """Everyone on the roster (not removed) whose track is ``track``."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM people WHERE track = ? COLLATE NOCASE AND removed_at IS NULL", (track,)
+        )
         return [r["id"] for r in rows]
 
 

@@ -5,9 +5,10 @@
 * When an eligible scholar can no longer qualify, their facilitator and the organizers are told (by DM, never in
   a channel).
 
-Each (person, kind) is alerted once: ``stipend_alerts`` rows are written in the same transaction as the outbox
-rows, so a re-run, a restart or a re-plan sends nothing twice. Facilitators and organizers get one message per
-evaluation listing everyone new for them.
+Each (person, kind) is alerted once: an evaluation claims it by writing its ``stipend_alerts`` row and, in the
+same transaction (writers take turns), enqueues messages for what it claimed only. So a re-run, a restart, a
+re-plan or two evaluations at once (a planned check and a facilitator's correction) neither send an alert twice
+nor drop one. Facilitators and organizers get one message per evaluation listing everyone new for them.
 
 When: a planned job ``alert_hours_after`` each meeting's end (one job per instant; it looks at the members and
 visitors of the sections meeting then), after each homework deadline and at the end of the course (everyone),
@@ -25,20 +26,26 @@ from typing import TYPE_CHECKING
 
 from bot.core.clock import to_db
 from bot.core.messages import Message
+from bot.core.pause import Pause
 from bot.core.people import Person
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
-from bot.outbox import NewItem
-from cogs.attendance._common import members, repo, section_facilitators
+from bot.core.util import batched, iso
+from bot.delivery import NewItem
+from bot.meetings import Timetable
+from bot.membership import section_runners
+from cogs.attendance._common import members, repo
 from cogs.attendance._engine import Requirement
 from cogs.attendance._facts import Row, scholars, standings
-from cogs.attendance._store import chunks
 from schedules.jobs import PlannedJob
 
 if TYPE_CHECKING:
+    import aiosqlite
+
     from bot.app import CohortBot
 
 Run = Callable[["CohortBot"], Awaitable[None]]
+PAUSE_EVERY = 256  # meetings grouped between two checks of the pause
 
 
 def due_alerts(row: Row) -> list[str]:
@@ -99,12 +106,12 @@ def digest_key(recipient: int, items: Iterable[tuple[int, str]]) -> str:
     return f"stipend-alert:to-{recipient}:{hashlib.sha1(text.encode()).hexdigest()[:16]}"
 
 
-async def sent_alerts(app: CohortBot, ids: list[int]) -> set[tuple[int, str]]:
-    """``(person, kind)`` already alerted."""
+async def sent_alerts(app: CohortBot, ids: list[int], conn: aiosqlite.Connection | None = None) -> set[tuple[int, str]]:
+    """``(person, kind)`` already alerted (read on ``conn``, the writer's, inside a transaction)."""
     out: set[tuple[int, str]] = set()
-    for chunk in chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        rows = await app.db.fetchall(f"SELECT person_id, kind FROM stipend_alerts WHERE person_id IN ({marks})", chunk)
+    for chunk in batched(ids):
+        sql = f"SELECT person_id, kind FROM stipend_alerts WHERE person_id IN ({','.join('?' * len(chunk))})"
+        rows = await (conn.execute_fetchall(sql, chunk) if conn is not None else app.db.fetchall(sql, chunk))
         out |= {(r["person_id"], r["kind"]) for r in rows}
     return out
 
@@ -120,8 +127,27 @@ async def check(app: CohortBot, people: list[Person]) -> int:
     ]
     if not new:
         return 0
-    runners = await section_facilitators(app, {row.section for row, _kind in new if row.section})
+    runners = await section_runners(app, {row.section for row, _kind in new if row.section})
     organizers = await app.people.with_role(Role.ORGANIZER) if any(kind == "lost" for _r, kind in new) else []
+    now = to_db(app.clock.now())
+    async with app.db.transaction() as conn:  # one writer at a time: what it reads here, nobody claims meanwhile
+        taken = await sent_alerts(app, sorted({row.person.id for row, _kind in new}), conn)
+        mine = [(row, kind) for row, kind in new if (row.person.id, kind) not in taken]
+        await conn.executemany(
+            "INSERT INTO stipend_alerts (person_id, kind, sent_at) VALUES (?, ?, ?)",
+            [(row.person.id, kind, now) for row, kind in mine],
+        )
+        await app.outbox.enqueue_many(alert_items(app, mine, runners, organizers))
+    return len(mine)
+
+
+def alert_items(
+    app: CohortBot, new: list[tuple[Row, str]], runners: dict[str, list[Person]], organizers: list[Person]
+) -> list[NewItem]:
+    """The messages for the alerts ``new``: each scholar's heads-up, one digest per facilitator and organizer.
+
+    Each (person, kind) is in one evaluation's ``new`` only (its claim in ``stipend_alerts``), so a digest's key,
+    fixed by who is told about whom, is never reused for other news."""
     rule = app.cohort.stipend
     items: list[NewItem] = []
     to_runner: dict[int, list[tuple[Row, str]]] = defaultdict(list)
@@ -137,7 +163,7 @@ async def check(app: CohortBot, people: list[Person]) -> int:
             )
         else:
             to_organizer.append((row, kind))
-        for runner in runners.get((row.section or "").casefold(), []):
+        for runner in runners.get(row.section or "", []):
             to_runner[runner.id].append((row, kind))
     for runner_id, entries in to_runner.items():
         items.append(
@@ -164,14 +190,7 @@ async def check(app: CohortBot, people: list[Person]) -> int:
                     ),
                 )
             )
-    now = to_db(app.clock.now())
-    async with app.db.transaction() as conn:
-        await conn.executemany(
-            "INSERT OR IGNORE INTO stipend_alerts (person_id, kind, sent_at) VALUES (?, ?, ?)",
-            [(row.person.id, kind, now) for row, kind in new],
-        )
-        await app.outbox.enqueue_many(items)
-    return len(new)
+    return items
 
 
 async def check_people(app: CohortBot, ids: list[int]) -> int:
@@ -197,10 +216,6 @@ async def check_everyone(app: CohortBot) -> int:
     return await check(app, await scholars(app))
 
 
-def _iso(dt: datetime) -> str:
-    return dt.replace(microsecond=0).isoformat()
-
-
 def _meetings_job(meetings: list[tuple[str, int]], when: datetime) -> Run:
     async def run(app: CohortBot) -> None:
         delay = timedelta(hours=app.cohort.stipend.alert_hours_after)
@@ -219,23 +234,37 @@ async def _everyone(app: CohortBot) -> None:
 
 
 async def plan_alerts(app: CohortBot) -> list[PlannedJob]:
-    """One job per instant some meetings end (+ the delay), one per homework deadline, one at the course's end."""
-    cohort = app.cohort
+    """One job per instant some meetings end (+ the delay), one per homework deadline, one at the course's end.
+
+    Derived from the timetable alone: computed once per cohort file and state of the meetings' changes (an
+    unchanged re-plan reuses the jobs), and then in slices that let the event loop run.
+    """
+    timetable = await app.meetings.timetable()
+    return list(await timetable.derive("attendance:alerts", _plan_alerts))
+
+
+async def _plan_alerts(timetable: Timetable) -> list[PlannedJob]:
+    cohort = timetable.cohort
     delay = timedelta(hours=cohort.stipend.alert_hours_after)
+    pause = Pause()
     by_instant: dict[datetime, list[tuple[str, int]]] = defaultdict(list)
-    for meeting in await app.meetings.all():
+    for n, meeting in enumerate(timetable.meetings):
+        if n % PAUSE_EVERY == 0:
+            await pause()
         if meeting.held:
             by_instant[meeting.end + delay].append((meeting.name, meeting.week))
-    jobs = [
-        PlannedJob(
-            id=f"stipend-check:meetings:{_iso(when)}",
-            when=when,
-            kind="stipend-check",
-            description="stipend alerts after " + ", ".join(f"{s} week {w}" for s, w in found),
-            run=_meetings_job(found, when),
+    jobs = []
+    for when, found in sorted(by_instant.items()):
+        await pause()
+        jobs.append(
+            PlannedJob(
+                id=f"stipend-check:meetings:{iso(when)}",
+                when=when,
+                kind="stipend-check",
+                description="stipend alerts after " + ", ".join(f"{s} week {w}" for s, w in found),
+                run=_meetings_job(found, when),
+            )
         )
-        for when, found in sorted(by_instant.items())
-    ]
     for week in cohort.weeks:
         due = cohort.due(week.number)
         if due is not None:

@@ -56,10 +56,10 @@ def normalize(code: str) -> str:
 async def checkin_code(ctx: Context, section: str, minutes: int = DEFAULT_MINUTES) -> Reply:
     """Open a window for this week's meeting and show its code privately."""
     ctx.require_section(section)
-    week = ctx.cohort.current_week(ctx.now)
-    meeting = await ctx.app.meetings.get(section, week)
+    meeting = await ctx.app.meetings.current(section, ctx.now)  # this week's, in the section's zone
     if meeting is None:
-        raise UserError(f"There is no week {week} meeting of {section}.")
+        raise UserError(f"There is no meeting of {section}.")
+    week = meeting.week
     if not meeting.held:
         why = f" ({meeting.reason})" if meeting.reason else ""
         raise UserError(f"Week {week}'s meeting of {section} was cancelled{why}, so there is nothing to check in to.")

@@ -2,9 +2,11 @@
 
 A select runs its command every time the choice changes, so the checklist keeps what is ticked as a **draft**
 (per meeting and facilitator) and replaces itself to show it; **Save** records the draft: the ticked present,
-every other member absent (the excused stay excused), and the meeting as taken. Save carries the meeting's
-revision, so a checklist shown before someone else saved is refused as stale instead of overwriting. Every
-changed mark goes to the audit trail (``/attendance ... history:true`` shows it).
+every other member it shows absent (the excused stay excused; members past the selects' limit are left as they
+are), and the meeting as taken. Save carries the meeting's revision, so a checklist shown before someone else
+saved is refused as stale instead of overwriting. Every changed mark goes to the audit trail
+(``/attendance ... history:true`` shows it). Buttons name the section by its key
+(:func:`bot.core.options.section_key`), so their ids fit every platform whatever the section's name.
 
 Handlers check everything first and write last: a refusal changes nothing.
 """
@@ -17,7 +19,7 @@ from bot.core.commands import Option, OptionType, command
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Action, Button, Form, FormField, Message, Reply, Select, SelectChoice, Table, timestamp
-from bot.core.options import person_ref
+from bot.core.options import person_ref, section_key
 from bot.core.people import Person
 from bot.core.roles import Role
 from bot.meetings import Meeting
@@ -57,7 +59,8 @@ async def attendance(
     """Record the marks given, show the meeting's history, or open the checklist."""
     ctx.require_section(section)
     if history:
-        return await history_reply(ctx, section, week or ctx.cohort.current_week(ctx.now))
+        this_week = await ctx.app.meetings.current(section, ctx.now)  # in the section's zone
+        return await history_reply(ctx, section, week or (this_week.week if this_week else 1))
     if week is None:
         meeting, note = await default_meeting(ctx.app, section, ctx.now)
     else:
@@ -248,17 +251,18 @@ async def checklist(ctx: Context, meeting: Meeting, *, note: str = "", replace: 
     state = "Ticked, not saved yet" if from_draft else "Pre-filled"
     lines.append(f"**{state}: {len(chosen)} of {len(roster)} present** ({names(chosen)}).")
     lines.append(
-        "Tick who was there, then press **Save**: the ticked are recorded present and everyone else absent "
-        "(the excused stay excused)."
+        "Tick who was there, then press **Save**: the ticked are recorded present and everyone else listed "
+        "absent (the excused stay excused)."
     )
     if len(roster) > PAGE * PAGES:
         lines.append(
-            f"This section has {len(roster)} scholars; the checklist shows the first {PAGE * PAGES}. Mark the rest "
-            f"with /attendance section:{section} week:{week} present:<names>."
+            f"This section has {len(roster)} scholars; the checklist shows the first {PAGE * PAGES}, and Save "
+            f"leaves the others as they are. Mark them with /attendance section:{section} week:{week} "
+            "present:<names>."
         )
     expires = ctx.now + timedelta(hours=CHECKLIST_HOURS)
     revision = recorded.revision if recorded else 0
-    fixed = {"s": section, "w": str(week)}
+    fixed = {"s": section_key(section), "w": str(week)}  # a key, not the name: ids fit any section name
     controls: list[Button | Select] = []
     pages = _pages(roster)
     for n, page in enumerate(pages):
@@ -350,10 +354,12 @@ async def tick(ctx: Context, s: str, w: int, p: int = 0, r: int = 0, present: tu
     hidden=True,
 )
 async def save(ctx: Context, s: str, w: int, r: int = 0) -> Reply:
-    """Record the ticked present and every other member absent (the excused stay excused)."""
+    """Record the ticked present and every other member the checklist shows absent (the excused stay excused).
+
+    Only the people its selects show (the first ``PAGE * PAGES``) change: the others keep their marks."""
     meeting, roster, marks, ticked = await clicked_checklist(ctx, s, w, r)
     new: list[NewMark] = []
-    for person in roster:
+    for person in (p for page in _pages(roster) for p in page):
         current = marks.get(person.id)
         if person.id in ticked:
             new.append(NewMark(person.id, "present"))

@@ -59,47 +59,6 @@ def names(people: Iterable[Person]) -> str:
     return ", ".join(p.name for p in people) or "nobody"
 
 
-async def section_facilitators(app: CohortBot, sections: Iterable[str] | None = None) -> dict[str, list[Person]]:
-    """Who runs each section (by roster role and sections, or named in the cohort file), by section name folded.
-
-    With ``sections``, only those (their members with the facilitator role, one query per section); else every
-    facilitator on the roster in one query. People named only in the cohort file (an organizer facilitating, say)
-    are looked up one by one: there are few.
-    """
-    wanted = None if sections is None else {s.casefold() for s in sections}
-    if wanted is None:
-        runners = {p.id: p for p in await app.people.with_role(Role.FACILITATOR)}
-    else:
-        runners = {p.id: p for s in sorted(wanted) for p in await app.people.in_section(s, Role.FACILITATOR)}
-    known = {p.email.casefold() for p in runners.values()} | {p.name.casefold() for p in runners.values()}
-    for section in app.cohort.sections:
-        if wanted is not None and section.name.casefold() not in wanted:
-            continue
-        for who in section.facilitators:
-            if who.casefold() in known:
-                continue
-            found = await app.people.by_email(who) if "@" in who else None
-            if found is None and "@" not in who:
-                matches = await app.people.by_name(who, limit=2)
-                found = matches[0] if len(matches) == 1 else None
-            if found is not None:
-                runners.setdefault(found.id, found)
-                known |= {found.email.casefold(), found.name.casefold()}
-    named: dict[str, list[str]] = {}  # who the cohort file names (folded) -> their sections
-    for section in app.cohort.sections:
-        for who in section.facilitators:
-            named.setdefault(who.strip().casefold(), []).append(section.name)
-    folded = section_names(app.cohort)
-    out: dict[str, list[Person]] = {}
-    for person in sorted(runners.values(), key=lambda p: p.name.casefold()):
-        mine = [folded[s.strip().casefold()] for s in person.sections if s.strip().casefold() in folded]
-        mine += named.get(person.email.casefold(), []) + named.get(person.name.casefold(), [])
-        for name in dict.fromkeys(mine):  # each once, in order
-            if wanted is None or name.casefold() in wanted:
-                out.setdefault(name.casefold(), []).append(person)
-    return out
-
-
 def meeting_words(meeting: Meeting) -> str:
     """``week 3's meeting of americas-tue (Tue 27 Jan, 18:00)`` with the time as markup."""
     moved = " (moved)" if meeting.status == "moved" else ""
@@ -132,9 +91,9 @@ async def default_meeting(app: CohortBot, section: str, now: datetime) -> tuple[
 
     Refused clearly (as by :func:`held_meeting`) if that meeting was cancelled or none has started yet.
     """
-    week = app.cohort.current_week(now)
+    meeting = await app.meetings.current(section, now)  # this week's, in the section's zone
+    week = meeting.week if meeting is not None else 1
     note = ""
-    meeting = await app.meetings.get(section, week)
     if meeting is not None and meeting.start > now and week > 1:
         note = (
             f"Week {week}'s meeting has not started yet ({timestamp(meeting.start, 'F')}), so this is week "

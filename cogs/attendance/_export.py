@@ -8,10 +8,12 @@ import functools
 import io
 import statistics
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from bot.core.exports import TableStream
 from bot.core.messages import Attachment, Table
+from bot.core.util import iso
 from cogs.attendance._common import home_section, repo
 from cogs.attendance._facts import Row, scholars, standings
 from cogs.attendance._pay import Pay, facilitator_pay
@@ -20,6 +22,7 @@ from cogs.attendance._store import Mark
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
+BATCH = 2_000  # attendance rows per batch of the stream
 ATTENDANCE_HEADERS = [
     "section",
     "week",
@@ -65,14 +68,20 @@ STIPEND_HEADERS = [
 ]
 
 
-@functools.lru_cache(maxsize=4096)  # marks saved together share a time: 160,000 rows, few distinct times
-def _iso(dt: datetime | None) -> str:
-    return dt.replace(microsecond=0).isoformat() if dt else ""
+# marks saved together share a time: 160,000 rows, few distinct times
+_iso = functools.lru_cache(maxsize=4096)(iso)
 
 
-async def export_attendance(app: CohortBot) -> Table:
+async def export_attendance(app: CohortBot) -> TableStream:
     """One row per person per meeting that has started (or has marks): every member of the section, and anyone
-    marked there from another section (``makeup`` = yes). Meetings by time, people by name."""
+    marked there from another section (``makeup`` = yes). Meetings by time, people by name.
+
+    Streamed (:class:`~bot.core.exports.TableStream`), ``BATCH`` rows at a time, read when it is written: the
+    marks are read whole, the 160,000 rows of a large course never are."""
+    return TableStream(ATTENDANCE_HEADERS, _attendance_batches(app))
+
+
+async def _attendance_batches(app: CohortBot) -> AsyncIterator[list[list[str]]]:
     now = app.clock.now()
     attendance_repo = repo(app)
     everyone = await scholars(app)
@@ -93,6 +102,9 @@ async def export_attendance(app: CohortBot) -> Table:
     homes = {pid: home_section(app, p) or "" for pid, p in people.items()}
     rows: list[list[str]] = []
     for meeting in await app.meetings.all():
+        if len(rows) >= BATCH:
+            yield rows
+            rows = []
         key = (meeting.name.casefold(), meeting.week)
         here = marks.get(key, {})
         if meeting.start > now and not here:
@@ -124,7 +136,8 @@ async def export_attendance(app: CohortBot) -> Table:
                     str(counts.get((key[0], meeting.week, pid), 0)),
                 ]
             )
-    return Table.model_construct(headers=ATTENDANCE_HEADERS, rows=rows)  # our own strings: no re-validation
+    if rows:
+        yield rows
 
 
 async def export_stipends(app: CohortBot, *, rows: list[Row] | None = None, pays: list[Pay] | None = None) -> Table:

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from bot.core.clock import from_db
 from bot.core.people import Person
 from bot.core.roles import Role
+from bot.core.util import batched
 from cogs.attendance._common import home_section, repo
 from cogs.attendance._engine import HomeworkFacts, MeetingFacts, Standing, standing
-from cogs.attendance._store import chunks
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -44,7 +44,7 @@ async def homework_facts(app: CohortBot, ids: list[int]) -> tuple[dict[tuple[int
     """The latest submission's late flag and time by ``(person, week)``, and extensions' ends likewise."""
     latest: dict[tuple[int, int], tuple[bool, datetime]] = {}
     extensions: dict[tuple[int, int], datetime] = {}
-    for chunk in chunks(ids):
+    for chunk in batched(ids):
         marks = ",".join("?" * len(chunk))
         for r in await app.db.fetchall(LATEST_SUBMISSION.format(marks=marks), chunk):
             latest[(r["person_id"], r["week"])] = (bool(r["late"]), from_db(r["submitted_at"]))

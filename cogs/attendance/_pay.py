@@ -1,7 +1,9 @@
 """Facilitator pay: the meetings they held (attendance taken, not cancelled), each meeting's length plus
 ``stipend.facilitator_prep_minutes``, times ``stipend.facilitator_hourly_rate``, plus organizers' adjustments.
 
-A meeting is credited to every facilitator of its section (co-facilitators each ran it).
+A meeting is credited to everyone who runs its section (co-facilitators each ran it), by the one rule of
+:mod:`bot.membership`: an organizer running a section is paid like a facilitator, and someone removed from the
+roster is paid no more.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 from bot.core.clock import from_db, to_db
-from bot.core.context import facilitated_sections
 from bot.core.people import Person
-from cogs.attendance._common import repo, section_facilitators
+from bot.membership import runners, sections_run_by
+from cogs.attendance._common import repo
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -117,15 +119,12 @@ async def facilitator_pay(app: CohortBot, only: int | None = None) -> list[Pay]:
     rule = app.cohort.stipend
     people: dict[int, Person] = {}
     sections: dict[int, list[str]] = {}
-    if only is None:
-        runners = await section_facilitators(app)
-        for section in app.cohort.sections:
-            for p in runners.get(section.name.casefold(), []):
-                people[p.id] = p
-                sections.setdefault(p.id, []).append(section.name)
+    if only is None:  # everyone who runs a section, each with the sections their own view shows
+        for person, mine in await runners(app):
+            people[person.id], sections[person.id] = person, mine
     else:
         person = await app.people.get(only)
-        mine = facilitated_sections(app, person, person.role) if person is not None else []
+        mine = sections_run_by(app.cohort, person, person.role) if person is not None else []
         if person is not None and mine:
             people[only], sections[only] = person, mine
     if not people:

@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Literal
 
 from bot.core.clock import from_db, to_db
+from bot.core.util import batched
 from bot.storage.db import Database
 
 Status = Literal["present", "excused", "absent"]
 Source = Literal["checkin", "checklist", "typed"]
-CHUNK = 500  # ids per IN (...) list, well under SQLite's limit
 
 
 @dataclass(frozen=True)
@@ -110,12 +110,6 @@ def _window(row) -> Window:  # noqa: ANN001 - aiosqlite.Row
     )
 
 
-def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
-    """``ids`` in slices of at most ``size``."""
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
 class AttendanceRepo:
     """Reads and writes attendance; writes join the caller's transaction if there is one."""
 
@@ -135,7 +129,7 @@ class AttendanceRepo:
         if person_ids is None:
             return [_mark(r) for r in await self.db.fetchall("SELECT * FROM attendance")]
         out: list[Mark] = []
-        for chunk in chunks(sorted(set(person_ids))):
+        for chunk in batched(sorted(set(person_ids))):
             marks = ",".join("?" * len(chunk))
             rows = await self.db.fetchall(f"SELECT * FROM attendance WHERE person_id IN ({marks})", chunk)
             out += [_mark(r) for r in rows]
@@ -144,7 +138,7 @@ class AttendanceRepo:
     async def statuses_of(self, person_ids: Sequence[int]) -> list[tuple[str, int, int, str]]:
         """``(section, week, person id, status)`` of every mark of these people (the stipend engine's input)."""
         out: list[tuple[str, int, int, str]] = []
-        for chunk in chunks(sorted(set(person_ids))):
+        for chunk in batched(sorted(set(person_ids))):
             marks = ",".join("?" * len(chunk))
             rows = await self.db.fetchall(
                 f"SELECT section, week, person_id, status FROM attendance WHERE person_id IN ({marks})", chunk

@@ -13,7 +13,7 @@
   So the plan, and rebuilding it, cost the same for 20 or 20,000 extensions.
 * ``homework-digest:week-N`` at due + ``reminders.facilitator_digest_hours_after``: one DM per facilitator
   listing who in their sections has not submitted (extensions shown as such); key ``hw-digest:week-N:person-ID``.
-  Two queries whatever the number of facilitators: who runs which sections, and the week for those sections.
+  A few queries whatever the number of facilitators: who runs which sections, and the week for those sections.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot.core.clock import to_db
 from bot.core.messages import Message, timestamp
+from bot.core.people import Person
 from bot.core.platform import DMTarget
-from bot.core.roles import Role
-from bot.outbox import NewItem
-from bot.storage.homework import Extension, Member
+from bot.delivery import NewItem
+from bot.membership import runners
+from bot.storage.homework import Extension
 from cogs.homework._common import Status, homework_weeks, is_late, repo, require_homework, statuses
 from schedules.jobs import PlannedJob
 
@@ -135,30 +136,10 @@ async def queue_unplanned_reminders(app: CohortBot) -> int:
 
 
 # ---- the facilitators' digest ----------------------------------------------------------------------------------
-async def section_leads(app: CohortBot) -> list[tuple[Member, list[str]]]:
-    """Everyone who runs a section (by role and roster, or named in the cohort file), with their sections.
-
-    The same rule as :func:`bot.core.context.facilitated_sections`, with the cohort file's names indexed once
-    for all facilitators (that function reads every section for one person: fine for one command, not for
-    hundreds of facilitators over thousands of sections).
-    """
-    cohort = app.cohort
-    named: dict[str, dict[str, str]] = {}  # a facilitator's name or email (casefolded) -> their sections
-    for meeting in cohort.sections:
-        for who in meeting.facilitators:
-            named.setdefault(who.casefold(), {})[meeting.name.casefold()] = meeting.name
-    out = []
-    for member, role in await repo(app).section_leads([f for meeting in cohort.sections for f in meeting.facilitators]):
-        sections: dict[str, str] = {}
-        if Role.parse(role) >= Role.FACILITATOR:
-            for s in member.sections:
-                meeting = cohort.section(s)
-                sections[s.casefold()] = meeting.name if meeting else s
-        for key in {member.name.casefold(), member.email.casefold()}:
-            sections.update(named.get(key, {}))
-        if sections:
-            out.append((member, sorted(sections.values())))
-    return out
+async def section_leads(app: CohortBot) -> list[tuple[Person, list[str]]]:
+    """Everyone who runs a section, by name, with their sections: :func:`bot.membership.runners` (the one rule,
+    in a few queries however many facilitators)."""
+    return await runners(app)
 
 
 def digest_message(app: CohortBot, week: int, sections: list[str], rows: list[Status]) -> Message:
@@ -182,7 +163,7 @@ def digest_message(app: CohortBot, week: int, sections: list[str], rows: list[St
 
 
 async def digest_week(app: CohortBot, week: int) -> int:
-    """Enqueue one digest DM per facilitator; return how many were new. Two queries, however many facilitators."""
+    """Enqueue one digest DM per facilitator; return how many were new. A few queries, however many facilitators."""
     leads = await section_leads(app)
     if not leads:
         return 0

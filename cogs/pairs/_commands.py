@@ -137,7 +137,8 @@ async def pair_start(
     chosen = [p.id for p in people]
     source = "the people you named"
     if not chosen and section is not None:
-        chosen = await _participants.present_people(ctx.app, section, ctx.cohort.current_week(ctx.now))
+        this_week = await ctx.app.meetings.current(section, ctx.now)  # in the section's zone
+        chosen = await _participants.present_people(ctx.app, section, this_week.week) if this_week else []
         source = "those checked in for this week's meeting"
         if len(chosen) < 2:
             chosen = []

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from bot.core.messages import Action, Button, Message, timestamp
 from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget
-from bot.outbox import NewItem
+from bot.delivery import NewItem
 from cogs.pairs import _topics
 from cogs.pairs._store import PlayedRound, Session, repo
 from cogs.pairs.grouping import Formed, Plan, next_round

@@ -8,7 +8,7 @@ from bot.core.messages import Message
 from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget
 from bot.core.roles import Role
-from bot.outbox import NewItem
+from bot.delivery import NewItem
 from bot.storage.people import IdentityTaken
 from cogs.roster._store import store
 from cogs.roster._sync import sync_people
@@ -32,20 +32,26 @@ async def link_account(
     app: CohortBot, person: Person, platform: str, user_id: str, *, by: Person | None, by_text: str
 ) -> Person:
     """Link ``user_id`` on ``platform`` to ``person`` (replacing their earlier account there), record who did it,
-    and queue the membership sync; the person as they are now.
+    and queue the membership sync, all in one transaction; the person as they are now.
 
     Raises :class:`IdentityTaken` (changing nothing) if the account is someone else's.
     """
     now = app.clock.now()
     earlier = person.platform_id(platform)
-    await app.people.link(person.id, platform, user_id, now)
     detail = f"{platform} account {user_id}"
     if earlier and earlier != user_id:
         detail += f" (replacing {earlier})"
-    await store(app).record(person.id, now, by.id if by else None, by.name if by else by_text, "linked", detail)
-    linked = await app.people.get(person.id)
-    assert linked is not None
-    await sync_people(app, [linked])
+    try:
+        async with app.db.transaction():
+            await app.people.link(person.id, platform, user_id, now)
+            await store(app).record(person.id, now, by.id if by else None, by.name if by else by_text, "linked", detail)
+            linked = await app.people.get(person.id)
+            assert linked is not None
+            await sync_people(app, [linked])
+    finally:
+        # A lookup by account made while the transaction was open read the roster as it was before (or, rolled
+        # back, as it still is): forget it, whatever happened.
+        app.people.invalidate()
     return linked
 
 

@@ -1,9 +1,12 @@
 """Linking people by email where the platform can look accounts up (``app.linkers``; on Slack, say).
 
-* :func:`link_by_email`: every unlinked email of the roster is looked up (the linker paces itself to the
-  platform's rate limit and waits out 429s); found accounts are linked, the rest reported. An email not found
-  is not looked up again within :data:`LOOKUP_AGAIN_AFTER`. Run by the upkeep (start-up, reload, after an
-  import) and by ``/roster add``.
+* :func:`link_by_email`: every unlinked email of the roster is looked up; found accounts are linked, the rest
+  reported. An email not found is not looked up again within :data:`LOOKUP_AGAIN_AFTER`. With more than
+  :data:`BULK_FROM` to look up, the platform's directory is read once instead (the linker's optional
+  ``directory()``: on Slack ``users.list``, a call per 1,000 members, so 20,000 people cost ~20 calls, not ~400
+  minutes of one ``users.lookupByEmail`` each); with a few, each email is looked up (the linker paces itself
+  to the platform's rate limit and waits out 429s). Run by the upkeep (start-up, reload, after an import) and
+  by ``/roster add``.
 * :class:`EmailIdentifier` (one of ``app.identifiers``): an unknown account that runs a command, or that the
   platform says just joined (with its email), is linked to the roster person with that email if that person has
   no account there yet. Misses are remembered for :data:`MISS_SECONDS`, so a stranger's commands do not each
@@ -17,12 +20,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.people import Person
-from bot.core.platform import LinkError
+from bot.core.platform import Linker, LinkError
 from bot.storage.people import IdentityTaken
 from cogs.roster._common import link_account
 from cogs.roster._store import store
@@ -32,6 +36,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LOOKUP_AGAIN_AFTER = timedelta(hours=1)
+# More emails to look up than this (a minute of lookups at Slack's Tier 3) and the linker has a directory: read the
+# member list instead (Slack's users.list: a call per 1,000 members), not a lookup each.
+BULK_FROM = 50
 MISS_SECONDS = 600.0
 
 
@@ -66,30 +73,38 @@ class LinkReport:
 
 
 async def link_by_email(app: CohortBot, people: list[Person] | None = None) -> list[LinkReport]:
-    """Look up and link the unlinked ``people`` (default: everyone on the roster) on every platform with a linker."""
+    """Look up and link the unlinked ``people`` (default: everyone on the roster) on every platform with a linker.
+
+    Run for everyone (``people`` left out), emails not found within :data:`LOOKUP_AGAIN_AFTER` are not asked about
+    again yet. More than :data:`BULK_FROM` left to look up, and the linker has a ``directory()``: the platform's
+    member list is read once (a call per page of members) instead of a lookup each.
+    """
     reports = []
+    pool = people if people is not None else await app.people.all()
     for platform, linker in list(app.linkers.items()):
         report = LinkReport(platform)
         reports.append(report)
-        candidates = [p for p in (people if people is not None else await app.people.all()) if not p.removed]
-        candidates = [p for p in candidates if not p.platform_id(platform)]
+        candidates = [p for p in pool if not p.removed and not p.platform_id(platform)]
+        if not candidates:
+            continue
+        repo = store(app)
+        recent = await repo.lookups(platform, (p.email for p in candidates))
         now = app.clock.now()
-        recent = await store(app).lookups(platform, (p.email for p in candidates))
+        if people is None:  # not found a moment ago: do not ask again yet
+            candidates = [p for p in candidates if not _missed_lately(recent.get(p.email.casefold()), now)]
+        directory = getattr(linker, "directory", None)
+        if callable(directory) and len(candidates) > BULK_FROM:
+            outcomes = await _from_directory(directory, candidates, report)
+        else:
+            outcomes = await _one_by_one(linker, candidates, report)
+        await repo.record_lookups(platform, outcomes, app.clock.now())
         for person in candidates:
-            seen = recent.get(person.email.casefold())
-            if people is None and seen is not None and seen[0] is None and now - seen[1] < LOOKUP_AGAIN_AFTER:
-                continue  # not found a moment ago: do not ask again yet
-            try:
-                user_id = await linker.find_by_email(person.email)
-            except LinkError as exc:
-                report.error = exc.reason
-                log.error("linking by email on %s stopped: %s", platform, exc.reason)
-                break
-            report.looked_up += 1
-            await store(app).record_lookup(platform, person.email, user_id, app.clock.now())
+            if person.email not in outcomes:
+                continue  # not asked about (the lookups stopped)
+            user_id = outcomes[person.email]
             if user_id is None:
                 report.missing.append(person)
-                report.first_missing += seen is None
+                report.first_missing += person.email.casefold() not in recent
                 continue
             try:
                 report.linked.append(
@@ -100,6 +115,39 @@ async def link_by_email(app: CohortBot, people: list[Person] | None = None) -> l
         for line in report.lines():
             log.info("%s", line)
     return reports
+
+
+def _missed_lately(seen: tuple[str | None, datetime] | None, now: datetime) -> bool:
+    """Whether a lookup found nobody within :data:`LOOKUP_AGAIN_AFTER`."""
+    return seen is not None and seen[0] is None and now - seen[1] < LOOKUP_AGAIN_AFTER
+
+
+async def _from_directory(
+    directory: Callable[[], Awaitable[dict[str, str]]], candidates: list[Person], report: LinkReport
+) -> dict[str, str | None]:
+    """Every candidate's account (or ``None``) from one read of the platform's directory."""
+    try:
+        accounts = await directory()
+    except LinkError as exc:
+        report.error = exc.reason
+        log.error("linking by email on %s stopped: %s", report.platform, exc.reason)
+        return {}
+    report.looked_up = len(candidates)
+    return {p.email: accounts.get(p.email.casefold()) for p in candidates}
+
+
+async def _one_by_one(linker: Linker, candidates: list[Person], report: LinkReport) -> dict[str, str | None]:
+    """Each candidate's account (or ``None``), a lookup each, until the linker cannot look anyone up."""
+    outcomes: dict[str, str | None] = {}
+    for person in candidates:
+        try:
+            outcomes[person.email] = await linker.find_by_email(person.email)
+        except LinkError as exc:
+            report.error = exc.reason
+            log.error("linking by email on %s stopped: %s", report.platform, exc.reason)
+            break
+        report.looked_up += 1
+    return outcomes
 
 
 class EmailIdentifier:

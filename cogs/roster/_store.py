@@ -4,12 +4,13 @@ lookups and membership sync state. Every query asks for exactly the rows it need
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.clock import from_db, to_db
+from bot.core.util import batched
 from bot.storage.db import Database
 
 if TYPE_CHECKING:
@@ -319,21 +320,21 @@ class RosterStore:
         return [r["id"] for r in rows], int(total or 0)
 
     # ---- email lookups ---------------------------------------------------------------------------------
-    async def record_lookup(self, platform: str, email: str, user_id: str | None, now: datetime) -> None:
-        """Remember the outcome of looking ``email`` up on ``platform``."""
-        await self.db.execute(
-            "INSERT INTO email_lookups (platform, email, user_id, looked_up_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (platform, email) DO UPDATE SET user_id = excluded.user_id,"
-            " looked_up_at = excluded.looked_up_at",
-            (platform, email, user_id, to_db(now)),
-        )
+    async def record_lookups(self, platform: str, outcomes: Mapping[str, str | None], now: datetime) -> None:
+        """Remember the outcomes (email -> user id, or ``None``: not found) of looking emails up, in one write."""
+        if outcomes:
+            await self.db.executemany(
+                "INSERT INTO email_lookups (platform, email, user_id, looked_up_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (platform, email) DO UPDATE SET user_id = excluded.user_id,"
+                " looked_up_at = excluded.looked_up_at",
+                [(platform, email, user_id, to_db(now)) for email, user_id in outcomes.items()],
+            )
 
     async def lookups(self, platform: str, emails: Iterable[str]) -> dict[str, tuple[str | None, datetime]]:
         """``email (lower case) -> (user id or None, when)`` for the emails looked up on ``platform``."""
         wanted = sorted({e.casefold() for e in emails})
         found: dict[str, tuple[str | None, datetime]] = {}
-        for start in range(0, len(wanted), 900):
-            chunk = wanted[start : start + 900]
+        for chunk in batched(wanted):
             rows = await self.db.fetchall(
                 f"SELECT email, user_id, looked_up_at FROM email_lookups WHERE platform = ?"
                 f" AND email IN ({_marks(chunk)})",
@@ -344,11 +345,16 @@ class RosterStore:
         return found
 
     # ---- membership sync -------------------------------------------------------------------------------
-    async def sync_states(self, platform: str) -> dict[int, SyncState]:
-        """What was last asked of ``platform``, by person id."""
-        rows = await self.db.fetchall(
-            "SELECT person_id, user_id, signature, generation FROM member_sync WHERE platform = ?", (platform,)
-        )
+    async def sync_states(self, platform: str, person_ids: Iterable[int] | None = None) -> dict[int, SyncState]:
+        """What was last asked of ``platform``, by person id: for ``person_ids`` (a query per 500, on the primary
+        key), or for everyone (``None``: the whole roster's sync, once per upkeep)."""
+        sql = "SELECT person_id, user_id, signature, generation FROM member_sync WHERE platform = ?"
+        if person_ids is None:
+            rows = await self.db.fetchall(sql, (platform,))
+        else:
+            rows = []
+            for chunk in batched(sorted(set(person_ids))):
+                rows += await self.db.fetchall(f"{sql} AND person_id IN ({_marks(chunk)})", [platform, *chunk])
         return {r["person_id"]: SyncState(r["person_id"], r["user_id"], r["signature"], r["generation"]) for r in rows}
 
     async def save_sync_states(self, platform: str, states: list[SyncState]) -> None:

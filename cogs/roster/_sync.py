@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from bot.core.messages import Message
 from bot.core.people import Person
 from bot.core.platform import PlatformTask
+from bot.delivery import NewItem
 from bot.membership import wanted
-from bot.outbox import NewItem
 from cogs.roster._store import SyncState, store
 
 if TYPE_CHECKING:
@@ -46,10 +46,12 @@ async def sync_people(app: CohortBot, people: list[Person] | None = None) -> int
     if not can_sync(app):
         return 0
     platform = app.platform
+    repo = store(app)
     if people is None:
         people = await app.people.all(include_removed=True)
-    repo = store(app)
-    known = await repo.sync_states(platform)
+        known = await repo.sync_states(platform)
+    else:  # a few people (a /join, a /roster edit, an account linked): their own rows only
+        known = await repo.sync_states(platform, [p.id for p in people])
     states: list[SyncState] = []
     items: list[NewItem] = []
     for person in people:

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 from bot.core.messages import Attachment
 from bot.core.people import Person
 from bot.core.roles import Role
+from bot.core.util import slug
 from bot.meetings import Meeting
-from cogs.sections._common import homework_of, sections_of, slug, where_plain
+from cogs.sections._common import homework_of, sections_of, where_plain
 from cogs.workshops import ScheduledSession, scheduled, sessions_for
 
 if TYPE_CHECKING:

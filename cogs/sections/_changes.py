@@ -5,8 +5,9 @@ changes nothing): the section and week exist (the option types), the section is 
 the future and not onto another of the section's meetings, the meeting has not already taken place. Then, in
 one transaction, the change is recorded (``app.meetings.record``) and the members are told (a DM each, or one
 post in the section's channel, as ``reminders.section_reminder_via`` says), keyed by the meeting's new
-``sequence`` so a retry tells nobody twice. The plan follows by itself: the reminder jobs are derived from
-``app.meetings``, so the old time's reminders are not sent and the new time's are.
+``sequence`` so a retry tells nobody twice. Then ``app.schedule_changed()``: the reminder jobs are derived from
+``app.meetings``, and the running scheduler re-plans at once (not at the next periodic re-plan, minutes later),
+so the old time's reminders are not sent and the new time's are, even for a meeting moved to shortly ahead.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from bot.core.messages import Message, MessageField, Reply, timestamp
 from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget
 from bot.core.roles import Role
+from bot.delivery import NewItem
 from bot.meetings import Meeting
-from bot.outbox import NewItem
 from cogs.sections._common import roster, when, where
 from cogs.sections._events import sync_events
 
@@ -118,6 +119,7 @@ async def move(ctx: Context, section: str, week: int, to: datetime, reason: str 
         moved = await ctx.app.meetings.record(before.name, week, "moved", starts_at=to, reason=reason, by=ctx.person.id)
         told, how = await tell_members(ctx, moved, before)
         await sync_events(ctx.app, [moved], ctx.now)
+    ctx.app.schedule_changed()  # the new time's reminder and prep note are planned now, not at the next re-plan
     return Reply.of(
         Message(
             title=f"Moved: {moved.name}, week {week}",
@@ -145,6 +147,7 @@ async def cancel(ctx: Context, section: str, week: int, reason: str | None = Non
         cancelled = await ctx.app.meetings.record(before.name, week, "cancelled", reason=reason, by=ctx.person.id)
         told, how = await tell_members(ctx, cancelled, before)
         await sync_events(ctx.app, [cancelled], ctx.now)
+    ctx.app.schedule_changed()  # its reminder and prep note jobs go now
     return Reply.of(
         Message(
             title=f"Cancelled: {cancelled.name}, week {week}",

@@ -4,38 +4,28 @@ this week's readings, and a person's homework status."""
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot import membership
 from bot.cohort import Cohort, SectionMeeting
-from bot.core.context import facilitated_sections
 from bot.core.messages import format_local, timestamp
 from bot.core.people import Person
 from bot.core.roles import Role
 from bot.meetings import Meeting
+from bot.membership import section_runners
 from bot.storage.homework import Extension, HomeworkRepo, Submission
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
 
-def iso(dt: datetime) -> str:
-    """UTC to the second, for keys and job ids."""
-    return dt.replace(microsecond=0).isoformat()
-
-
 def digest(parts: Iterable[str], size: int = 8) -> str:
     """A short stable hash of ``parts`` (for ids that must change when what they cover changes)."""
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:size]
-
-
-def slug(text: str) -> str:
-    """``Introduction to ML Safety (Winter 2026)`` -> ``introduction-to-ml-safety-winter-2026``."""
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "x"
 
 
 def ref(meeting: Meeting) -> str:
@@ -100,38 +90,17 @@ class Roster:
         return sorted(found.values(), key=lambda p: p.name.casefold())
 
 
-async def named_in_file(app: CohortBot, section: SectionMeeting) -> list[Person]:
-    """The people the cohort file names as the section's facilitators (by email, else by exact name)."""
-    found = []
-    for entry in section.facilitators:
-        if "@" in entry:
-            person = await app.people.by_email(entry)
-        else:
-            matches = await app.people.by_name(entry, limit=2)
-            person = matches[0] if len(matches) == 1 and matches[0].name.casefold() == entry.casefold() else None
-        if person is not None:
-            found.append(person)
-    return found
-
-
 async def roster(app: CohortBot, section: SectionMeeting) -> Roster:
-    """Who is in ``section`` and who runs it (roster facilitators of it, and those the file names)."""
-    people = await app.people.in_section(section.name)
-    members = tuple(p for p in people if p.role == Role.SCHOLAR)
-    runners = {p.id: p for p in people if p.role >= Role.FACILITATOR}
-    for p in await named_in_file(app, section):
-        runners.setdefault(p.id, p)
-    return Roster(section, members, tuple(sorted(runners.values(), key=lambda p: p.name.casefold())))
+    """Who is in ``section`` (its scholars on the roster) and who runs it (:func:`bot.membership.section_runners`)."""
+    members = tuple(await app.people.in_section(section.name, Role.SCHOLAR))
+    runners = (await section_runners(app, [section.name])).get(section.name, [])
+    return Roster(section, members, tuple(runners))
 
 
 def sections_of(app: CohortBot, person: Person, role: Role) -> list[str] | None:
-    """The sections whose meetings ``person`` sees: ``None`` (all) for organizers; else theirs and those they run."""
-    if role >= Role.ORGANIZER:
-        return None
-    names = {s.casefold(): s for s in person.sections}
-    names.update({s.casefold(): s for s in facilitated_sections(app, person, role)})
-    known = [app.cohort.section(n) for n in names.values()]
-    return sorted(s.name for s in known if s is not None)
+    """The sections whose meetings ``person`` sees: ``None`` (all) for organizers; else the sections they belong
+    to on the roster and those they run (:func:`bot.membership.sections_of`)."""
+    return None if role >= Role.ORGANIZER else membership.sections_of(app.cohort, person, role)
 
 
 # ---- what to prepare -------------------------------------------------------------------------------------
@@ -172,16 +141,15 @@ class Homework:
 
 
 async def homework_of(app: CohortBot, week: int, people: Sequence[Person]) -> dict[int, Homework]:
-    """Each scholar's homework for ``week`` (empty if the week has none): two queries, whatever the count."""
+    """Each scholar's homework for ``week`` (empty if the week has none).
+
+    Reads only these people's rows (two index queries per 900 people), so one person's /schedule or one section's
+    reminders cost their own audience, not the whole cohort's week.
+    """
     found = app.cohort.week(week)
     due = app.cohort.due(week)
-    if found is None or found.homework is None or due is None:
+    scholars = [p for p in people if p.role == Role.SCHOLAR]
+    if found is None or found.homework is None or due is None or not scholars:
         return {}
-    repo = HomeworkRepo(app.db)
-    latest = await repo.latest(week)
-    extensions = await repo.extensions(week)
-    return {
-        p.id: Homework(week, found.homework.title, due, latest.get((p.id, week)), extensions.get((p.id, week)))
-        for p in people
-        if p.role == Role.SCHOLAR
-    }
+    latest, extensions = await HomeworkRepo(app.db).of_people(week, [p.id for p in scholars])
+    return {p.id: Homework(week, found.homework.title, due, latest.get(p.id), extensions.get(p.id)) for p in scholars}

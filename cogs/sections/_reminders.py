@@ -25,17 +25,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.cohort import Cohort
 from bot.core.messages import Message, MessageField, format_local, timestamp
+from bot.core.pause import Pause
 from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget
-from bot.meetings import Meeting
-from bot.outbox import NewItem
+from bot.core.util import iso
+from bot.delivery import NewItem
+from bot.meetings import Meeting, Timetable
 from cogs.sections._common import (
     Homework,
     Roster,
     digest,
     homework_of,
-    iso,
     local_time,
     reading_lines,
     roster,
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Work = Callable[["CohortBot", list[Meeting]], Awaitable[int]]
 Planned = tuple[str, int, datetime]  # section, week, start
+PAUSE_EVERY = 256  # meetings grouped between two checks of the pause
 
 
 # ---- the messages ----------------------------------------------------------------------------------------
@@ -228,17 +231,17 @@ def _job(work: Work, planned: list[Planned], *, held: bool) -> Callable[[CohortB
     return run
 
 
-def _describe(what: str, meetings: Sequence[Meeting], app: CohortBot) -> str:
+def _describe(what: str, meetings: Sequence[Meeting], cohort: Cohort) -> str:
     shown = ", ".join(
-        f"{m.name} week {m.week} ({format_local(m.start, app.cohort.section_zone(m.section), 't')})"
-        for m in meetings[:3]
+        f"{m.name} week {m.week} ({format_local(m.start, cohort.section_zone(m.section), 't')})" for m in meetings[:3]
     )
     return f"{what}: {shown}" + (f" and {len(meetings) - 3} more" if len(meetings) > 3 else "")
 
 
-def grouped(
-    app: CohortBot,
+async def grouped(
+    cohort: Cohort,
     meetings: Sequence[Meeting],
+    pause: Pause,
     *,
     before: timedelta,
     prefix: str,
@@ -248,13 +251,16 @@ def grouped(
     held: bool = True,
     grace: timedelta | None = None,
 ) -> list[PlannedJob]:
-    """One job per instant ``before`` the meetings' starts."""
+    """One job per instant ``before`` the meetings' starts (letting the loop run between instants)."""
     by_instant: dict[datetime, list[Meeting]] = {}
-    for m in meetings:
+    for n, m in enumerate(meetings):
+        if n % PAUSE_EVERY == 0:
+            await pause()
         if m.held or not held:
             by_instant.setdefault(m.start - before, []).append(m)
     jobs = []
     for when, group in sorted(by_instant.items()):
+        await pause()
         group.sort(key=lambda m: (m.name.casefold(), m.week))
         covers = digest(f"{m.name}/{m.week}/{iso(m.start)}/{m.status}" for m in group)
         planned = [(m.name, m.week, m.start) for m in group]
@@ -263,7 +269,7 @@ def grouped(
                 id=f"{prefix}:{iso(when)}:{covers}",
                 when=when,
                 kind=kind,
-                description=_describe(what, group, app),
+                description=_describe(what, group, cohort),
                 run=_job(work, planned, held=held),
                 grace=grace,
             )
@@ -272,31 +278,44 @@ def grouped(
 
 
 async def plan_sections(app: CohortBot) -> list[PlannedJob]:
-    """Reminders, prep notes and events for every meeting of every section (file, exceptions and changes)."""
-    meetings = await app.meetings.all()
-    settings = app.cohort.reminders
+    """Reminders, prep notes and events for every meeting of every section (file, exceptions and changes).
+
+    Derived from the timetable alone, so computed once per cohort file and state of the changes (a re-plan with
+    neither changed reuses the jobs), and then in slices that let the event loop run.
+    """
+    timetable = await app.meetings.timetable()
+    return list(await timetable.derive("sections:plan", _plan_sections))
+
+
+async def _plan_sections(timetable: Timetable) -> list[PlannedJob]:
+    cohort, meetings = timetable.cohort, timetable.meetings
+    settings = cohort.reminders
+    pause = Pause()
     return [
-        *grouped(
-            app,
+        *await grouped(
+            cohort,
             meetings,
+            pause,
             before=timedelta(minutes=settings.section_minutes_before),
             prefix="section-reminders",
             kind="section-reminder",
             what=f"section reminders ({settings.section_reminder_via})",
             work=remind,
         ),
-        *grouped(
-            app,
+        *await grouped(
+            cohort,
             meetings,
+            pause,
             before=timedelta(hours=settings.facilitator_prep_hours_before),
             prefix="section-prep",
             kind="section-prep",
             what="facilitator prep notes",
             work=prepare,
         ),
-        *grouped(
-            app,
+        *await grouped(
+            cohort,
             meetings,
+            pause,
             before=WINDOW,
             prefix="section-events",
             kind="section-events",

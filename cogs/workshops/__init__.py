@@ -152,8 +152,8 @@ async def start_pairs(app: CohortBot, session: WorkshopSession, index: int) -> s
             await finish(app, running, "stopped", "The workshop's next part is starting.")
     people = None
     if session.section:
-        week = app.cohort.current_week(app.clock.now())
-        people = await _participants.present_people(app, session.section, week) or None
+        meeting = await app.meetings.current(session.section, app.clock.now())  # this week's, in its zone
+        people = (await _participants.present_people(app, session.section, meeting.week) if meeting else []) or None
         if people is not None and len(people) < 2:
             people = None
     size, rounds, minutes = app.cohort.pairs_settings(session.agenda[index])

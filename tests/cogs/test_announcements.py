@@ -11,7 +11,18 @@ import pytest
 from bot.app import CohortBot
 from bot.core.context import Place
 from bot.core.messages import Button, Message, Reply
-from bot.core.platform import DMTarget, PermanentSendError, Target
+from bot.core.platform import (
+    CHANNEL_MISSING,
+    DEACTIVATED,
+    DMS_CLOSED,
+    EXPIRED,
+    NOT_LINKED,
+    NOT_MEMBER,
+    REMOVED,
+    DMTarget,
+    PermanentSendError,
+    Target,
+)
 from bot.roster import import_roster_file
 from cogs.announcements._outbox import dm_key, failure_reason
 from cogs.announcements._store import repo
@@ -27,9 +38,9 @@ AMERICAS = ["Ada Lovelace", "Alan Turing", "Hedy Lamarr", "Rosalind Franklin"]
 class PlatformSender(RecordingSender):
     """A sender for a platform where people need a linked account (as on Discord), optionally refusing some DMs."""
 
-    def __init__(self, refuse: dict[int, str] | None = None) -> None:
+    def __init__(self, refuse: dict[int, str | None] | None = None) -> None:
         super().__init__("console")
-        self.refuse = dict(refuse or {})
+        self.refuse = dict(refuse or {})  # person id -> the kind of failure to refuse their DM with
 
     async def unreachable(self, people) -> dict[int, str]:
         return {p.id: "has no Discord account linked" for p in people if not p.platform_id("discord")}
@@ -37,7 +48,8 @@ class PlatformSender(RecordingSender):
     async def send(self, target: Target, message: Message, *, key: str) -> str | None:
         if isinstance(target, DMTarget) and target.person_id in self.refuse:
             self.calls[key] += 1
-            raise PermanentSendError(self.refuse[target.person_id])
+            kind = self.refuse[target.person_id]
+            raise PermanentSendError(f"refused ({kind}): Discord 403 (code 50007)", kind)
         return await super().send(target, message, key=key)
 
 
@@ -141,6 +153,107 @@ async def test_nobody_reachable_is_refused_at_the_preview(app, as_):
     app.senders["console"] = PlatformSender()
     reply = await as_("Grace Hopper", "announce", message="Hi", to="people:Rosalind Franklin, Marie Curie")
     assert "None of the 2 people" in reply.error and "2 have no Discord account linked" in reply.error
+
+
+# ---- people removed from the roster are gone ------------------------------------------------------------------
+async def remove(app: CohortBot, name: str) -> int:
+    person = (await app.people.by_name(name))[0]
+    assert await app.people.set_removed(person.id, True, app.clock.now())
+    return person.id
+
+
+@pytest.mark.parametrize("to", ["all", "scholars", "track:intro", "section:americas-tue"])
+async def test_someone_removed_is_neither_in_the_audience_nor_counted_in_the_preview(app, as_, to):
+    app.senders["console"] = PlatformSender()
+    ada = await remove(app, "Ada Lovelace")
+    reply = await as_("Grace Hopper", "announce", message="Hello", to=to, dm="true")
+    assert reply.error is None, reply.error
+    recipients = await repo(app).recipient_ids(await last_id(app))
+    assert ada not in recipients and recipients
+    # "Reaches x of N": N counts no removed person
+    assert field(reply, "Reaches").endswith(f" of {len(recipients)}**")
+    assert f"({len(recipients)} people)" in field(reply, "To")
+
+
+async def test_a_section_facilitator_removed_from_the_roster_is_not_told(app, as_):
+    alan = await remove(app, "Alan Turing")
+    reply = await as_("Grace Hopper", "announce", message="Hello", to="section:americas-tue", dm="true")
+    assert alan not in await repo(app).recipient_ids(await last_id(app))
+    assert field(reply, "Reaches") == "**3 of 3**"
+
+
+async def test_naming_someone_removed_is_refused_and_changes_nothing(app, as_):
+    await remove(app, "Ada Lovelace")
+    reply = await as_("Grace Hopper", "announce", message="Hello", to="people:Ada Lovelace, Hedy Lamarr")
+    assert reply.error == (
+        "Ada Lovelace was removed from the roster, so I cannot tell them anything here: leave them out."
+    )
+    assert await app.db.fetchval("SELECT COUNT(*) FROM announcements") == 0
+
+
+async def test_someone_removed_before_a_scheduled_announcement_goes_out_gets_nothing(app, as_, clock, everyone):
+    app.senders["console"] = sender = RecordingSender()
+    runtime = Runtime(app)
+    at = (clock.now() + timedelta(hours=2)).astimezone(app.cohort.zone).strftime("%Y-%m-%d %H:%M")
+    reply = await as_("Grace Hopper", "announce", message="Quiz", to="section:americas-tue", dm="true", at=at)
+    await press(app, "Grace Hopper", reply, "Send")
+    hedy = await remove(app, "Hedy Lamarr")
+    clock.advance(timedelta(hours=2))
+    await runtime.run_until_idle()
+    assert dm_names(sender, everyone, "announce:1:") == ["Ada Lovelace", "Alan Turing", "Rosalind Franklin"]
+    assert await app.outbox.get(dm_key(1, hedy)) is None  # never queued
+    assert "reached 3 of 4; 1 was removed from the roster." in sender.delivered["announce-report:1:1"][1].text
+    details = await as_("Grace Hopper", "announcements", id="1")
+    assert field(details, "Not reachable") == "1 was removed from the roster: Hedy Lamarr"
+
+
+async def test_a_queued_dm_to_someone_removed_meanwhile_is_not_sent(app, as_, everyone):
+    app.senders["console"] = sender = RecordingSender()
+    reply = await as_("Grace Hopper", "announce", message="Quiz", to="section:americas-tue", dm="true")
+    await press(app, "Grace Hopper", reply, "Send")  # the four DMs are queued, none sent yet
+    hedy = await remove(app, "Hedy Lamarr")
+    await Runtime(app).run_until_idle()
+    assert dm_names(sender, everyone, "announce:1:") == ["Ada Lovelace", "Alan Turing", "Rosalind Franklin"]
+    assert sender.calls[dm_key(1, hedy)] == 0  # the platform was never asked
+    assert (await app.outbox.get(dm_key(1, hedy))).state == "failed"
+    assert "reached 3 of 4; 1 was removed from the roster." in sender.delivered["announce-report:1:1"][1].text
+    details = await as_("Grace Hopper", "announcements", id="1")
+    assert field(details, "Failed") == "1 was removed from the roster: Hedy Lamarr"
+
+
+# ---- drafts are purged ----------------------------------------------------------------------------------------
+async def test_previews_never_sent_are_purged_once_a_day_old_and_nothing_else(app, as_, clock):
+    app.senders["console"] = RecordingSender()
+    runtime = Runtime(app)
+    first = await as_("Grace Hopper", "announce", message="Draft 1", to="section:americas-tue", dm="true")
+    sent = await as_("Grace Hopper", "announce", message="Sent", to="section:americas-tue", dm="true")
+    await press(app, "Grace Hopper", sent, "Send")
+    cancelled = await as_("Grace Hopper", "announce", message="Dropped", to="section:americas-tue", dm="true")
+    await press(app, "Grace Hopper", cancelled, "Cancel")
+    clock.advance(timedelta(hours=12))
+    await as_("Grace Hopper", "announce", message="Draft 2", to="organizers", dm="true")
+    assert first.error is None
+
+    async def states() -> dict[int, str]:
+        return {r["id"]: r["state"] for r in await app.db.fetchall("SELECT id, state FROM announcements")}
+
+    async def recipients_of(announcement_id: int) -> int:
+        sql = "SELECT COUNT(*) FROM announcement_recipients WHERE announcement_id = ?"
+        return int(await app.db.fetchval(sql, (announcement_id,)))
+
+    await runtime.run_until_idle()
+    assert await states() == {1: "draft", 2: "done", 3: "cancelled", 4: "draft"}  # none is a day old yet
+    assert [j.id for j in await plan(app) if j.kind == "announcement-drafts"] == ["announce-drafts:1"]
+    clock.advance(timedelta(hours=12))  # the first draft is a day old
+    await runtime.run_until_idle()
+    assert await states() == {2: "done", 3: "cancelled", 4: "draft"}
+    assert await recipients_of(1) == 0 and await recipients_of(2) == 4
+    clock.advance(timedelta(hours=12))
+    await runtime.run_until_idle()
+    assert await states() == {2: "done", 3: "cancelled"}
+    assert [j for j in await plan(app) if j.kind == "announcement-drafts"] == []
+    gone = await as_("Grace Hopper", "announcements", id="1")
+    assert "There is no announcement #1" in gone.error
 
 
 # ---- who may announce ---------------------------------------------------------------------------------------
@@ -325,17 +438,16 @@ async def test_one_missed_while_the_bot_was_down_beyond_the_grace_is_not_sent_la
 # ---- delivery report and Retry failed ------------------------------------------------------------------------
 async def test_failures_are_reported_with_their_reasons_and_retried(app, as_, everyone):
     hedy = next(i for i, n in everyone.items() if n == "Hedy Lamarr")
-    closed = "cannot DM this user (DMs closed or no shared server): Discord 403 (code 50007): Cannot send messages"
-    app.senders["console"] = sender = PlatformSender(refuse={hedy: closed})
+    app.senders["console"] = sender = PlatformSender(refuse={hedy: DMS_CLOSED})
     runtime = Runtime(app)
     reply = await as_("Grace Hopper", "announce", message=TEXT, to="section:americas-tue", dm="true")
     await press(app, "Grace Hopper", reply, "Send")
     await runtime.run_until_idle()
     report = sender.delivered["announce-report:1:1"][1].text
-    assert "reached 2 of 4; 1 has DMs closed or left the server, 1 has no Discord account linked." in report
+    assert "reached 2 of 4; 1 has DMs closed or left, 1 has no Discord account linked." in report
     details = await as_("Grace Hopper", "announcements", id="1")
     assert "delivered **2** · pending **0** · failed **1** · not reachable **1** (of 4)" in field(details, "Delivery")
-    assert field(details, "Failed") == "1 has DMs closed or left the server: Hedy Lamarr"
+    assert field(details, "Failed") == "1 has DMs closed or left: Hedy Lamarr"
 
     sender.refuse.clear()
     retried = await press(app, "Grace Hopper", details, "Retry failed")
@@ -347,14 +459,29 @@ async def test_failures_are_reported_with_their_reasons_and_retried(app, as_, ev
     assert "Nothing to retry" in nothing.error
 
 
-def test_failure_reasons_in_few_words():
-    assert failure_reason("cannot DM this user (DMs closed or no shared server): Discord 403 (code 50007)") == (
-        "has DMs closed or left the server"
+def test_failure_reasons_are_worded_from_the_kind_never_from_the_text():
+    assert failure_reason(DMS_CLOSED, "refused") == "has DMs closed or left"
+    assert failure_reason(NOT_MEMBER, None) == "is not a member (left, or never joined)"
+    assert failure_reason(DEACTIVATED, "x") == "has a deactivated account"
+    assert failure_reason(NOT_LINKED, "Ada Lovelace has not linked an account") == "has no account linked"
+    assert failure_reason(CHANNEL_MISSING, "x") == "could not be found"
+    assert failure_reason(REMOVED, "x") == "was removed from the roster"
+    assert failure_reason(EXPIRED, "not delivered within 24 h") == "was not reached in time (the platform was down)"
+    # unclassified: the sender's own reason, shortened; a code in it means nothing here
+    assert failure_reason(None, "Discord 403 (code 50007): user_not_found") == (
+        "failed (Discord 403 (code 50007): user_not_found)"
     )
-    assert failure_reason("cannot_dm_bot") == "has DMs closed"
-    assert failure_reason("chat.postMessage to dm:4: user_not_found") == "is not in the workspace"
-    assert failure_reason("Ada Lovelace has not linked a Slack account") == "has no account linked"
-    assert failure_reason("gave up after 8 attempts: Discord 503") == "failed (Discord 503)"
+    assert failure_reason(None, "gave up after 8 attempts: Discord 503") == "failed (Discord 503)"
+
+
+async def test_an_unclassified_failure_is_reported_with_its_own_reason(app, as_, everyone):
+    hedy = next(i for i, n in everyone.items() if n == "Hedy Lamarr")
+    app.senders["console"] = sender = PlatformSender(refuse={hedy: None})
+    await press(app, "Grace Hopper", await as_("Grace Hopper", "announce", message=TEXT, to="people:Hedy"), "Send")
+    await Runtime(app).run_until_idle()
+    assert "reached 0 of 1; 1 failed (refused (None): Discord 403 (code 50007))." in (
+        sender.delivered["announce-report:1:1"][1].text
+    )
 
 
 async def test_the_list_shows_scheduled_and_recent_with_ids(app, as_, clock):

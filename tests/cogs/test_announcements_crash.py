@@ -100,7 +100,7 @@ async def test_a_crash_mid_announcement_then_a_restart_delivers_each_dm_once(tmp
     async with FakeSlackAPI.running() as fake:
         fake.workspace.update(slack_id(n) for n in range(NEW) if n not in UNLINKED)
         for n in DEACTIVATED:
-            fake.refused[slack_id(n)] = "account_inactive"
+            fake.refused[slack_id(n)] = "user_disabled"  # the recipient is deactivated
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("COHORTBOT_", "DISCORD_", "SLACK_"))}
         env.update(

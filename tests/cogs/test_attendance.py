@@ -10,6 +10,8 @@ import pytest
 
 from bot.core.messages import timestamp
 from bot.core.options import person_ref
+from bot.core.people import PersonInput
+from bot.core.roles import Role
 from cogs.attendance import missed, present_at
 from tests.cogs.attendance_support import AMERICAS_W1, marks, ny, pid, press, snapshot, text_of
 
@@ -74,6 +76,25 @@ async def test_checklist_is_prefilled_from_check_ins_and_keeps_the_excused(app, 
         "Rosalind Franklin": "excused",
     }
     assert "Excused (1): Rosalind Franklin (family emergency)" in text_of(saved)
+
+
+async def test_save_changes_only_the_people_the_checklist_shows(app, as_, clock, after_meeting):
+    for n in range(110):  # 113 scholars: the selects (4 x 25) show the first 100 by name
+        person = PersonInput(f"Zz Scholar {n:03}", f"zz{n}@example.com", Role.SCHOLAR, "intro", ("americas-tue",))
+        await app.people.upsert(person, clock.now())
+    shown = await as_("Alan Turing", "attendance", section="americas-tue")
+    selects = [c for c in shown.message.actions if c.kind == "select"]
+    assert [len(s.choices) for s in selects] == [25, 25, 25, 25]
+    assert "shows the first 100, and Save leaves the others as they are" in text_of(shown)
+    seen = {c.value for s in selects for c in s.choices}
+    last = await pid(app, "Zz Scholar 096")
+    assert f"#{last}" in seen and f"#{await pid(app, 'Zz Scholar 097')}" not in seen
+    ticked = await press(app, "Alan Turing", shown, "Who was there? (76–100)", [f"#{last}"])
+    saved = await press(app, "Alan Turing", ticked, "Save")
+    assert saved.error is None
+    after = await marks(app, "americas-tue", 1)
+    assert len(after) == 100 and after["Zz Scholar 096"] == "present" and after["Ada Lovelace"] == "absent"
+    assert not any(f"Zz Scholar {n:03}" in after for n in range(97, 110))  # never shown: left unmarked
 
 
 async def test_excuse_button_opens_a_form_that_records_the_reason(app, as_, after_meeting):

@@ -18,7 +18,7 @@ from bot.core.context import Actor, Place
 from bot.core.exports import collect
 from bot.core.roles import Role
 from bot.roster import import_roster
-from cogs.roster._store import store
+from cogs.roster._store import SyncState, store
 from tests.plugin import EXAMPLE_COHORT, EXAMPLE_ROSTER, RunAs, console_actor
 
 
@@ -278,3 +278,47 @@ async def test_the_runtime_runs_the_upkeep_at_start_up_and_after_a_reload(app: C
         assert await store(app).ensure_codes(app.clock.now()) == 0  # the newcomers got theirs
     finally:
         await runtime.stop()
+
+
+async def test_linking_an_account_is_one_transaction_so_a_failure_leaves_nothing_behind(app, monkeypatch):
+    from cogs.roster import _common
+
+    hedy = (await app.people.by_name("Hedy Lamarr"))[0]
+    assert hedy.platform_id("slack") is None
+    assert await app.people.by_platform("slack", "U0HEDY00001") is None  # cached "nobody" before
+
+    async def disk_full(app: CohortBot, people: object = None) -> int:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_common, "sync_people", disk_full)
+    with pytest.raises(OSError, match="disk full"):
+        await _common.link_account(app, hedy, "slack", "U0HEDY00001", by=None, by_text="test")
+    assert await app.people.by_platform("slack", "U0HEDY00001") is None  # rolled back, and not cached otherwise
+    assert (await app.people.get(hedy.id)).platform_id("slack") is None
+    changes = "SELECT COUNT(*) FROM roster_changes WHERE person_id = ? AND action = 'linked'"
+    assert await app.db.fetchval(changes, (hedy.id,)) == 0
+
+    monkeypatch.undo()
+    linked = await _common.link_account(app, hedy, "slack", "U0HEDY00001", by=None, by_text="test")
+    assert linked.platform_id("slack") == "U0HEDY00001"
+    assert (await app.people.by_platform("slack", "U0HEDY00001")).id == hedy.id
+    assert await app.db.fetchval(changes, (hedy.id,)) == 1
+
+
+async def test_the_sync_of_a_few_people_reads_only_their_rows(app):
+    repo = store(app)
+    people = await app.people.all()
+    states = [SyncState(p.id, f"U{p.id}", f"sig{p.id}", 1) for p in people]
+    await repo.save_sync_states("slack", states)
+    few = [people[0].id, people[3].id]
+    assert sorted(await repo.sync_states("slack", few)) == sorted(few)
+    assert await repo.sync_states("slack", []) == {}
+    assert sorted(await repo.sync_states("slack")) == sorted(p.id for p in people)  # everyone: the upkeep's sync
+    statements: list[str] = []
+    await app.db.set_trace_callback(statements.append)
+    try:
+        await repo.sync_states("slack", few)
+    finally:
+        await app.db.set_trace_callback(None)
+    [read] = [s for s in statements if "member_sync" in s]
+    assert "person_id IN (" in read  # on the primary key, never the whole table

@@ -1,8 +1,9 @@
 """Linking by email over the real slack-sdk/slack-bolt clients against the fake Slack Web API.
 
 After a roster import the upkeep looks every unlinked email up with ``users.lookupByEmail`` (found, not found,
-and a 429 whose Retry-After is waited out), links who it finds and tells the organizers who it did not; a person
-who joins the workspace later is linked by the ``team_join`` event, or by their first command.
+and a 429 whose Retry-After is waited out), or, with many unlinked, reads ``users.list`` a page per call (the calls
+counted), links who it finds and tells the organizers who it did not; a person who joins the workspace later is
+linked by the ``team_join`` event, or by their first command.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ Barbara McClintock,barbara@example.com,scholar,intro,americas-tue,,,,
 Lise Meitner,lise@example.com,scholar,intro,europe-wed,,,,
 Mary Somerville,mary@example.com,scholar,advanced,apac-thu,,,,
 """
-FAST = {"lookup_per_minute": 6000.0}  # the production pace is 50 a minute (Tier 3); tests need not wait
+FAST = {"lookup_per_minute": 6000.0, "list_per_minute": 6000.0}  # production: 50 and 20 a minute; no waits here
 
 
 async def slack_id(app: CohortBot, email: str) -> str | None:
@@ -120,3 +121,53 @@ def test_the_manifest_asks_for_the_email_scope_and_the_team_join_event(app):
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert {"users:read.email", "channels:manage", "groups:write", "channels:join"} <= set(scopes)
     assert "team_join" in manifest["settings"]["event_subscriptions"]["bot_events"]
+
+
+def many_newcomers(count: int) -> str:
+    rows = [f"Person {n:03},p{n:03}@example.com,scholar,intro,americas-tue,,,," for n in range(count)]
+    return NEWCOMERS.splitlines()[0] + "\n" + "\n".join(rows) + "\n"
+
+
+async def test_many_unlinked_are_linked_from_the_member_list_a_page_per_call(app, cohort, clock):
+    app.platform = "slack"
+    async with FakeSlackAPI.running() as fake, running_slack(app, fake, **FAST) as slack:
+        slack.linker.page = 40
+        for n in range(110):  # 110 of the 120 are in the workspace; some wrote their email in another case
+            fake.add_user(f"U0P{n:08}", f"P{n:03}@Example.com" if n % 7 == 0 else f"p{n:03}@example.com")
+        fake.add_user("U0GONE00001", "p115@example.com", deleted=True)  # deactivated: nobody
+        fake.rate_limit("users.list", times=1, retry_after=1)  # the first page is told to wait 1 s
+        report = await import_roster(app.people, many_newcomers(120), cohort, clock.now())
+        assert report.inserted == 120
+
+        lines = await app.run_upkeep()
+
+        members = len(fake.workspace | set(fake.users))
+        listed = fake.calls_to("users.list", ok=True)
+        assert len(listed) == -(-members // 40) == slack.linker.calls - 1  # a call per page of 40, and the 429
+        assert slack.linker.waited == 1.0
+        assert fake.calls_to("users.lookupByEmail") == [] and fake.calls_to("users.info") == []
+        assert await slack_id(app, "p000@example.com") == "U0P00000000"  # P000@Example.com
+        assert await slack_id(app, "p109@example.com") == "U0P00000109"
+        assert await slack_id(app, "p115@example.com") is None
+        linked = [p for p in await app.people.all() if p.email.startswith("p") and p.platform_id("slack")]
+        assert len(linked) == 110
+        unlinked_before = 120 + 2  # the newcomers, and John von Neumann and Hedy Lamarr of the example roster
+        assert any(f"looked up {unlinked_before} email(s): linked 110, not found 12" in line for line in lines)
+
+        # within the hour, the 12 not found are not asked about again: no call at all
+        await app.run_upkeep()
+        assert slack.linker.calls == len(listed) + 1 and fake.calls_to("users.lookupByEmail") == []
+
+
+async def test_a_member_list_without_emails_stops_linking_saying_which_scope_to_grant(app, cohort, clock):
+    app.platform = "slack"
+    async with FakeSlackAPI.running() as fake, running_slack(app, fake, **FAST) as slack:
+        for n in range(60):
+            fake.add_user(f"U0P{n:08}", f"p{n:03}@example.com")
+        fake.emails_visible = False  # no users:read.email scope: Slack leaves the emails out, without an error
+        await import_roster(app.people, many_newcomers(60), cohort, clock.now())
+        lines = await app.run_upkeep()
+        assert any("users:read.email" in line for line in lines)
+        assert [p for p in await app.people.all() if p.email.startswith("p") and p.platform_id("slack")] == []
+        assert slack.linker.calls == len(fake.calls_to("users.list"))
+        assert fake.calls_to("users.lookupByEmail") == []

@@ -34,7 +34,7 @@ async def take(as_, clock, week: int, present: str, section: str = "americas-tue
 
 def csv_rows(reply) -> list[dict[str, str]]:
     [file] = [f for f in reply.message.files if f.filename.endswith(".csv")]
-    return list(csv.DictReader(io.StringIO(file.content.decode("utf-8"))))
+    return list(csv.DictReader(io.StringIO(file.data().decode("utf-8"))))  # in memory, or a streamed file
 
 
 async def test_stipend_for_a_scholar_in_plain_words(app, as_, clock):
@@ -208,6 +208,9 @@ async def test_the_reports_give_csvs_and_a_chart(app, as_, clock):
     image.verify()
     assert image.size == (800, 450)
 
+    [csv_file] = [f for f in report.message.files if f.filename.endswith(".csv")]
+    assert csv_file.path and not csv_file.content  # streamed to a temporary file, never held whole
+
     stipends = csv_rows(await as_("Grace Hopper", "report", kind="stipends"))
     assert [r["kind"] for r in stipends].count("scholar") == 8
     alan = next(r for r in stipends if r["name"] == "Alan Turing")
@@ -226,7 +229,7 @@ async def test_cohortbot_export_writes_the_same_csvs(app, as_, clock, tmp_path):
         assert await asyncio.to_thread(main, args) == 0
         report = await as_("Grace Hopper", "report", kind=kind)
         written = out.read_text(encoding="utf-8").splitlines()
-        assert written == report.message.files[0].content.decode("utf-8").splitlines()
+        assert written == report.message.files[0].data().decode("utf-8").splitlines()
         assert len(written) > 1
 
 
@@ -240,3 +243,41 @@ async def test_attendance_rates_and_the_chart_for_many_sections(app, as_, clock)
         image = Image.open(io.BytesIO(chart))
         image.verify()
         assert image.format == "PNG" and image.size == (800, 450)
+
+
+async def test_concurrent_checks_alert_each_person_once(app, as_, clock):
+    """Two evaluations at once (a job and a facilitator's correction, say) over overlapping people: each
+    (person, kind) is claimed by one of them, so nobody is alerted twice or left out."""
+    from cogs.attendance._alerts import check_people
+
+    hedy, rosalind, alan = [await pid(app, n) for n in ("Hedy Lamarr", "Rosalind Franklin", "Alan Turing")]
+    await take(as_, clock, 1, "Ada")  # Hedy and Rosalind absent twice: each can miss no more
+    await take(as_, clock, 2, "Ada")
+    clock.set(ny(26, 12))  # Monday of week 3: week 2's make-up chance is over
+    assert not await app.db.fetchall("SELECT * FROM stipend_alerts")
+    counts = await asyncio.gather(*(check_people(app, ids) for ids in ([hedy, rosalind], [rosalind], [rosalind, hedy])))
+    assert sum(counts) == 2  # (Hedy, sections) and (Rosalind, sections), each counted by one evaluation
+    rows = await app.db.fetchall("SELECT key, payload FROM outbox WHERE key LIKE 'stipend-alert:%'")
+    to_alan = [r["payload"] for r in rows if r["key"].startswith(f"stipend-alert:to-{alan}:")]
+    assert (
+        sum(p.count("Hedy Lamarr**") for p in to_alan) == 1
+        and sum(p.count("Rosalind Franklin**") for p in to_alan) == 1
+    )
+    scholars = sorted(r["key"] for r in rows if ":person-" in r["key"])
+    assert scholars == [f"stipend-alert:sections:person-{hedy}", f"stipend-alert:sections:person-{rosalind}"]
+
+
+async def test_attendance_export_streams_in_batches(app, as_, clock, monkeypatch):
+    from bot.core.exports import TableStream, collect
+    from cogs.attendance import _export
+
+    await take(as_, clock, 1, "Ada, Hedy")
+    clock.set(ny(27, 20))
+    whole = await collect(await _export.export_attendance(app))
+    monkeypatch.setattr(_export, "BATCH", 1)  # a batch per meeting
+    source = await _export.export_attendance(app)
+    assert isinstance(source, TableStream) and source.headers == _export.ATTENDANCE_HEADERS
+    batches = [batch async for batch in source.batches]
+    assert len(batches) == 7  # the 7 meetings that have started (3 sections, weeks 1-2, and one of week 3)
+    assert [[str(v) for v in row] for batch in batches for row in batch] == whole.rows
+    assert len(whole.rows) > len(batches), len(whole.rows)

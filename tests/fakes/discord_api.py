@@ -89,7 +89,7 @@ import pytest
 from aiohttp import WSMsgType, web
 from pydantic import SecretStr
 
-from bot.settings import DiscordSettings
+from bot.platforms.discord.settings import DiscordSettings
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -688,6 +688,9 @@ class FakeDiscord:
             if m == "PUT":
                 self.commands[scope] = [self._echo_command(c, match.group(2)) for c in r.json or []]
             return _respond(self.commands.get(scope, []))
+        body = r.payload() if m in ("POST", "PATCH") and isinstance(r.payload(), dict) else {}
+        if problem := _components_problem(body.get("data") if "/callback" in p else body):
+            return _respond({"message": f"Invalid Form Body: {problem}", "code": 50035}, 400)
         if m == "POST" and (match := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", p)):
             interaction_id = int(match.group(1))
             refused = self._refuse_callback(interaction_id)
@@ -889,6 +892,19 @@ EVENT_FIELDS = (
     "entity_type",
     "status",
 )
+
+
+def _components_problem(body: Any) -> str | None:
+    """What Discord refuses in a message's components: a custom_id over 100 characters, a select over 25
+    options (``None`` if nothing)."""
+    rows = body.get("components") if isinstance(body, dict) else None
+    for row in rows or []:
+        for component in row.get("components") or []:
+            if len(str(component.get("custom_id", ""))) > 100:
+                return "components.custom_id: Must be 100 or fewer in length."
+            if len(component.get("options") or []) > 25:
+                return "components.options: Must be 25 or fewer in length."
+    return None
 
 
 def _event_problem(body: dict[str, Any]) -> str | None:

@@ -18,8 +18,9 @@ How other tests use it::
   ``conversations.open`` returns for them and a post to the user id are one conversation), the files v2
   upload flow, ``apps.connections.open`` (Socket Mode: a ``ws://`` URL served here; see
   :meth:`FakeSlackAPI.send_envelope`), ``users.list`` (the workspace's members: ``fake.users`` and the ids in
-  ``fake.workspace``, the example roster's Slack ids by default; paged by ``limit``), and
-  ``response_url`` posts (``fake.response_url(id)``).
+  ``fake.workspace``, the example roster's Slack ids by default, with an email ``<id>@members.example``; paged
+  by ``limit``; ``fake.emails_visible = False`` leaves the emails out, as Slack does without the
+  ``users:read.email`` scope), and ``response_url`` posts (``fake.response_url(id)``).
 * Knobs: ``fake.rate_limit("chat.postMessage", times=2, retry_after=1)`` makes the next 2 calls answer HTTP 429
   with ``Retry-After: 1`` and ``{"ok": false, "error": "ratelimited"}``; ``fake.limit_rate("chat.postMessage",
   per_second=1.0)`` answers 429 (with the seconds to wait) beyond that many calls in any rolling second;
@@ -36,9 +37,10 @@ How other tests use it::
 * What users see: ``fake.posted_keys()`` counts the messages in ``fake.history`` by outbox key (the
   ``cohortbot_outbox`` metadata); ``fake.user_duplicates()`` is the number of extra copies.
 * Members for linking by email: ``fake.add_user(user_id, email, name)`` (``fake.users``: id -> Slack user
-  object); ``users.lookupByEmail`` finds them by email (else ``users_not_found``), ``users.info`` by id (else
-  ``user_not_found``). ``conversations.invite`` records channel members in ``fake.members`` (channel id -> user
-  ids; ``already_in_channel`` for a second invite), ``conversations.join`` answers ok. Rate-limit them with
+  object); ``users.list`` lists them, ``users.lookupByEmail`` finds them by email (else ``users_not_found``),
+  ``users.info`` by id (else ``user_not_found``). ``conversations.invite`` records channel members in
+  ``fake.members`` (channel id -> user ids; ``already_in_channel`` for a second invite), ``conversations.join``
+  answers ok. Rate-limit them with
   ``fake.rate_limit("users.lookupByEmail", times=1, retry_after=1)`` like any method.
 * :func:`send_event` posts a signed Events API callback (``team_join_event(user)`` builds a ``team_join``).
 * The ``slack_api`` fixture (available to every test through tests/plugin.py) is a running fake.
@@ -68,7 +70,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.settings import Settings, SlackSettings
+from bot.platforms.slack.settings import SlackSettings
+from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -146,6 +149,8 @@ class FakeSlackAPI:
     # users.list lists fake.users and these ids (the example roster's by default): the workspace's members
     workspace: set[str] = field(default_factory=lambda: set(DEFAULT_USERS))
     refused: dict[str, str] = field(default_factory=dict)  # channel or user id -> Slack error for chat.postMessage
+    # users.list shows each member's profile email only with the users:read.email scope: False plays its absence
+    emails_visible: bool = True
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -358,6 +363,9 @@ class FakeSlackAPI:
         body, raw = await self._read(request)
         call = Call(method, body, raw=raw, peer=_peer(request))
         self.calls.append(call)
+        if _blocks_problem(call.json("blocks")):
+            call.status = 400
+            return web.json_response({"ok": False, "error": "invalid_blocks"})
         failure = self._failure(method, body)
         if failure is not None and failure.kind == "drop":  # an outage that drops connections
             call.status = 0
@@ -442,9 +450,12 @@ class FakeSlackAPI:
                 files = json.loads(body.get("files", "[]"))
                 return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
             case "users.list":
-                listed = {u: {"id": u, "name": u.lower(), "deleted": False} for u in sorted(self.workspace)}
+                listed = {u: _member(u) for u in sorted(self.workspace)}
                 listed.update(self.users)
                 members = list(listed.values())
+                if not self.emails_visible:  # Slack leaves the emails out, without an error
+                    members = [{**m, "profile": {k: v for k, v in m.get("profile", {}).items() if k != "email"}}
+                               for m in members]  # fmt: skip
                 start, limit = int(body.get("cursor") or 0), int(body.get("limit") or 0) or self.page_size
                 more = start + limit < len(members)
                 return {"ok": True, "members": members[start : start + limit],
@@ -474,13 +485,37 @@ class FakeSlackAPI:
 
     async def _response(self, request: web.Request) -> web.Response:
         body, raw = await self._read(request)
-        self.calls.append(Call("response", body, target=request.match_info["id"], raw=raw, peer=_peer(request)))
+        call = Call("response", body, target=request.match_info["id"], raw=raw, peer=_peer(request))
+        self.calls.append(call)
+        if _blocks_problem(call.json("blocks")):
+            call.status = 400
+            return web.Response(status=400, text="invalid_blocks")
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:
         raw = await request.read()
         self.calls.append(Call("upload", {}, target=request.match_info["id"], raw=raw))
         return web.Response(text=f"OK - {len(raw)}")
+
+
+def _member(user_id: str) -> dict[str, Any]:
+    """A workspace member listed by id only (``fake.workspace``), as ``users.list`` shows them."""
+    name = user_id.lower()
+    profile = {"email": f"{name}@members.example", "real_name": name, "display_name": name}
+    return {"id": user_id, "team_id": "T0FAKE", "name": name, "deleted": False, "is_bot": False, "profile": profile}
+
+
+def _blocks_problem(blocks: Any) -> str | None:
+    """What Slack refuses in blocks as ``invalid_blocks``: an ``action_id`` over 255 characters, a select over
+    100 options (``None`` if nothing)."""
+    for block in blocks if isinstance(blocks, list) else []:
+        elements = block.get("elements") or ([block["accessory"]] if block.get("accessory") else [])
+        for element in elements:
+            if len(str(element.get("action_id", ""))) > 255:
+                return "action_id must be 255 characters or fewer"
+            if len(element.get("options") or []) > 100:
+                return "a select has at most 100 options"
+    return None
 
 
 def _peer(request: web.Request) -> str:

@@ -21,7 +21,7 @@ from bot.core.clock import LAST_YEAR, ManualClock
 from bot.core.context import Actor, Place
 from bot.core.messages import Button, Message, Reply, Select, excerpt, format_local, plain
 from bot.core.people import Person
-from bot.core.platform import ChannelTarget, DMTarget, PermanentSendError, PlatformTask, Target
+from bot.core.platform import REMOVED, ChannelTarget, DMTarget, PermanentSendError, PlatformTask, Target
 from bot.core.roles import Role
 from bot.core.textargs import TextParseError, resolve
 from bot.platforms.console.spec import CAPS
@@ -83,7 +83,7 @@ class ConsoleSender:
             assert isinstance(target, DMTarget)
             person = await self.app.people.get(target.person_id)
             if person is None:
-                raise PermanentSendError(f"nobody with id {target.person_id} is on the roster")
+                raise PermanentSendError(f"nobody with id {target.person_id} is on the roster", REMOVED)
             zone = person.zone(zone)
             header = f"[DM to {person.name}]"
         self.sent += 1

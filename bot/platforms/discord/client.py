@@ -19,8 +19,8 @@ from bot.platforms.discord.commands import build_commands
 from bot.platforms.discord.components import control_item
 from bot.platforms.discord.interactions import InteractionHandler
 from bot.platforms.discord.sender import DiscordSender
+from bot.platforms.discord.settings import DiscordSettings
 from bot.platforms.discord.spec import check_settings
-from bot.settings import DiscordSettings
 
 if TYPE_CHECKING:
     from bot.app import CohortBot

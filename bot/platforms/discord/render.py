@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import discord
 
-from bot.core.messages import Form, Message, clip
+from bot.core.messages import Form, Message, clip, split_markup
+from bot.core.util import slug
 
 log = logging.getLogger(__name__)
 
@@ -55,27 +55,6 @@ def allowed_mentions(message: Message) -> discord.AllowedMentions:
     return discord.AllowedMentions.none()
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """``text`` in pieces of at most ``limit`` characters, cut at line ends (or spaces) where possible."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit + 1)
-        if cut <= 0:
-            cut = rest.rfind(" ", 0, limit + 1)
-        if cut <= 0:
-            cut = limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n")
-    if rest.strip() or not pieces:
-        pieces.append(rest)
-    return pieces
-
-
-def _slug(text: str | None) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", (text or "").casefold()).strip("-")[:60] or "table"
-
-
 def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
     """``message`` as one or more Discord messages (more only when it exceeds one message's limits).
 
@@ -92,13 +71,13 @@ def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
             text = f"{text}\n```\n{block}\n```" if text else f"```\n{block}\n```"
         else:
             data = message.table.as_csv(zone)
-            files.append(discord.File(io.BytesIO(data), filename=f"{_slug(message.title)}.csv"))
+            files.append(discord.File(io.BytesIO(data), filename=f"{slug(message.title, 'table', 60)}.csv"))
             note = f"The table ({len(message.table.rows)} rows) is attached as a CSV file."
             text = f"{text}\n\n{note}" if text else note
 
     embeds: list[discord.Embed] = []
     title = clip(message.title, TITLE_MAX) if message.title else None
-    for n, piece in enumerate(split_text(text, DESCRIPTION_MAX) if text else [""]):
+    for n, piece in enumerate(split_markup(text, DESCRIPTION_MAX) if text else [""]):
         embeds.append(
             discord.Embed(
                 title=title if n == 0 else None, description=piece or None, url=message.url if n == 0 else None
@@ -108,7 +87,7 @@ def render(message: Message, zone: ZoneInfo) -> list[Outgoing]:
     reserve = len(footer or "")
     for f in message.fields:
         name = clip(f.name, FIELD_NAME_MAX) or "\u200b"
-        for n, value in enumerate(split_text(f.value, FIELD_VALUE_MAX)):
+        for n, value in enumerate(split_markup(f.value, FIELD_VALUE_MAX)):
             shown = name if n == 0 else clip(f"{f.name} (continued)", FIELD_NAME_MAX)
             current = embeds[-1]
             size = len(shown) + len(value or "\u200b")

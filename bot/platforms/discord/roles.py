@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.core.platform import PermanentSendError
+from bot.core.platform import NOT_MEMBER, PermanentSendError
 from bot.membership import managed_roles, wanted
 
 if TYPE_CHECKING:
@@ -104,7 +104,8 @@ class MemberRoles:
                     f"Discord refused to {what} (missing Manage Roles, or the bot's role is below the role): {exc.text}"
                 ) from exc
             if exc.code == UNKNOWN_MEMBER:
-                raise PermanentSendError("this account is not a member of the Discord server (yet)") from exc
+                not_yet = "this account is not a member of the Discord server (yet)"
+                raise PermanentSendError(not_yet, NOT_MEMBER) from exc
             raise
 
     def _warn_once(self, key: str, message: str, *args: object) -> None:

@@ -29,6 +29,11 @@ from bot.core.clock import to_db
 from bot.core.messages import Message
 from bot.core.people import Person
 from bot.core.platform import (
+    CHANNEL_MISSING,
+    DMS_CLOSED,
+    NOT_LINKED,
+    NOT_MEMBER,
+    REMOVED,
     ChannelTarget,
     DMTarget,
     PermanentSendError,
@@ -41,7 +46,7 @@ from bot.core.platform import (
 from bot.platforms import mention_line, mentioned
 from bot.platforms.discord.components import build_view
 from bot.platforms.discord.render import Outgoing, render
-from bot.platforms.discord.roles import MemberRoles
+from bot.platforms.discord.roles import UNKNOWN_MEMBER, MemberRoles
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -50,6 +55,14 @@ log = logging.getLogger(__name__)
 NONCE_MAX = 25
 CANNOT_DM = 50007
 UNKNOWN_CHANNEL = 10003
+# Discord's JSON error codes as the core's kinds of failure (bot/core/platform.py); others stay unclassified.
+FAILURE_KINDS = {
+    CANNOT_DM: DMS_CLOSED,  # DMs closed, or no server shared any more: Discord does not say which
+    10013: NOT_MEMBER,  # unknown user
+    UNKNOWN_MEMBER: NOT_MEMBER,
+    UNKNOWN_CHANNEL: CHANNEL_MISSING,
+    50001: CHANNEL_MISSING,  # missing access: the bot cannot see the channel
+}
 SCHEDULED_EVENT = "scheduled_event"
 MEMBER_SYNC = "member_sync"
 EXTERNAL_EVENT = 3  # an event somewhere else (a call link, a room): needs a location and an end time
@@ -94,8 +107,8 @@ def answered(status: int, body: Any, headers: Any = None) -> TransientSendError 
     if status >= 500 or status == 408:
         return TransientSendError(reason)
     if code == CANNOT_DM:
-        return PermanentSendError(f"cannot DM this user (DMs closed or no shared server): {reason}")
-    return PermanentSendError(reason)
+        return PermanentSendError(f"cannot DM this user (DMs closed or no shared server): {reason}", DMS_CLOSED)
+    return PermanentSendError(reason, FAILURE_KINDS.get(code))
 
 
 def classify(error: BaseException) -> TransientSendError | PermanentSendError:
@@ -345,16 +358,18 @@ class DiscordSender:
             if channel.name.casefold() == key:
                 self._channels[key] = channel.id
                 return channel.id
-        raise PermanentSendError(f"there is no text channel #{name} in the Discord server (check the cohort file)")
+        raise PermanentSendError(
+            f"there is no text channel #{name} in the Discord server (check the cohort file)", CHANNEL_MISSING
+        )
 
     async def dm_channel(self, person_id: int) -> int:
         """The DM channel with a roster member, created once and remembered in ``dm_channels``."""
         person = await self.app.people.get(person_id)
         if person is None:
-            raise PermanentSendError(f"nobody with id {person_id} is on the roster")
+            raise PermanentSendError(f"nobody with id {person_id} is on the roster", REMOVED)
         user_id = person.platform_id("discord")
         if not user_id:
-            raise PermanentSendError(f"{person.name} has not linked a Discord account")
+            raise PermanentSendError(f"{person.name} has not linked a Discord account", NOT_LINKED)
         db = self.app.db
         sql = "SELECT channel_id FROM dm_channels WHERE platform = 'discord' AND user_id = ?"
         known = await db.fetchval(sql, (user_id,))

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from bot.core.errors import StartupError
 from bot.core.platform import Capabilities
 from bot.platforms import PlatformSpec
-from bot.settings import DiscordSettings, read_settings
+from bot.platforms.discord.settings import DiscordSettings
+from bot.settings import read_settings
 
 if TYPE_CHECKING:
     from bot.app import CohortBot

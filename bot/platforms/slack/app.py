@@ -64,8 +64,9 @@ from bot.platforms.slack.linker import SlackLinker
 from bot.platforms.slack.names import SlackNames
 from bot.platforms.slack.render import Rendered, chosen_values, render, text_blocks
 from bot.platforms.slack.sender import SlackSender, upload_files
+from bot.platforms.slack.settings import SlackSettings
 from bot.platforms.slack.spec import CAPS, credentials, port_error
-from bot.settings import Settings, SlackSettings
+from bot.settings import Settings
 from bot.web import add_routes, announce
 
 if TYPE_CHECKING:
@@ -142,10 +143,12 @@ class SlackPlatform:
         rate = SendRate(per_second=slack.rate_per_second, per_channel=slack.channel_rate_per_second, adaptive=True)
         self.sender = SlackSender(app, self.outbox_client, self.names, rate=rate)
         self._outbox_session: aiohttp.ClientSession | None = None
-        # Linking people by email (users.lookupByEmail, Tier 3): its own client, so it sees and waits out 429s.
+        # Linking people by email (users.lookupByEmail, Tier 3; users.list, Tier 2, for many): its own client, so
+        # it sees and waits out 429s.
         self.linker = SlackLinker(
             AsyncWebClient(token=token, base_url=base_url, retry_handlers=[AsyncConnectionErrorRetryHandler()]),
             per_minute=slack.lookup_per_minute,
+            list_per_minute=slack.list_per_minute,
         )
         self.bolt = AsyncApp(
             client=self.client,

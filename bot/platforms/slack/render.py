@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.messages import BOLD_RE, LINK_RE, Button, Control, Message, format_local, plain
+from bot.core.messages import BOLD_RE, LINK_RE, Button, Control, Message, format_local, plain, split_markup
+from bot.core.util import slug
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -76,54 +77,10 @@ def mrkdwn(text: str, zone: ZoneInfo) -> str:
     return BOLD_RE.sub(r"*\1*", text)
 
 
-def clean_cut(line: str, limit: int) -> int:
-    """Where to cut an over-long mrkdwn ``line`` (at most ``limit``): at a space outside any ``<link|title>``
-    and ``*bold*``, else at any space, else at ``limit``."""
-    any_space = clean = 0
-    depth = stars = 0
-    for i, char in enumerate(line[: limit + 1]):
-        if char == " " and i:
-            any_space = i
-            if depth == 0 and stars % 2 == 0:
-                clean = i
-        depth += (char == "<") - (char == ">")
-        stars += char == "*"
-    return clean or any_space or limit
-
-
-def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """``text`` cut into pieces of at most ``limit`` characters: at line breaks where possible, an over-long line
-    at a space (see :func:`clean_cut`)."""
-    out: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                out.append(current)
-                current = ""
-            cut = clean_cut(line, limit)
-            out.append(line[:cut])
-            line = line[cut:].lstrip(" ")
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            out.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        out.append(current)
-    return out
-
-
 def sections(text: str) -> list[dict]:
     """mrkdwn section blocks for ``text`` (already converted), split to Slack's limit."""
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in chunks(text) if piece.strip()]
-
-
-def slug(text: str | None, default: str = "table") -> str:
-    """A file-name-safe version of ``text``."""
-    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text or "").strip("-").lower()
-    return cleaned[:60] or default
+    pieces = split_markup(text, SECTION_LIMIT)
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces if piece.strip()]
 
 
 def render(message: Message, zone: ZoneInfo, people_ids: dict[str, str] | None = None) -> Rendered:
@@ -151,7 +108,7 @@ def render(message: Message, zone: ZoneInfo, people_ids: dict[str, str] | None =
         if len(text) + 8 <= SECTION_LIMIT:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```\n{escape(text)}\n```"}})
         else:
-            name = f"{slug(message.title)}.csv"
+            name = f"{slug(message.title, 'table', 60)}.csv"
             uploads.append(Upload(name, message.table.as_csv(zone), plain(message.title or "Table", zone)))
             rows = len(message.table.rows)
             blocks.append(context(f"The full table ({rows} rows) is attached as {name}."))

@@ -26,6 +26,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.messages import Message
 from bot.core.people import Person
 from bot.core.platform import (
+    CHANNEL_MISSING,
+    DEACTIVATED,
+    DMS_CLOSED,
+    NOT_LINKED,
+    NOT_MEMBER,
+    REMOVED,
     ChannelTarget,
     DMTarget,
     PermanentSendError,
@@ -50,6 +56,17 @@ TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_una
 # succeeded", says Slack of fatal_error): asked about with delivered() before a resend.
 UNKNOWN_ERRORS = {"internal_error", "fatal_error"}
 UNKNOWN_STATUS = {500, 504}
+# Slack's permanent errors as the core's kinds of failure (bot/core/platform.py); others stay unclassified.
+# (account_inactive is about the bot's own token, not the recipient: it is not "deactivated".)
+FAILURE_KINDS = {
+    "cannot_dm_bot": DMS_CLOSED,
+    "user_not_found": NOT_MEMBER,
+    "user_not_visible": NOT_MEMBER,
+    "user_disabled": DEACTIVATED,
+    "channel_not_found": CHANNEL_MISSING,
+    "not_in_channel": CHANNEL_MISSING,
+    "is_archived": CHANNEL_MISSING,
+}
 DEFAULT_RATE = SendRate(per_second=8.0, per_channel=1.0, adaptive=True)
 METADATA_EVENT = "cohortbot_outbox"
 # How far before the recorded start of a send the history is searched (clock skew between us and Slack), and
@@ -92,7 +109,7 @@ def classify(exc: Exception, what: str, *, posts: bool = False) -> TransientSend
             return unknown(reason)
         if status >= 500 or error in TRANSIENT_ERRORS:
             return TransientSendError(reason)
-        return PermanentSendError(reason)
+        return PermanentSendError(reason, FAILURE_KINDS.get(error))
     if isinstance(exc, aiohttp.ClientConnectorError):  # never connected: nothing went out
         return TransientSendError(f"{what}: {type(exc).__name__}: {exc}")
     if isinstance(exc, aiohttp.ClientError | TimeoutError | ConnectionError | SlackRequestError):
@@ -298,10 +315,10 @@ class SlackSender:
         if isinstance(target, DMTarget):
             person = await self.app.people.get(target.person_id)
             if person is None:
-                raise PermanentSendError(f"no person with id {target.person_id}")
+                raise PermanentSendError(f"no person with id {target.person_id}", REMOVED)
             user_id = person.platform_id("slack")
             if not user_id:
-                raise PermanentSendError(f"{person.name} has not linked a Slack account")
+                raise PermanentSendError(f"{person.name} has not linked a Slack account", NOT_LINKED)
             return user_id
         if isinstance(target, ChannelTarget):
             return await self.channel_id(target.channel)
@@ -316,7 +333,7 @@ class SlackSender:
             if name not in self._channels:
                 self._channels = await call("conversations.list", self._list_channels, within=self.timeout)
         if name not in self._channels:
-            raise PermanentSendError(f"no Slack channel called #{name} (or the bot cannot see it)")
+            raise PermanentSendError(f"no Slack channel called #{name} (or the bot cannot see it)", CHANNEL_MISSING)
         return self._channels[name]
 
     async def _list_channels(self) -> dict[str, str]:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from bot.core.errors import StartupError
 from bot.core.platform import Capabilities
 from bot.platforms import PlatformSpec
-from bot.settings import Settings, SlackSettings, read_settings
+from bot.platforms.slack.settings import SlackSettings
+from bot.settings import Settings, read_settings
 
 if TYPE_CHECKING:
     from pydantic import SecretStr

@@ -67,7 +67,8 @@ async def test_slack_sdk_default_client_would_post_twice(app: CohortBot):
 
 def test_the_slack_outbox_client_retries_nothing(app: CohortBot):
     from bot.platforms.slack import SlackPlatform
-    from bot.settings import Settings, SlackSettings
+    from bot.platforms.slack.settings import SlackSettings
+    from bot.settings import Settings
 
     slack = SlackSettings(_env_file=None, bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET)
     platform = SlackPlatform(app, slack, Settings(_env_file=None))

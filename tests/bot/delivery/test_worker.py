@@ -19,12 +19,11 @@ from tests.plugin import EXAMPLE_COHORT
 from tests.schedules.recording import RecordingSender
 
 
-async def heartbeat(gaps: list[float], stop: asyncio.Event, period: float = 0.005) -> None:
-    loop = asyncio.get_running_loop()
+async def heartbeat(ticks: list[int], stop: asyncio.Event) -> None:
+    """Count how often the loop gets round to another task (each ``sleep(0)`` is one turn)."""
     while not stop.is_set():
-        before = loop.time()
-        await asyncio.sleep(period)
-        gaps.append(loop.time() - before - period)
+        ticks[0] += 1
+        await asyncio.sleep(0)
 
 
 async def enqueue_dms(app: CohortBot, n: int) -> None:
@@ -37,20 +36,19 @@ async def test_30000_items_due_at_once_are_all_delivered_without_blocking_the_lo
     app.senders["console"] = sender
     await enqueue_dms(app, 30_000)
     worker = OutboxWorker(app, rates={"console": None}, batch_size=500)
-    gaps: list[float] = []
+    ticks = [0]
     stop = asyncio.Event()
-    beat = asyncio.create_task(heartbeat(gaps, stop))
-    started = time.perf_counter()
+    beat = asyncio.create_task(heartbeat(ticks, stop))
     handled = await worker.deliver_due()
-    elapsed = time.perf_counter() - started
     stop.set()
     await beat
     assert handled == 30_000
     assert len(sender.delivered) == 30_000
     assert max(sender.calls.values()) == 1
     assert await app.outbox.counts() == {"sent": 30_000}
-    assert max(gaps) < 0.25, f"event loop blocked for {max(gaps):.3f}s"
-    assert elapsed < 45
+    # Not a timing assertion (those belong in bench/): the loop got round to other work between sends, at least
+    # once per 10 of them, so a 30,000-message burst never holds up commands for the length of a batch.
+    assert ticks[0] >= 30_000 // 10, ticks[0]
 
 
 class CrashingSender(RecordingSender):

@@ -1,17 +1,23 @@
 """Section meetings as Discord scheduled events, over the real discord.py client against the fake: created for
-the coming week, updated on a move, cancelled on a cancel, never duplicated (a restart, a lost id), and without
-the Manage Events permission: one log line saying what to grant, and everything else carries on."""
+the coming week, updated on a move, cancelled on a cancel, updated again when moved back where it was (every
+change a new task), never duplicated (a restart, a lost id), and without the Manage Events permission: one log
+line saying what to grant, and everything else carries on."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 
+import yaml
+
 from bot.app import CohortBot
+from bot.cohort import parse_cohort
 from bot.core.platform import PlatformTask
 from bot.platforms.discord import DiscordPlatform
+from cogs.sections._events import sync_events
 from schedules.runtime import Runtime
 from tests.fakes.discord_api import ALAN, GRACE, FakeDiscord, started_discord
+from tests.plugin import EXAMPLE_COHORT
 
 EVENTS = r"/guilds/\d+/scheduled-events"
 EVENT = r"/guilds/\d+/scheduled-events/\d+"
@@ -103,6 +109,71 @@ async def test_events_created_updated_cancelled_and_never_duplicated(app, clock)
         finally:
             await platform.stop()
             await third.close()
+
+
+async def test_a_meeting_moved_back_where_it_was_updates_its_event(app, clock):
+    """Cancel then move back, and A -> B -> A: the data is an earlier task's again, yet each change is a new task."""
+    on_discord(app)
+    async with FakeDiscord() as fake:
+        platform = await started_discord(app, fake)
+        try:
+            await Runtime(app).run_until_idle()
+            americas, europe = (by_name(fake)[f"{s}: week 1 discussion"] for s in ("americas-tue", "europe-wed"))
+            usual = {s: await app.meetings.get(s, 1) for s in ("americas-tue", "europe-wed")}
+
+            # cancelled, then moved back to its usual time (Alan's zone, New York): a live event at that time again
+            await command(fake, "section cancel", {"section": "americas-tue", "week": 1, "reason": "ill"}, ALAN)
+            await Runtime(app).run_until_idle()
+            assert fake.scheduled_events[int(americas["id"])]["status"] == 4
+            await command(fake, "section move", {"section": "americas-tue", "week": 1, "to": "2026-01-13 18:00"}, ALAN)
+            await Runtime(app).run_until_idle()
+            live = [e for e in fake.scheduled_events.values() if e["name"] == americas["name"] and e["status"] == 1]
+            assert len(live) == 1  # a cancelled event cannot be revived on Discord: a new one
+            assert datetime.fromisoformat(live[0]["scheduled_start_time"]) == usual["americas-tue"].start
+
+            # A -> B -> A (Grace's zone, New York; europe-wed meets 18:30 London = 13:30 New York): back at A
+            for to in ("2026-01-15 13:00", "2026-01-14 13:30"):
+                await command(fake, "section move", {"section": "europe-wed", "week": 1, "to": to}, GRACE)
+                await Runtime(app).run_until_idle()
+            event = fake.scheduled_events[int(europe["id"])]
+            assert event["status"] == 1
+            assert datetime.fromisoformat(event["scheduled_start_time"]) == usual["europe-wed"].start
+            keys = [r[0] for r in await app.db.fetchall("SELECT key FROM outbox WHERE key LIKE 'section-event:%'")]
+            assert len(keys) == len(set(keys)) == 3 + 2 + 2  # the week's three, then one task per change
+
+            # the same data again (a re-plan, a restart) is no new task
+            assert await sync_events(app, [await app.meetings.get("europe-wed", 1)], clock.now()) == 0
+        finally:
+            await platform.stop()
+
+
+class TaskRecorder:
+    """A sender that does scheduled_event tasks and records them (for what is enqueued, not how it is sent)."""
+
+    platform = "console"
+    task_kinds = frozenset({"scheduled_event"})
+
+    async def send(self, target, message, *, key):
+        return "m"
+
+    async def run_task(self, task, *, key):
+        return "e"
+
+
+async def test_a_cohort_file_edit_undone_is_a_new_task_too(app, clock):
+    """The same sequence and the data of an earlier task (the file's link changed, then changed back)."""
+    app.senders["console"] = TaskRecorder()
+
+    raw = yaml.safe_load(EXAMPLE_COHORT.read_text())
+    [apac] = [s for s in raw["sections"] if s["name"] == "apac-thu"]
+    first = apac["link"]
+    for link in (first, "https://meet.example.org/other", first, first):
+        apac["link"] = link
+        app.cohort = parse_cohort(raw)  # as a reload of the edited file
+        await sync_events(app, [await app.meetings.get("apac-thu", 1)], clock.now(), in_window=True)
+    rows = await app.db.fetchall("SELECT id, key, payload FROM outbox WHERE key LIKE 'section-event:%' ORDER BY id")
+    assert [first in r["payload"] for r in rows] == [True, False, True]  # the last one: no change, no task
+    assert rows[2]["key"] == f"{rows[0]['key']}:after-{rows[1]['id']}"
 
 
 def _task_data(event: dict) -> dict:

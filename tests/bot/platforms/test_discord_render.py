@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot.core.messages import Attachment, Message, MessageField, Table
-from bot.platforms.discord.render import render, split_text
+from bot.core.messages import Attachment, Message, MessageField, Table, split_markup
+from bot.platforms.discord.render import render
 
 UTC = ZoneInfo("UTC")
 
@@ -84,5 +84,5 @@ def test_files_are_attached_to_the_first_message_only():
 
 
 def test_split_text_never_exceeds_the_limit_even_without_spaces():
-    assert all(len(p) <= 10 for p in split_text("a" * 95, 10))
-    assert "".join(split_text("a" * 95, 10)) == "a" * 95
+    assert all(len(p) <= 10 for p in split_markup("a" * 95, 10))
+    assert "".join(split_markup("a" * 95, 10)) == "a" * 95

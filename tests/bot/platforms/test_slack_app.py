@@ -17,7 +17,8 @@ from bot.core.errors import UserError
 from bot.core.messages import Form, FormField, Message, Reply, Table
 from bot.core.roles import Role
 from bot.platforms.slack import SlackConfigError, SlackPlatform, build_manifest
-from bot.settings import Settings, SlackSettings
+from bot.platforms.slack.settings import SlackSettings
+from bot.settings import Settings
 from tests.fakes.slack_api import (
     FakeSlackAPI,
     interact,

@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 
 from bot.app import CohortBot
-from bot.outbox_worker import OutboxWorker
+from bot.delivery import OutboxWorker
 from cogs.pairs._store import repo
 from schedules.runtime import Runtime
 from tests.fakes.discord_api import ADA, ALAN, EMMY, FakeDiscord, Recorded, started_discord
