@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sqlite3
+import string
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from bot.core.clock import from_db, to_db
@@ -12,11 +16,28 @@ from bot.core.roles import Role
 from bot.core.util import batched
 from bot.storage.db import Database
 
-BATCH = 900  # ids per IN (...) list; each batch of people is read in three queries (people, sections, identities)
+BATCH = 900  # ids per IN (...) list (SQLite's limit on ``?`` parameters); each batch of people is one query
 
 __all__ = ["IdentityTaken", "PeopleRepo", "Person", "PersonInput"]
 NAME_MAX = 200  # the longest text :meth:`PeopleRepo.by_name` looks for
-CACHE_SECONDS = 10.0  # how long a lookup by platform account may be served from memory (see PeopleRepo)
+# How long the roster's version (migration 0018), once read, is trusted: a change another process makes to the
+# roster is seen by every lookup that starts this long after it (changes made through a PeopleRepo at once).
+VERSION_CHECK_SECONDS = 0.5
+CACHE_MAX = 25_000  # people kept in memory by account (the oldest go first); a 20,000-person cohort fits
+# Every read of people: the row, its sections and its accounts, in one query.
+PERSON_COLUMNS = (
+    "p.*,"
+    " (SELECT json_group_array(s.section) FROM person_sections s WHERE s.person_id = p.id) AS section_list,"
+    " (SELECT json_group_object(i.platform, i.user_id) FROM identities i WHERE i.person_id = p.id) AS identity_map"
+)
+SELECT_PEOPLE = f"SELECT {PERSON_COLUMNS} FROM people p"
+# The person with an account, and the roster's version in the same snapshot.
+BY_ACCOUNT = (
+    f"SELECT {PERSON_COLUMNS}, (SELECT version FROM roster_version) AS roster_version"
+    " FROM identities a JOIN people p ON p.id = a.person_id WHERE a.platform = ? AND a.user_id = ?"
+)
+_NOCASE = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # SQLite's NOCASE folds ASCII only
+_json = json.JSONDecoder().raw_decode  # (SQLite's own JSON: no surrounding blanks to check for)
 
 
 class IdentityTaken(Exception):
@@ -34,63 +55,50 @@ class PeopleRepo:
 
     Lookups of one person (:meth:`get`, :meth:`get_many`, :meth:`by_email`, :meth:`by_platform`, :meth:`by_name`)
     also find people removed from the roster (``person.removed``): their history still refers to them. Listings
-    (:meth:`all`, :meth:`in_section`, :meth:`with_role`) leave them out unless ``include_removed=True``.
+    (:meth:`all`, :meth:`in_section`, :meth:`with_role`) leave them out unless ``include_removed=True``. Every
+    read is one query per call (a person's sections and accounts come with their row).
 
-    Every command looks its asker up by platform account (:meth:`by_platform`), so those lookups are cached.
-    Writes through this repository clear the cache at once; a change made by another process (``cohortbot
-    roster import`` while the bot runs) is seen within :data:`CACHE_SECONDS`.
+    Every command looks its asker up by platform account (:meth:`by_platform`), so those lookups are kept in
+    memory, each with the roster's version it was read at (a counter that triggers move on every change to
+    people, sections or accounts, migration 0018). A remembered person is used only while the version is still
+    the same: writes through this repository forget everything at once, and the version is read again at most
+    every ``check_seconds`` (a lookup that misses reads it with the person, in the same query), so a change made by
+    another process (``cohortbot roster import`` while the bot runs) is seen by every lookup that starts
+    ``check_seconds`` after it.
     """
 
-    def __init__(self, db: Database, *, cache_seconds: float = CACHE_SECONDS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        check_seconds: float = VERSION_CHECK_SECONDS,
+        max_cached: int = CACHE_MAX,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db = db
-        self.cache_seconds = cache_seconds
-        self._cache: dict[tuple[str, str], tuple[float, Person]] = {}
+        self.check_seconds = check_seconds
+        self.max_cached = max_cached
+        self.clock = clock
+        self._cache: dict[tuple[str, str], tuple[int, Person]] = {}  # (platform, user id) -> (version, person)
+        self._version: int | None = None  # the roster's version as last read (None: read it again)
+        self._version_at = 0.0  # when that read started (``clock``)
+        self._version_read: asyncio.Future[int] | None = None  # the read in flight, shared by concurrent lookups
+        self._generation = 0  # moved on by invalidate(): a read that overlapped a write keeps nothing
 
     def invalidate(self) -> None:
         """Forget every cached lookup (called after any change to the roster)."""
         self._cache.clear()
+        self._version = None
+        self._generation += 1
 
     # ---- reading --------------------------------------------------------------------------------------
-    async def _hydrate(self, rows: Iterable) -> list[Person]:
-        rows = list(rows)
-        if not rows:
-            return []
-        ids = [r["id"] for r in rows]
-        sections: dict[int, list[str]] = {}
-        identities: dict[int, dict[str, str]] = {}
-        for chunk in batched(ids, BATCH):
-            marks = ",".join("?" * len(chunk))
-            for s in await self.db.fetchall(
-                f"SELECT person_id, section FROM person_sections WHERE person_id IN ({marks}) ORDER BY section", chunk
-            ):
-                sections.setdefault(s["person_id"], []).append(s["section"])
-            for i in await self.db.fetchall(
-                f"SELECT person_id, platform, user_id FROM identities WHERE person_id IN ({marks})", chunk
-            ):
-                identities.setdefault(i["person_id"], {})[i["platform"]] = i["user_id"]
-        return [
-            Person(
-                id=r["id"],
-                name=r["name"],
-                email=r["email"],
-                role=Role.parse(r["role"]),
-                track=r["track"],
-                sections=tuple(sections.get(r["id"], ())),
-                identities=identities.get(r["id"], {}),
-                timezone=r["timezone"],
-                stipend_eligible=bool(r["stipend_eligible"]),
-                removed_at=from_db(r["removed_at"]) if r["removed_at"] else None,
-            )
-            for r in rows
-        ]
-
     async def _where(
         self, where: str, params: Iterable = (), order: str = "name COLLATE NOCASE", limit: int | None = None
     ) -> list[Person]:
-        sql = f"SELECT * FROM people WHERE {where} ORDER BY {order}"
+        sql = f"{SELECT_PEOPLE} WHERE {where} ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return await self._hydrate(await self.db.fetchall(sql, params))
+        return [_person(r) for r in await self.db.fetchall(sql, params)]
 
     async def _one(self, where: str, params: tuple) -> Person | None:
         found = await self._where(where, params, order="id")
@@ -115,20 +123,50 @@ class PeopleRepo:
         return await self._one("email = ?", (email.strip(),))
 
     async def by_platform(self, platform: str, user_id: str) -> Person | None:
-        """The person who linked the account ``user_id`` on ``platform`` (cached; see the class)."""
+        """The person who linked the account ``user_id`` on ``platform`` (kept in memory; see the class)."""
         key = (platform, user_id)
         hit = self._cache.get(key)
-        now = time.monotonic()
-        if hit is not None and now - hit[0] < self.cache_seconds:
+        if hit is not None and hit[0] == await self._current_version():
             return hit[1]
-        person = await self._one(
-            "id = (SELECT person_id FROM identities WHERE platform = ? AND user_id = ?)", (platform, user_id)
-        )
-        if person is None:
+        generation, started = self._generation, self.clock()
+        row = await self.db.fetchone(BY_ACCOUNT, (platform, user_id))
+        if row is None:
             self._cache.pop(key, None)
-        else:
-            self._cache[key] = (now, person)
+            return None
+        person = _person(row)
+        if generation == self._generation:  # no write through this repository since the read began
+            self._saw_version(row["roster_version"], started)
+            self._cache.pop(key, None)  # re-inserted last: the oldest entries are the first to go
+            self._cache[key] = (row["roster_version"], person)
+            while len(self._cache) > self.max_cached:
+                del self._cache[next(iter(self._cache))]
         return person
+
+    async def _current_version(self) -> int:
+        """The roster's version, read again if the last read is older than ``check_seconds`` (one read at a time,
+        shared by every lookup waiting for it)."""
+        if self._version is not None and self.clock() - self._version_at < self.check_seconds:
+            return self._version
+        if self._version_read is None:
+            self._version_read = asyncio.ensure_future(self._read_version())
+        return await asyncio.shield(self._version_read)
+
+    async def _read_version(self) -> int:
+        generation, started = self._generation, self.clock()
+        try:
+            version = int(await self.db.fetchval("SELECT version FROM roster_version"))
+        finally:
+            self._version_read = None
+        if generation == self._generation:
+            self._saw_version(version, started)
+        return version
+
+    def _saw_version(self, version: int, started: float) -> None:
+        """Note the version a read that started at ``started`` saw (a newer one, or the same one seen later)."""
+        if self._version is None or version > self._version:
+            self._version, self._version_at = version, started
+        elif version == self._version:
+            self._version_at = max(self._version_at, started)
 
     async def by_name(self, text: str, limit: int = 6) -> list[Person]:
         """People whose name is ``text`` (case-insensitive); if none, those whose name or a word of it starts so.
@@ -274,6 +312,25 @@ def _removed_at(person: PersonInput, now: datetime) -> str | None:
 def _active(where: str, include_removed: bool) -> str:
     """``where`` limited to people still on the roster, unless ``include_removed``."""
     return where if include_removed else f"({where}) AND removed_at IS NULL"
+
+
+def _person(row: sqlite3.Row) -> Person:
+    """A :class:`Person` from a row of :data:`SELECT_PEOPLE` (sections in SQLite's NOCASE order)."""
+    sections = _json(row["section_list"])[0]
+    if len(sections) > 1:
+        sections.sort(key=lambda s: s.translate(_NOCASE))
+    return Person(
+        id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        role=Role.parse(row["role"]),
+        track=row["track"],
+        sections=tuple(sections),
+        identities=_json(row["identity_map"])[0],
+        timezone=row["timezone"],
+        stipend_eligible=bool(row["stipend_eligible"]),
+        removed_at=from_db(row["removed_at"]) if row["removed_at"] else None,
+    )
 
 
 def _like(text: str) -> str:

@@ -2,8 +2,8 @@
 
 No feature logic lives here. A slash command is acknowledged at once (Slack wants an answer within 3 s),
 then its text is split into raw options (``bot/core/textargs.py``), the core runs it, and the :class:`Reply` is rendered
-(``render.py``) and sent through the command's ``response_url`` (ephemeral when private). A reply with a form
-opens a modal (``forms.py``); its submission runs ``form.command``.
+(``render.py``) and sent through the command's ``response_url`` (ephemeral when private; :func:`post_response`).
+A reply with a form opens a modal (``forms.py``); its submission runs ``form.command``.
 
 Two Web API clients share the token and ``SLACK_API_URL``:
 
@@ -21,8 +21,10 @@ connection, per call.
 
 HTTP mode serves ``POST /slack/events`` (slash commands, interactivity, events) and ``GET /healthz``. The
 signature is checked on the raw body before anything is parsed: unsigned, forged or older than 5 minutes is 401;
-signed but unreadable (not UTF-8, broken JSON) is 400. A request Slack retries, or anyone replays, is run once
-(``dedupe.py``; also in Socket Mode). Socket Mode (``SLACK_APP_TOKEN`` set) serves only ``/healthz`` over HTTP.
+signed but unreadable (not UTF-8, broken JSON) is 400. Slash commands are then acknowledged and run by the adapter
+itself (see :meth:`SlackPlatform._events`); everything else is dispatched by bolt. A request Slack retries, or
+anyone replays, is run once (``dedupe.py``; also in Socket Mode, where bolt dispatches slash commands too).
+Socket Mode (``SLACK_APP_TOKEN`` set) serves only ``/healthz`` over HTTP.
 Both also serve the routes features declare in ``app.web_routes`` (``bot/web.py``), such as calendar feeds.
 """
 
@@ -36,6 +38,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import aiohttp
 from aiohttp import web
@@ -49,7 +52,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.core.context import Actor, Place
 from bot.core.messages import ACTION_PREFIX, Reply
@@ -77,6 +79,42 @@ MAX_REQUEST_AGE = 5 * 60  # seconds, as Slack and bolt allow
 ACK_SECONDS = 2.5  # answer a modal submission before Slack's 3 s deadline, even if the command is slow
 Respond = Callable[..., Awaitable[Any]]
 ACTION_PATTERN = rf"^{ACTION_PREFIX}\|"  # every button and select of ours (see bot/core/messages.py)
+FORM = "application/x-www-form-urlencoded"
+STOP_GRACE = 5.0  # seconds stop() lets commands still running finish their answers
+RECONNECT_PAUSE = 0.5  # seconds before the one retry of a response_url post whose connection could not be opened
+
+
+async def post_response(session: aiohttp.ClientSession, url: str, message: Mapping[str, Any]) -> int:
+    """POST ``message`` as JSON to a ``response_url``; the HTTP status (a refusal is logged, not raised).
+
+    Tried once more, after :data:`RECONNECT_PAUSE`, only if the connection could not be opened
+    (``aiohttp.ClientConnectorError``: refused, unreachable, DNS, TLS handshake): then not one byte of the request
+    was sent, so Slack cannot have posted the answer. An error once the request may have gone out (the server
+    closed or reset the connection before answering, a timeout) is not retried: a response_url post carries no
+    idempotency key, so Slack may already have shown it and a retry could show it twice. (aiohttp retries a
+    broken kept-alive connection only for idempotent methods, never a POST; slack-sdk's webhook client, used here
+    before, retries after those later errors too.)
+    """
+    body = {key: value for key, value in message.items() if value is not None}
+    try:
+        return await _post_json(session, url, body)
+    except aiohttp.ClientConnectorError as exc:
+        log.info("could not connect to the response_url (%s); trying once more", exc)
+    await asyncio.sleep(RECONNECT_PAUSE)
+    return await _post_json(session, url, body)
+
+
+async def _post_json(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> int:
+    async with session.post(url, json=body) as response:
+        text = await response.text()  # read to the end, so the connection is kept alive for the next answer
+        if response.status != 200:
+            log.warning("the response_url refused an answer: %s %s", response.status, text[:200])
+        return response.status
+
+
+async def _unanswerable(**_message: Any) -> None:
+    """A slash command always carries a ``response_url``; without one there is nowhere to answer."""
+    log.warning("a slash command came without a response_url: its answer is dropped")
 
 
 def _place(channel_id: str | None, channel_name: str | None) -> Place:
@@ -121,6 +159,7 @@ class SlackPlatform:
         )
         self._signing_secret = signing_secret.encode()
         self.seen = RecentlySeen()
+        self._running: set[asyncio.Task] = set()  # slash commands acknowledged over HTTP, still being answered
         self.bolt.middleware(self._once)
         self.bolt.command(re.compile(r"^/.+"))(self._on_command)
         self.bolt.view_submission(CALLBACK_ID)(self._on_view_submission)
@@ -179,6 +218,8 @@ class SlackPlatform:
             runner, self._runner = self._runner, None
             await runner.cleanup()
             announce(self.app, self.settings, None)
+        if self._running:  # commands already acknowledged: let them answer (bounded) before the session closes
+            await asyncio.wait(set(self._running), timeout=STOP_GRACE)
         if self.session is not None:
             session, self.session = self.session, None
             self.client.session = None
@@ -199,24 +240,40 @@ class SlackPlatform:
         return web.json_response({"ok": up, "platform": "slack", "mode": mode}, status=200 if up else 503)
 
     async def _events(self, request: web.Request) -> web.Response:
-        """Check the signature on the raw bytes first (401), then parse (400), then let bolt dispatch.
+        """Check the signature on the raw bytes first (401), then parse (400); a slash command is acknowledged and
+        run here, anything else is dispatched by bolt.
 
         Bolt itself would decode and parse before checking, so a binary body, a broken JSON ``payload`` or a
-        timestamp that is not a number would answer 500 with a traceback in the log.
+        timestamp that is not a number would answer 500 with a traceback in the log. Slash commands, the bot's
+        busiest requests, skip bolt's dispatch (its middleware chain, listener matching and the task polling for
+        ``ack()``): they need none of it once the signature is checked, and bolt reads a command whose text
+        contains the word "payload" as an empty interactivity payload (404).
         """
         raw = await request.read()
         if not self._signed(raw, request.headers):
             return web.Response(status=401, text="invalid or missing signature")
         try:
-            bolt_request = AsyncBoltRequest(
-                body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
-            )
+            text = raw.decode("utf-8")
+            if request.content_type == FORM:
+                command = dict(parse_qsl(text, keep_blank_values=True))
+                if "command" in command and "payload" not in command and "ssl_check" not in command:
+                    return self._slash_command(command, request.headers.get("X-Slack-Retry-Num"))
+            bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
             if not isinstance(bolt_request.body, dict):
                 raise ValueError("the body is not a JSON object or form")
         except Exception as exc:  # not UTF-8, broken JSON, or JSON bolt cannot read: parsing untrusted input
             log.warning("refused a signed Slack request that cannot be read: %s", str(exc)[:200])
             return web.Response(status=400, text="the request body is not a Slack payload")
         return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+
+    def _slash_command(self, body: dict[str, str], retry: str | None) -> web.Response:
+        """Acknowledge a signed slash command at once (an empty 200) and run it in the background, once."""
+        if self._repeated(body, retry):
+            return web.Response(status=200)
+        task = asyncio.get_running_loop().create_task(self.run_command(body, None))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return web.Response(status=200)
 
     def _signed(self, raw: bytes, headers: Mapping[str, str]) -> bool:
         """Slack's request signature (``v0=HMAC-SHA256(secret, "v0:{ts}:{body}")``), at most 5 minutes old.
@@ -231,38 +288,49 @@ class SlackPlatform:
         return hmac.compare_digest(f"v0={digest.hexdigest()}", signature)
 
     async def _once(self, body: dict, request: AsyncBoltRequest, next: Callable[[], Awaitable[None]]) -> Any:
-        """Bolt middleware: a retried or replayed request (same ``event_id`` or ``trigger_id``) is acknowledged
-        and not run again (see :mod:`bot.platforms.slack.dedupe`)."""
-        key = request_key(body)
-        if key is not None and not self.seen.first_time(key):
-            retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
-            log.info("answered a repeated Slack request without acting again (%s, retry %s)", key, retry)
+        """Bolt middleware: a retried or replayed request is acknowledged and not run again."""
+        if self._repeated(body, (request.headers.get("x-slack-retry-num") or [None])[0]):
             return BoltResponse(status=200, body="")
         return await next()
+
+    def _repeated(self, body: Mapping[str, Any], retry: str | None) -> bool:
+        """Whether this request (its ``event_id`` or ``trigger_id``) was already seen: a retry or a replay, to be
+        acknowledged without acting again (see :mod:`bot.platforms.slack.dedupe`)."""
+        key = request_key(body)
+        if key is None or self.seen.first_time(key):
+            return False
+        log.info("answered a repeated Slack request without acting again (%s, retry %s)", key, retry or "-")
+        return True
 
     # --- slash commands ------------------------------------------------------------------------------------
 
     def responder(self, response_url: str | None, fallback: Respond) -> Respond:
         """Answer through ``response_url`` on the shared session (``fallback``, bolt's ``respond``, without one)."""
-        if not response_url or self.session is None:
+        session = self.session
+        if not response_url or session is None:
             return fallback
-        webhook = AsyncWebhookClient(response_url, session=self.session)
 
-        async def respond(**kwargs: Any) -> Any:
-            return await webhook.send(**kwargs)
+        async def respond(**message: Any) -> int:
+            return await post_response(session, response_url, message)
 
         return respond
 
     async def _on_command(self, ack: Callable[..., Awaitable[None]], body: dict, respond: Respond) -> None:
+        """A slash command that came through bolt (Socket Mode; over HTTP, :meth:`_events` runs them itself)."""
         await ack()
-        respond = self.responder(body.get("response_url"), respond)
+        await self.run_command(body, respond)
+
+    async def run_command(self, body: Mapping[str, Any], fallback: Respond | None) -> None:
+        """Run the slash command in ``body`` (already acknowledged) and answer through its ``response_url``; an
+        unexpected failure gets the apology. ``fallback``: how to answer a command without a ``response_url``."""
+        respond = self.responder(body.get("response_url"), fallback or _unanswerable)
         try:
             await self.handle_command(body, respond)
         except Exception:
             log.exception("answering %s for %s failed", body.get("command"), body.get("user_id"))
             await self._respond_text(respond, APOLOGY)
 
-    async def handle_command(self, body: dict, respond: Respond) -> None:
+    async def handle_command(self, body: Mapping[str, Any], respond: Respond) -> None:
         """Run the slash command in ``body`` and answer through ``respond`` (the response_url)."""
         actor = Actor("slack", body["user_id"], body.get("user_name") or "", caps=CAPS)
         place = _place(body.get("channel_id"), body.get("channel_name"))

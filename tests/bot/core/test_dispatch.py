@@ -180,3 +180,22 @@ async def test_autocomplete(app: CohortBot) -> None:
     assert zones[0].value == "Europe/Berlin"
     stranger = await app.dispatcher.complete(Actor("console", "Nobody"), "readings", "week", "")
     assert stranger == []
+
+
+async def test_sections_run_by_follow_the_file_and_a_reloaded_cohort(app: CohortBot) -> None:
+    from bot.membership import sections_run_by
+
+    alan = (await app.people.by_name("Alan Turing"))[0]
+    assert sections_run_by(app.cohort, alan, alan.role) == ["americas-tue"]
+    data = app.cohort.model_dump()
+    data["sections"][1]["facilitators"] = ["ALAN TURING"]  # by name, any case, without a roster section
+    data["sections"][2]["facilitators"] = ["Alan@MLsafety-course.example.org"]
+    original = app.cohort
+    app.cohort = type(original).model_validate(data)  # what a reload does: a new Cohort
+    try:
+        assert sections_run_by(app.cohort, alan, alan.role) == ["americas-tue", "apac-thu", "europe-wed"]
+        claude = (await app.people.by_name("Claude Shannon"))[0]
+        assert sections_run_by(app.cohort, claude, Role.SCHOLAR) == []  # not named in the file any more
+    finally:
+        app.cohort = original
+    assert sections_run_by(app.cohort, alan, alan.role) == ["americas-tue"]

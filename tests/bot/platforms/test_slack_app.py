@@ -91,7 +91,6 @@ async def test_readings_renders_dates_links_and_is_private(slack, slack_api):
     assert "<!date^" in result.text and "{date_short_pretty} at {time}|Sun 25 Jan 2026, 23:59 EST>" in result.text
     assert "<https://arxiv.org/abs/1412.6572|Explaining and Harnessing Adversarial Examples" in result.text
     assert "Week 2" in result.response["text"]  # plain fallback
-    assert slack_api.calls_to("auth.test")
 
 
 async def test_bare_word_option_and_named_option_agree(slack, slack_api):
@@ -286,6 +285,7 @@ async def test_mention_points_to_help(slack, slack_api):
     assert status == 200
     posted = (await slack_api.wait_for("chat.postEphemeral"))[0]
     assert posted.body["user"] == ADA and "/help" in posted.body["text"]
+    assert slack_api.calls_to("auth.test")  # events go through bolt's whole dispatch, its authorization included
 
 
 async def test_tables_show_times_in_the_readers_own_zone_after_timezone(app, slack_api, slack):
@@ -472,3 +472,31 @@ async def test_answers_reuse_one_http_session(app: CohortBot):
         peers = {c.peer for c in fake.calls if c.method in ("response", "views.open")}
         assert len(peers) == 1, peers  # sequential answers: one keep-alive connection
     assert slack.session is None  # closed with the adapter
+
+
+async def test_a_slash_command_whose_text_says_payload_is_answered(slack, slack_api):
+    """Bolt reads any form body containing the word "payload" as an interactivity payload (and finds none: 404);
+    slash commands over HTTP are parsed by the adapter."""
+    result = await slash(slack, slack_api, "/readings", "week:2", user=ADA, channel_name="payload-club")
+    assert result.status == 200 and "Week 2" in result.text
+    link = await slash(slack, slack_api, "/submit", "week:1 link:https://example.org/payload.pdf", user=ADA)
+    assert "Week 1 homework received" in link.text
+
+
+async def test_an_ssl_check_is_answered_and_runs_nothing(slack, slack_api):
+    status, text = await post_signed(slack, urlencode({"ssl_check": "1", "token": "legacy"}))
+    assert (status, text) == (200, "")
+    assert not slack_api.calls_to("response")
+
+
+async def test_stopping_lets_acknowledged_commands_answer(app, slack_api):
+    async def slow(ctx) -> Reply:
+        await asyncio.sleep(0.3)
+        return Reply.text("slow but answered")
+
+    app.registry.add(Command("zz-slow", "Takes a while.", slow))
+    async with running_slack(app, slack_api) as platform:
+        result = await slash(platform, slack_api, "/zz-slow", user=ADA, wait=False)
+        assert result.status == 200  # acknowledged; the answer is still being made when the adapter stops
+    assert not platform._running
+    assert "slow but answered" in json.dumps([c.body for c in slack_api.calls_to("response")])

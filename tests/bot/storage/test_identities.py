@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -109,24 +113,137 @@ async def test_one_account_per_person_and_platform_and_one_person_per_account(tm
     await db.close()
 
 
-async def test_lookups_by_account_are_cached_and_a_roster_import_is_seen_at_once(tmp_path: Path):
-    from datetime import UTC, datetime
+NOW_DT = datetime(2026, 1, 12, tzinfo=UTC)
+ADA = PersonInput("Ada", "ada@example.com", Role.SCHOLAR, sections=("s1",), identities={"slack": "U0SCH000001"})
 
-    now = datetime(2026, 1, 12, tzinfo=UTC)
-    db = await Database(tmp_path / "cache.db").open()
-    repo = PeopleRepo(db)
-    await repo.upsert(PersonInput("Ada", "ada@example.com", Role.SCHOLAR, identities={"slack": "U0SCH000001"}), now)
+
+class Ticks:
+    """A clock for the repository's version checks, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def counting(db: Database) -> list[str]:
     statements: list[str] = []
     await db.set_trace_callback(statements.append)
+    return statements
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    opened = await Database(tmp_path / "people.db").open()
+    try:
+        yield opened
+    finally:
+        await opened.set_trace_callback(None)
+        await opened.close()
+
+
+async def test_lookups_by_account_are_cached_and_a_roster_import_is_seen_at_once(db: Database):
+    clock = Ticks()
+    repo = PeopleRepo(db, check_seconds=0.5, clock=clock)
+    await repo.upsert(ADA, NOW_DT)
+    statements = await counting(db)
     first = await repo.by_platform("slack", "U0SCH000001")
-    count = len(statements)
-    assert count > 0
-    assert await repo.by_platform("slack", "U0SCH000001") == first
-    assert len(statements) == count  # served from memory
+    assert len(statements) == 1  # the person, their sections and accounts, and the roster's version: one query
+    assert first.sections == ("s1",) and first.identities == {"slack": "U0SCH000001"}
+    assert await repo.by_platform("slack", "U0SCH000001") is first
+    assert len(statements) == 1  # served from memory
+    clock.now += 3600  # no time limit: an hour later, one cheap read of the version says nothing changed
+    assert await repo.by_platform("slack", "U0SCH000001") is first
+    assert len(statements) == 2 and "roster_version" in statements[-1] and "people" not in statements[-1]
+    assert await repo.by_platform("slack", "U0SCH000001") is first
+    assert len(statements) == 2
     header = "name,email,role,track,section,discord_id,slack_id,timezone,stipend_eligible\n"
-    report = await import_roster(repo, header + "Ada L.,ada@example.com,organizer,,,,U0SCH000001,,\n", None, now)
+    report = await import_roster(repo, header + "Ada L.,ada@example.com,organizer,,,,U0SCH000001,,\n", None, NOW_DT)
     assert report.updated == 1
-    changed = await repo.by_platform("slack", "U0SCH000001")
-    assert changed.name == "Ada L." and changed.role is Role.ORGANIZER and len(statements) > count
-    await db.set_trace_callback(None)
-    await db.close()
+    changed = await repo.by_platform("slack", "U0SCH000001")  # at once: no clock moved
+    assert changed.name == "Ada L." and changed.role is Role.ORGANIZER and changed.sections == ()
+
+
+async def test_a_roster_change_by_another_process_is_seen_once_the_version_is_checked(db: Database):
+    clock = Ticks()
+    repo = PeopleRepo(db, check_seconds=0.5, clock=clock)
+    await repo.upsert(ADA, NOW_DT)
+    assert (await repo.by_platform("slack", "U0SCH000001")).name == "Ada"
+    other = await Database(db.path).open()  # another process: its writes do not reach this repository's memory
+    try:
+        await PeopleRepo(other).upsert(
+            PersonInput("Ada K.", "ada@example.com", Role.SCHOLAR, identities={"slack": "U0SCH000001"}), NOW_DT
+        )
+        assert (await repo.by_platform("slack", "U0SCH000001")).name == "Ada"  # within check_seconds: memory
+        clock.now += 0.5
+        assert (await repo.by_platform("slack", "U0SCH000001")).name == "Ada K."
+        await PeopleRepo(other).set_removed((await repo.by_email("ada@example.com")).id, True, NOW_DT)
+        clock.now += 0.5
+        assert (await repo.by_platform("slack", "U0SCH000001")).removed
+    finally:
+        await other.close()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE people SET name = 'Changed' WHERE email = 'ada@example.com'",
+        "INSERT INTO people (name, email, role, created_at, updated_at)"
+        " VALUES ('B', 'b@example.com', 'scholar', 'x', 'x')",
+        "DELETE FROM people WHERE email = 'bob@example.com'",
+        "INSERT INTO person_sections (person_id, section) SELECT id, 's2' FROM people WHERE email = 'ada@example.com'",
+        "UPDATE person_sections SET section = 's3'",
+        "DELETE FROM person_sections",
+        "INSERT INTO identities (person_id, platform, user_id, linked_at)"
+        " SELECT id, 'discord', '111111111111111', 'x' FROM people WHERE email = 'ada@example.com'",
+        "UPDATE identities SET user_id = 'U0SCH000009'",
+        "DELETE FROM identities",
+    ],
+)
+async def test_any_change_to_people_sections_or_accounts_moves_the_roster_version(db: Database, change: str):
+    repo = PeopleRepo(db)
+    await repo.upsert(ADA, NOW_DT)
+    await repo.upsert(PersonInput("Bob", "bob@example.com", Role.SCHOLAR), NOW_DT)
+    before = await db.fetchval("SELECT version FROM roster_version")
+
+    def by_hand() -> None:  # what another program (sqlite3 at a shell) would do
+        conn = sqlite3.connect(db.path)
+        try:
+            with conn:
+                conn.execute(change)
+        finally:
+            conn.close()
+
+    await asyncio.to_thread(by_hand)
+    assert await db.fetchval("SELECT version FROM roster_version") > before
+
+
+async def test_a_lookup_that_overlaps_a_roster_write_keeps_nothing_stale(db: Database):
+    repo = PeopleRepo(db, check_seconds=3600)
+    await repo.upsert(ADA, NOW_DT)
+    read = db.fetchone
+
+    async def write_during_the_read(sql: str, params: tuple = ()) -> sqlite3.Row | None:
+        row = await read(sql, params)  # what the lookup saw, then a write lands before it is remembered
+        await db.execute("UPDATE people SET name = 'Ada B.'")
+        repo.invalidate()
+        return row
+
+    db.fetchone = write_during_the_read  # type: ignore[method-assign]
+    try:
+        assert (await repo.by_platform("slack", "U0SCH000001")).name == "Ada"
+    finally:
+        db.fetchone = read  # type: ignore[method-assign]
+    assert (await repo.by_platform("slack", "U0SCH000001")).name == "Ada B."
+
+
+async def test_the_lookup_memory_is_bounded(db: Database):
+    repo = PeopleRepo(db, max_cached=2)
+    for k in range(3):
+        await repo.upsert(
+            PersonInput(f"P{k}", f"p{k}@example.com", Role.SCHOLAR, identities={"slack": f"U{k}"}), NOW_DT
+        )
+    for k in range(3):
+        assert (await repo.by_platform("slack", f"U{k}")).name == f"P{k}"
+    assert list(repo._cache) == [("slack", "U1"), ("slack", "U2")]  # the oldest went first
