@@ -166,10 +166,12 @@ class Database:
         return [*writers, *self._readers, *self._heavy_all]
 
     async def settle(self) -> None:
-        """Wait until every statement already handed to the writer has finished (a cancelled task's last write
-        still completes in the writer's thread; a read on another connection would not wait for it)."""
-        if self._conn is not None:
-            await self._conn.execute("SELECT 1")
+        """Wait until every statement already handed to a writer (the transactions' and the one-trip writes')
+        has finished: a cancelled task's last write still completes in its thread, and a read on another
+        connection would not wait for it."""
+        for writer in (self._conn, self._direct):
+            if writer is not None:
+                await writer.execute("SELECT 1")
 
     async def set_trace_callback(self, callback: Callable[[str], object] | None) -> None:
         """Call ``callback(sql)`` for every statement run on any connection (tests count queries with it)."""
