@@ -4,7 +4,9 @@ A select runs its command every time the choice changes, so the checklist keeps 
 (per meeting and facilitator) and replaces itself to show it; **Save** records the draft: the ticked present,
 every other member it shows absent (the excused stay excused; members past the selects' limit are left as they
 are), and the meeting as taken. Save carries the meeting's revision, so a checklist shown before someone else
-saved is refused as stale instead of overwriting. Every changed mark goes to the audit trail
+saved is refused as stale instead of overwriting; and each control carries a digest of the people it shows
+(:func:`shown_digest`), so a click after the roster changed under it (someone joined or left the section) is
+refused instead of marking people the facilitator never saw. Every changed mark goes to the audit trail
 (``/attendance ... history:true`` shows it). Buttons name the section by its key
 (:func:`bot.core.options.section_key`), so their ids fit every platform whatever the section's name.
 
@@ -13,6 +15,8 @@ Handlers check everything first and write last: a refusal changes nothing.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from datetime import timedelta
 
 from bot.core.commands import Option, OptionType, command
@@ -31,6 +35,7 @@ PAGE = 25  # people per select (the platforms' limit)
 PAGES = 4  # selects per checklist: Discord allows five rows, one is for the buttons
 CHECKLIST_HOURS = 12  # a checklist's controls expire after this
 MAX_REASON = 200
+SHOWN_DIGEST = 12  # hex digits of shown_digest
 
 
 # ---- the typed form ------------------------------------------------------------------------------------
@@ -209,6 +214,13 @@ def _pages(roster: list[Person]) -> list[list[Person]]:
     return [roster[i : i + PAGE] for i in range(0, min(len(roster), PAGE * PAGES), PAGE)]
 
 
+def shown_digest(people: Iterable[Person]) -> str:
+    """12 hex digits of a hash of these people's roster ids (in any order): what a control of the checklist
+    carries to say whom it showed, so a click can tell that the roster changed since (and fit in any id)."""
+    ids = ",".join(str(i) for i in sorted({p.id for p in people}))
+    return hashlib.sha256(ids.encode()).hexdigest()[:SHOWN_DIGEST]
+
+
 def ticked_now(
     roster: list[Person], marks: dict[int, Mark], draft: tuple[set[int], object] | None
 ) -> tuple[set[int], bool]:
@@ -272,7 +284,9 @@ async def checklist(ctx: Context, meeting: Meeting, *, note: str = "", replace: 
                 if len(pages) == 1
                 else f"Who was there? ({n * PAGE + 1}–{n * PAGE + len(page)})",
                 action=Action(
-                    command="attendance tick", options={**fixed, "p": str(n), "r": str(revision)}, expires=expires
+                    command="attendance tick",
+                    options={**fixed, "p": str(n), "r": str(revision), "d": shown_digest(page)},
+                    expires=expires,
                 ),
                 into="present",
                 choices=[SelectChoice(label=p.name, value=person_ref(p)) for p in page],
@@ -285,7 +299,11 @@ async def checklist(ctx: Context, meeting: Meeting, *, note: str = "", replace: 
         Button(
             label="Save",
             style="primary",
-            action=Action(command="attendance save", options={**fixed, "r": str(revision)}, expires=expires),
+            action=Action(
+                command="attendance save",
+                options={**fixed, "r": str(revision), "d": shown_digest(p for page in pages for p in page)},
+                expires=expires,
+            ),
         )
     )
     if roster:
@@ -297,11 +315,13 @@ async def checklist(ctx: Context, meeting: Meeting, *, note: str = "", replace: 
 
 
 async def clicked_checklist(
-    ctx: Context, section: str, week: int, shown: int
+    ctx: Context, section: str, week: int, shown: int, page: int | None, digest: str
 ) -> tuple[Meeting, list[Person], dict[int, Mark], set[int]]:
-    """For a click on a checklist: the meeting (still held and started), its roster, marks and who is ticked.
+    """For a click on a checklist: the meeting (still held and started), the people the control showed (its
+    ``page``, or with ``None`` every page), the meeting's marks and who is ticked.
 
-    Refused if someone saved since the checklist was shown (its revision ``shown`` is no longer the meeting's).
+    Refused if someone saved since the checklist was shown (its revision ``shown`` is no longer the meeting's), or
+    if the roster changed under the control since (the people it would show now do not match its ``digest``).
     """
     ctx.require_section(section)
     meeting = await held_meeting(ctx.app, section, week, ctx.now)
@@ -313,9 +333,18 @@ async def clicked_checklist(
             f"change anything. Run /attendance section:{section} week:{week} to see it as it is now."
         )
     roster = await members(ctx.app, section)
+    pages = _pages(roster)
+    covered = pages if page is None else pages[page : page + 1]  # a page the roster no longer fills: nobody
+    people = [p for each in covered for p in each]
+    if shown_digest(people) != digest:
+        raise UserError(
+            f"The roster of {section} changed since this checklist was shown (someone joined or left the section), "
+            f"so I did not change anything (your earlier ticks are kept). Run /attendance section:{section} "
+            f"week:{week} to see the list as it is now, then Save."
+        )
     marks = await attendance_repo.marks(section, week)
     ticked, _ = ticked_now(roster, marks, await attendance_repo.draft(section, week, ctx.person.id))
-    return meeting, roster, marks, ticked
+    return meeting, people, marks, ticked
 
 
 @command(
@@ -325,15 +354,17 @@ async def clicked_checklist(
     Option("w", "Week", OptionType.WEEK, required=True),
     Option("p", "Page", OptionType.INTEGER, min_value=0, max_value=PAGES - 1),
     Option("r", "Revision shown", OptionType.INTEGER, min_value=0),
+    Option("d", "Digest of the people shown", OptionType.STRING, max_length=SHOWN_DIGEST),
     Option("present", "Who", OptionType.PEOPLE),
     min_role=Role.FACILITATOR,
     hidden=True,
 )
-async def tick(ctx: Context, s: str, w: int, p: int = 0, r: int = 0, present: tuple[Person, ...] = ()) -> Reply:
+async def tick(
+    ctx: Context, s: str, w: int, p: int = 0, r: int = 0, d: str = "", present: tuple[Person, ...] = ()
+) -> Reply:
     """Keep the ticked people of one page as this facilitator's draft; show the checklist again."""
-    meeting, roster, _marks, ticked = await clicked_checklist(ctx, s, w, r)
-    pages = _pages(roster)
-    page = {x.id for x in pages[p]} if p < len(pages) else set()
+    meeting, shown, _marks, ticked = await clicked_checklist(ctx, s, w, r, p, d)
+    page = {x.id for x in shown}
     strangers = [x for x in present if x.id not in page]
     if strangers:
         raise UserError(
@@ -350,16 +381,18 @@ async def tick(ctx: Context, s: str, w: int, p: int = 0, r: int = 0, present: tu
     Option("s", "Section", OptionType.SECTION, required=True, own_sections=True),
     Option("w", "Week", OptionType.WEEK, required=True),
     Option("r", "Revision shown", OptionType.INTEGER, min_value=0),
+    Option("d", "Digest of the people shown", OptionType.STRING, max_length=SHOWN_DIGEST),
     min_role=Role.FACILITATOR,
     hidden=True,
 )
-async def save(ctx: Context, s: str, w: int, r: int = 0) -> Reply:
+async def save(ctx: Context, s: str, w: int, r: int = 0, d: str = "") -> Reply:
     """Record the ticked present and every other member the checklist shows absent (the excused stay excused).
 
-    Only the people its selects show (the first ``PAGE * PAGES``) change: the others keep their marks."""
-    meeting, roster, marks, ticked = await clicked_checklist(ctx, s, w, r)
+    Exactly the people its selects showed (the first ``PAGE * PAGES``) change: the others keep their marks, and a
+    roster changed since the checklist was shown is refused (see :func:`clicked_checklist`)."""
+    meeting, shown, marks, ticked = await clicked_checklist(ctx, s, w, r, None, d)
     new: list[NewMark] = []
-    for person in (p for page in _pages(roster) for p in page):
+    for person in shown:
         current = marks.get(person.id)
         if person.id in ticked:
             new.append(NewMark(person.id, "present"))
