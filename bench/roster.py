@@ -8,7 +8,10 @@ On a real SQLite file with N people (4 in 5 linked to a Discord account, spread 
 * ``ensure_codes``: a join code for everyone (the first upkeep after an import of N newcomers);
 * sync (first): planning the membership sync for everyone and queuing one outbox task per linked person;
 * sync (again): the same with nothing changed (what every start-up and reload costs);
-* ``/roster`` as an organizer and as a facilitator (counts, linked, the first unlinked), and ``/roster show``.
+* ``/roster`` as an organizer and as a facilitator (counts, linked, the first unlinked), and ``/roster show``;
+* linking by email: the N-1 scholars, none of them linked on Slack yet, all found in a directory that answers at
+  once (the Slack calls are not what is measured: ``users.list`` is ~20 calls for 20,000), linked and their
+  channel sync queued (one outbox task each), on a fresh database of its own.
 
 Prints medians of ``--runs`` runs and each one's ratio to the reference. Nothing here is asserted: see the tests.
 """
@@ -28,9 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.app import CohortBot  # noqa: E402
-from bot.cohort import load_cohort  # noqa: E402
+from bot.cohort import Cohort, load_cohort  # noqa: E402
 from bot.core.clock import ManualClock, to_db  # noqa: E402
 from bot.core.context import Actor, Place  # noqa: E402
+from cogs.roster._linking import link_by_email  # noqa: E402
 from cogs.roster._store import store  # noqa: E402
 from cogs.roster._sync import sync_people  # noqa: E402
 
@@ -40,8 +44,28 @@ COHORT = ROOT / "config" / "example-cohort.yaml"
 class TaskSender:
     """Stands in for a platform sender that does member_sync tasks (nothing is delivered here)."""
 
-    platform = "discord"
     task_kinds = frozenset({"member_sync"})
+
+    def __init__(self, platform: str = "discord") -> None:
+        self.platform = platform
+
+
+class Directory:
+    """Stands in for Slack's linker: a directory where everyone's email is found at once."""
+
+    platform = "slack"
+
+    def __init__(self, accounts: dict[str, str]) -> None:
+        self.accounts = accounts
+
+    async def directory(self) -> dict[str, str]:
+        return self.accounts
+
+    async def find_by_email(self, email: str) -> str | None:
+        return self.accounts.get(email.casefold())
+
+    async def email_of(self, user_id: str) -> str | None:
+        return None
 
 
 async def populate(app: CohortBot, n: int) -> int:
@@ -109,7 +133,26 @@ async def one_run(n: int, workdir: Path, run: int) -> dict[str, float]:
         results["/roster (facilitator)"] = await timed(lambda: app.dispatch(alan, "roster", {}, place))
         show = {"action": "show", "user": f"p{n // 2}@example.org"}
         results["/roster show"] = await timed(lambda: app.dispatch(grace, "roster", show, place))
-        return results
+    finally:
+        await app.close()
+    results["link by email (N-1 found)"] = await link_run(n, workdir, run, cohort, clock)
+    return results
+
+
+async def link_run(n: int, workdir: Path, run: int, cohort: Cohort, clock: ManualClock) -> float:
+    """Seconds :func:`link_by_email` takes to link everyone but the organizer, found in the directory at once."""
+    app = await CohortBot.open(cohort, workdir / f"link-{run}.db", clock=clock, platform="slack")
+    app.senders["slack"] = TaskSender("slack")  # type: ignore[assignment]
+    try:
+        await populate(app, n)
+        people = await app.people.all()
+        app.linkers["slack"] = Directory({p.email.casefold(): f"U{p.id:010d}" for p in people if p.id != 1})
+        start = time.perf_counter()
+        [report] = await link_by_email(app)
+        elapsed = time.perf_counter() - start
+        tasks = await app.db.fetchval("SELECT COUNT(*) FROM outbox WHERE key LIKE 'sync:slack:%'")
+        assert len(report.linked) == n - 1 and tasks == n - 1 and len(report.missing) == 1, (report.lines(), tasks)
+        return elapsed
     finally:
         await app.close()
 

@@ -7,7 +7,8 @@ import json
 import sqlite3
 import string
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.core.clock import from_db, to_db
@@ -18,7 +19,7 @@ from bot.storage.db import Database
 
 BATCH = 900  # ids per IN (...) list (SQLite's limit on ``?`` parameters); each batch of people is one query
 
-__all__ = ["IdentityTaken", "PeopleRepo", "Person", "PersonInput"]
+__all__ = ["IdentityTaken", "NewLinks", "PeopleRepo", "Person", "PersonInput"]
 NAME_MAX = 200  # the longest text :meth:`PeopleRepo.by_name` looks for
 # How long the roster's version (migration 0018), once read, is trusted: a change another process makes to the
 # roster is seen by every lookup that starts this long after it (changes made through a PeopleRepo at once).
@@ -48,6 +49,16 @@ class IdentityTaken(Exception):
         self.platform = platform
         self.user_id = user_id
         self.holder = holder
+
+
+@dataclass
+class NewLinks:
+    """What :meth:`PeopleRepo.link_new` did: who was linked (as they are now), whose account was already someone
+    else's (person id -> that holder's name), and who was left alone (already linked there, removed, or gone)."""
+
+    linked: list[Person] = field(default_factory=list)
+    taken: dict[int, str] = field(default_factory=dict)
+    skipped: list[int] = field(default_factory=list)
 
 
 class PeopleRepo:
@@ -259,6 +270,42 @@ class PeopleRepo:
         async with self.db.transaction():
             await self._link(person_id, platform, user_id, now)
         self.invalidate()
+
+    async def link_new(self, platform: str, accounts: Mapping[int, str], now: datetime) -> NewLinks:
+        """Link each ``person id -> user id`` of ``accounts`` whose person is on the roster without an account on
+        ``platform``, where the account is nobody's: a query per :data:`BATCH` people to check, and one insert.
+
+        Runs in the caller's transaction (its own, if none) and does not :meth:`invalidate` (the caller does, once,
+        after its transaction). Never moves or replaces an account: someone already linked there, removed, or no
+        longer on the roster is left alone (``skipped``); an account already someone else's (or given to an
+        earlier person of ``accounts``) is ``taken``.
+        """
+        result = NewLinks()
+        async with self.db.transaction() as conn:
+            people = await self.get_many(accounts)
+            holders: dict[str, str] = {}
+            for chunk in batched(sorted(set(accounts.values())), BATCH):
+                rows = await self.db.fetchall(
+                    "SELECT i.user_id, p.name FROM identities i JOIN people p ON p.id = i.person_id"
+                    f" WHERE i.platform = ? AND i.user_id IN ({','.join('?' * len(chunk))})",
+                    [platform, *chunk],
+                )
+                holders.update((r["user_id"], r["name"]) for r in rows)
+            for person_id, user_id in accounts.items():
+                person = people.get(person_id)
+                if person is None or person.removed or person.platform_id(platform):
+                    result.skipped.append(person_id)
+                elif user_id in holders:
+                    result.taken[person_id] = holders[user_id]
+                else:
+                    holders[user_id] = person.name
+                    result.linked.append(replace(person, identities={**person.identities, platform: user_id}))
+            if result.linked:
+                await conn.executemany(
+                    "INSERT INTO identities (person_id, platform, user_id, linked_at) VALUES (?, ?, ?, ?)",
+                    [(p.id, platform, p.identities[platform], to_db(now)) for p in result.linked],
+                )
+        return result
 
     async def _link(self, person_id: int, platform: str, user_id: str, now: datetime) -> None:
         holder = await self.db.fetchone(

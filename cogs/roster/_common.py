@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bot.core.messages import Message
@@ -9,14 +10,14 @@ from bot.core.people import Person
 from bot.core.platform import ChannelTarget, DMTarget
 from bot.core.roles import Role
 from bot.delivery import NewItem
-from bot.storage.people import IdentityTaken
+from bot.storage.people import IdentityTaken, NewLinks
 from cogs.roster._store import store
 from cogs.roster._sync import sync_people
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
-__all__ = ["IdentityTaken", "describe", "link_account", "store", "tell_organizers"]
+__all__ = ["IdentityTaken", "describe", "link_account", "link_found", "store", "tell_organizers"]
 
 
 def describe(person: Person) -> str:
@@ -53,6 +54,29 @@ async def link_account(
         # back, as it still is): forget it, whatever happened.
         app.people.invalidate()
     return linked
+
+
+async def link_found(app: CohortBot, platform: str, accounts: Mapping[int, str], *, by_text: str) -> NewLinks:
+    """Link the accounts a platform found for people (``person id -> user id``, by email, say) in one transaction,
+    whatever their number: the accounts are linked, each link is recorded (by ``by_text``), and the membership
+    sync of those linked is queued (one ``enqueue_many``); the people cache is forgotten once.
+
+    The rules of :func:`link_account` hold for each, without replacing anything: an account that is someone
+    else's is ``taken`` (not linked), and a person linked there meanwhile, removed or gone is left alone
+    (``skipped``), as the transaction finds them. Inside a caller's transaction, the caller forgets the people
+    cache again once it has committed (see :func:`link_account`).
+    """
+    now = app.clock.now()
+    try:
+        async with app.db.transaction():
+            result = await app.people.link_new(platform, accounts, now)
+            if result.linked:
+                details = {p.id: f"{platform} account {p.identities[platform]}" for p in result.linked}
+                await store(app).record_many(details, now, None, by_text, "linked")
+                await sync_people(app, result.linked)
+    finally:
+        app.people.invalidate()
+    return result
 
 
 async def tell_organizers(app: CohortBot, key: str, message: Message) -> int:

@@ -5,8 +5,10 @@
   :data:`BULK_FROM` to look up, the platform's directory is read once instead (the linker's optional
   ``directory()``: on Slack ``users.list``, a call per 1,000 members, so 20,000 people cost ~20 calls, not ~400
   minutes of one ``users.lookupByEmail`` each); with a few, each email is looked up (the linker paces itself
-  to the platform's rate limit and waits out 429s). Run by the upkeep (start-up, reload, after an import) and
-  by ``/roster add``.
+  to the platform's rate limit and waits out 429s). Those found are linked :data:`LINK_BATCH` at a time, each
+  batch in one transaction (their lookups recorded, accounts linked, links logged, membership sync queued with
+  one ``enqueue_many``: see :func:`cogs.roster._common.link_found`), so 20,000 found cost 40 transactions, not
+  20,000. Run by the upkeep (start-up, reload, after an import) and by ``/roster add``.
 * :class:`EmailIdentifier` (one of ``app.identifiers``): an unknown account that runs a command, or that the
   platform says just joined (with its email), is linked to the roster person with that email if that person has
   no account there yet. Misses are remembered for :data:`MISS_SECONDS`, so a stranger's commands do not each
@@ -27,8 +29,9 @@ from typing import TYPE_CHECKING
 
 from bot.core.people import Person
 from bot.core.platform import Linker, LinkError
-from bot.storage.people import IdentityTaken
-from cogs.roster._common import link_account
+from bot.core.util import batched
+from bot.storage.people import NewLinks
+from cogs.roster._common import link_found
 from cogs.roster._store import store
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ LOOKUP_AGAIN_AFTER = timedelta(hours=1)
 # More emails to look up than this (a minute of lookups at Slack's Tier 3) and the linker has a directory: read the
 # member list instead (Slack's users.list: a call per 1,000 members), not a lookup each.
 BULK_FROM = 50
+LINK_BATCH = 500  # found people linked per transaction (with their lookups, change log and membership sync)
 MISS_SECONDS = 600.0
 
 
@@ -97,24 +101,34 @@ async def link_by_email(app: CohortBot, people: list[Person] | None = None) -> l
             outcomes = await _from_directory(directory, candidates, report)
         else:
             outcomes = await _one_by_one(linker, candidates, report)
-        await repo.record_lookups(platform, outcomes, app.clock.now())
-        for person in candidates:
-            if person.email not in outcomes:
-                continue  # not asked about (the lookups stopped)
-            user_id = outcomes[person.email]
-            if user_id is None:
+        asked = [p for p in candidates if p.email in outcomes]  # not those the lookups stopped before
+        for batch in batched(asked, LINK_BATCH):
+            await _link_batch(app, platform, batch, outcomes, report)
+        for person in asked:
+            if outcomes[person.email] is None:
                 report.missing.append(person)
                 report.first_missing += person.email.casefold() not in recent
-                continue
-            try:
-                report.linked.append(
-                    await link_account(app, person, platform, user_id, by=None, by_text="email lookup")
-                )
-            except IdentityTaken as exc:
-                report.taken.append((person, exc.holder))
         for line in report.lines():
             log.info("%s", line)
     return reports
+
+
+async def _link_batch(
+    app: CohortBot, platform: str, batch: list[Person], outcomes: dict[str, str | None], report: LinkReport
+) -> None:
+    """Record what the lookups of ``batch`` found and link those found, in one transaction (see
+    :func:`link_found`); the people cache is forgotten once it has committed."""
+    found = {p.id: user_id for p in batch if (user_id := outcomes[p.email])}
+    try:
+        async with app.db.transaction():
+            await store(app).record_lookups(platform, {p.email: outcomes[p.email] for p in batch}, app.clock.now())
+            result = await link_found(app, platform, found, by_text="email lookup") if found else NewLinks()
+    finally:
+        app.people.invalidate()
+    report.linked += result.linked
+    report.taken += [(p, result.taken[p.id]) for p in batch if p.id in result.taken]
+    if result.skipped:
+        log.info("%d found on %s were linked or removed meanwhile: left as they are", len(result.skipped), platform)
 
 
 def _missed_lately(seen: tuple[str | None, datetime] | None, now: datetime) -> bool:
@@ -175,11 +189,11 @@ class EmailIdentifier:
         if person is None or person.removed or person.platform_id(platform):
             self._misses[key] = time.monotonic()
             return None
-        try:
-            linked = await link_account(app, person, platform, user_id, by=None, by_text=how)
-        except IdentityTaken:
+        result = await link_found(app, platform, {person.id: user_id}, by_text=how)
+        if not result.linked:  # the account is someone else's, or the person was linked or removed meanwhile
             self._misses[key] = time.monotonic()
             return None
+        linked = result.linked[0]
         log.info("linked %s account %s to %s by its email", platform, user_id, person.name)
         self._misses.pop(key, None)
         return linked

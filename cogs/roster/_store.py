@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
 ATTEMPTS_KEPT = timedelta(days=1)  # wrong tries older than this are pruned
+RECORD = "INSERT INTO roster_changes (person_id, at, by_person, by_text, action, detail) VALUES (?, ?, ?, ?, ?, ?)"
 
 
 def new_code() -> str:
@@ -247,10 +248,14 @@ class RosterStore:
         self, person_id: int, now: datetime, by_person: int | None, by_text: str, action: str, detail: str = ""
     ) -> None:
         """Add a change to the log."""
-        await self.db.execute(
-            "INSERT INTO roster_changes (person_id, at, by_person, by_text, action, detail) VALUES (?, ?, ?, ?, ?, ?)",
-            (person_id, to_db(now), by_person, by_text, action, detail),
-        )
+        await self.db.execute(RECORD, (person_id, to_db(now), by_person, by_text, action, detail))
+
+    async def record_many(
+        self, details: Mapping[int, str], now: datetime, by_person: int | None, by_text: str, action: str
+    ) -> None:
+        """Add the same change to the log for many people (``person id -> detail``), in one write (inside the
+        caller's transaction, if there is one)."""
+        await self.db.executemany(RECORD, [(p, to_db(now), by_person, by_text, action, d) for p, d in details.items()])
 
     async def changes(
         self, person_id: int | None = None, *, sections: list[str] | None = None, limit: int | None = 20

@@ -10,6 +10,7 @@ their numbers (``Scholar 00042``); emails are ``scholarN@scale.example.org``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -27,6 +28,17 @@ class Populated:
     scholar_ids: list[int]
     facilitator_ids: list[int]
     sections: list[str]
+
+
+async def statements_of(app: CohortBot, run: Callable[[], Awaitable[object]]) -> tuple[list[str], object]:
+    """Every statement ``run()`` made, on any connection (sqlite3's trace callback), and its result."""
+    statements: list[str] = []
+    await app.db.set_trace_callback(statements.append)
+    try:
+        result = await run()
+    finally:
+        await app.db.set_trace_callback(None)
+    return statements, result
 
 
 async def populate(

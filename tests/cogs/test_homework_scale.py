@@ -22,7 +22,7 @@ from bot.roster import import_roster_file
 from cogs.homework._reminders import digest_week, plan_homework, remind_week
 from schedules.runtime import plan
 from schedules.scheduler import build_scheduler, install_jobs
-from tests.cogs.scale import populate
+from tests.cogs.scale import populate, statements_of
 from tests.plugin import EXAMPLE_ROSTER, console_actor
 
 QUERY_PREFIXES = ("SELECT", "WITH")
@@ -30,12 +30,7 @@ QUERY_PREFIXES = ("SELECT", "WITH")
 
 async def count_queries(app: CohortBot, run: Callable[[], Awaitable[object]]) -> tuple[int, object]:
     """How many queries (SELECT / WITH statements, on any connection) ``run()`` made, and its result."""
-    statements: list[str] = []
-    await app.db.set_trace_callback(statements.append)
-    try:
-        result = await run()
-    finally:
-        await app.db.set_trace_callback(None)
+    statements, result = await statements_of(app, run)
     return sum(1 for s in statements if s.lstrip().upper().startswith(QUERY_PREFIXES)), result
 
 

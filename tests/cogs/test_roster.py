@@ -19,6 +19,7 @@ from bot.core.exports import collect
 from bot.core.roles import Role
 from bot.roster import import_roster
 from cogs.roster._store import SyncState, store
+from tests.cogs.scale import statements_of
 from tests.plugin import EXAMPLE_COHORT, EXAMPLE_ROSTER, RunAs, console_actor
 
 
@@ -322,3 +323,37 @@ async def test_the_sync_of_a_few_people_reads_only_their_rows(app):
         await app.db.set_trace_callback(None)
     [read] = [s for s in statements if "member_sync" in s]
     assert "person_id IN (" in read  # on the primary key, never the whole table
+
+
+async def test_link_new_links_the_unlinked_with_free_accounts_in_one_transaction(app, cohort, clock):
+    """The batch link keeps each rule of a single link, and one call is one write whatever the number of people."""
+    header = EXAMPLE_ROSTER.read_text().splitlines()[0]
+    report = await import_roster(
+        app.people,
+        f"{header}\nLise Meitner,lise@example.com,scholar,intro,europe-wed,,,,\n"
+        "Mary Somerville,mary@example.com,scholar,intro,europe-wed,,,,\n",
+        cohort,
+        clock.now(),
+    )
+    assert report.inserted == 2, report.summary()
+    by = {p.email.split("@")[0]: p for p in await app.people.all()}
+    await app.people.set_removed(by["lise"].id, True, clock.now())
+    accounts = {
+        by["hedy"].id: "U0NEW000001",
+        by["johnny"].id: "U0NEW000001",  # the same account as Hedy's, found a moment before: taken by her
+        by["mary"].id: "U0SCH000001",  # Ada Lovelace's account
+        by["grace"].id: "U0NEW000002",  # already linked on Slack: left alone
+        by["lise"].id: "U0NEW000003",  # removed: not linked
+        999_999: "U0NEW000004",  # nobody
+    }
+
+    statements, result = await statements_of(app, lambda: app.people.link_new("slack", accounts, clock.now()))
+    app.people.invalidate()
+
+    assert [(p.id, p.identities["slack"]) for p in result.linked] == [(by["hedy"].id, "U0NEW000001")]
+    assert result.taken == {by["johnny"].id: "Hedy Lamarr", by["mary"].id: "Ada Lovelace"}
+    assert sorted(result.skipped) == sorted([by["grace"].id, by["lise"].id, 999_999])
+    assert sum(s.lstrip().upper().startswith("BEGIN") for s in statements) == 1
+    assert (await app.people.by_platform("slack", "U0NEW000001")).email == "hedy@example.com"
+    for name, account in [("grace", "U0ORG000001"), ("mary", None), ("johnny", None), ("lise", None)]:
+        assert (await app.people.get(by[name].id)).platform_id("slack") == account

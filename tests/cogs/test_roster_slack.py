@@ -15,8 +15,11 @@ from bot.app import CohortBot
 from bot.core.platform import ChannelTarget
 from bot.delivery import OutboxWorker
 from bot.roster import import_roster
+from cogs.roster import _common, _linking
+from cogs.roster._linking import link_by_email
 from cogs.roster._store import store
 from schedules.runtime import Runtime
+from tests.cogs.scale import statements_of
 from tests.fakes.slack_api import FakeSlackAPI, running_slack, send_event, slash, team_join_event
 
 NEWCOMERS = """name,email,role,track,section,discord_id,slack_id,timezone,stipend_eligible
@@ -171,3 +174,74 @@ async def test_a_member_list_without_emails_stops_linking_saying_which_scope_to_
         assert [p for p in await app.people.all() if p.email.startswith("p") and p.platform_id("slack")] == []
         assert slack.linker.calls == len(fake.calls_to("users.list"))
         assert fake.calls_to("users.lookupByEmail") == []
+
+
+async def test_hundreds_found_are_linked_a_batch_per_transaction(app, cohort, clock, monkeypatch):
+    app.platform = "slack"
+    monkeypatch.setattr(_linking, "LINK_BATCH", 100)
+    async with FakeSlackAPI.running() as fake, running_slack(app, fake, **FAST) as slack:
+        slack.linker.page = 100
+        for n in range(290):  # 290 of the 300 are in the workspace
+            fake.add_user(f"U0P{n:08}", f"p{n:03}@example.com")
+        await import_roster(app.people, many_newcomers(300), cohort, clock.now())
+
+        traced, reports = await statements_of(app, lambda: link_by_email(app))
+        statements = [s.lstrip().upper() for s in traced]
+
+        [report] = reports
+        asked = 300 + 2  # the newcomers, and John von Neumann and Hedy Lamarr of the example roster
+        assert report.looked_up == asked and len(report.linked) == 290 and len(report.missing) == 12
+        batches = -(-asked // 100)
+        # one write transaction per batch of 100 (lookups, links, change log, sync tasks), none per person
+        assert sum(s.startswith("BEGIN") for s in statements) == batches
+        # per batch: the people, who holds the accounts, their sync state; and once: the roster, the lookups
+        assert sum(s.startswith("SELECT") for s in statements) <= 3 * batches + 2
+        assert len(fake.calls_to("users.list", ok=True)) == -(-len(fake.workspace | set(fake.users)) // 100)
+
+        assert (
+            await slack_id(app, "p289@example.com") == "U0P00000289" and await slack_id(app, "p295@example.com") is None
+        )
+        tasks = await app.db.fetchval("SELECT COUNT(*) FROM outbox WHERE key LIKE 'sync:slack:%'")
+        logged = await app.db.fetchval("SELECT COUNT(*) FROM roster_changes WHERE by_text = 'email lookup'")
+        looked = await app.db.fetchval("SELECT COUNT(*) FROM email_lookups WHERE platform = 'slack'")
+        assert tasks == logged == 290 and looked == asked
+        # the people cache does not answer from before the links
+        assert (await app.people.by_platform("slack", "U0P00000000")).email == "p000@example.com"
+
+        # the newly linked are invited to their channels (through the outbox)
+        await Runtime(app, worker=OutboxWorker(app, rates={"slack": None})).run_until_idle()
+        assert "U0P00000150" in fake.members[fake.channels["section-americas"]]
+
+
+async def test_linking_in_batches_keeps_the_rules_of_a_single_link(app, cohort, clock):
+    """An account already someone else's is refused and reported; someone linked or removed while the member list
+    was read is left as they are."""
+    app.platform = "slack"
+    async with FakeSlackAPI.running() as fake, running_slack(app, fake, **FAST) as slack:
+        fake.add_user("U0SCH000001", "p000@example.com")  # Ada Lovelace's account (linked in the roster) says p000
+        for n in range(1, 80):
+            fake.add_user(f"U0P{n:08}", f"p{n:03}@example.com")
+        await import_roster(app.people, many_newcomers(80), cohort, clock.now())
+        p001, p002 = [await app.people.by_email(f"p00{n}@example.com") for n in (1, 2)]
+        read = slack.linker.directory
+
+        async def read_while_the_roster_changes() -> dict[str, str]:
+            accounts = await read()
+            await _common.link_account(app, p001, "slack", "U0OWN000001", by=None, by_text="join code")
+            await app.people.set_removed(p002.id, True, clock.now())
+            return accounts
+
+        slack.linker.directory = read_while_the_roster_changes
+        [report] = await link_by_email(app)
+
+        assert [(p.email, holder) for p, holder in report.taken] == [("p000@example.com", "Ada Lovelace")]
+        assert any("account already someone else's 1" in line for line in report.lines())
+        assert (
+            await slack_id(app, "ada@example.com") == "U0SCH000001" and await slack_id(app, "p000@example.com") is None
+        )
+        assert await slack_id(app, "p001@example.com") == "U0OWN000001"  # not replaced by the one found by email
+        assert [c.by_text for c in await store(app).changes(p001.id)] == ["join code"]
+        assert await slack_id(app, "p002@example.com") is None and (await app.people.get(p002.id)).removed
+        assert await app.outbox.get(f"sync:slack:{p002.id}:1") is None
+        assert len(report.linked) == 77 and await slack_id(app, "p079@example.com") == "U0P00000079"
+        assert {p.email for p in report.linked}.isdisjoint({"p000@example.com", "p001@example.com", "p002@example.com"})
