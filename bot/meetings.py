@@ -228,9 +228,11 @@ class Meetings:
     async def current(self, section: str, now: datetime) -> Meeting | None:
         """``section``'s meeting at ``now`` ("this week's meeting"), counted in the section's own zone.
 
-        In order: the meeting under way (``start <= now < end``; one moved into another week too); else the
-        meeting of the course week ``now`` falls in, weeks counted from ``start_date`` in the section's zone (where
-        its meetings are placed), held or not; else (outside the course's weeks) the latest that has started;
+        In order: the meeting under way (``start <= now < end``); else, of the meetings that belong to the course
+        week ``now`` falls in (weeks counted from ``start_date`` in the section's zone, where its meetings are
+        placed) -- that week's own meeting and any other week's meeting moved into its dates -- the nearest in time
+        to ``now`` (a meeting moved into this week's dates is the one a check-in code opened just before it is for,
+        or whose attendance is taken just after it); else (outside the course's weeks) the latest that has started;
         else (before the course) the first. ``None`` only if there is no such section. Cancelled meetings are
         returned like the others: callers refuse them clearly. One query (see docs/sections.md).
         """
@@ -242,10 +244,19 @@ class Meetings:
         if under_way:
             return max(under_way, key=lambda m: m.start)
         cohort = self.app.cohort
-        local = now.astimezone(cohort.section_zone(meetings[0].section)).date()
-        week = (local - cohort.start_date).days // 7 + 1
+        zone = cohort.section_zone(meetings[0].section)
+
+        def course_week(at: datetime) -> int:
+            return (at.astimezone(zone).date() - cohort.start_date).days // 7 + 1
+
+        week = course_week(now)
         if week in self.weeks:
-            return meetings[week - 1]
+            candidates = [m for m in meetings if m.week == week or (m.held and course_week(m.start) == week)]
+
+            def distance(m: Meeting) -> timedelta:
+                return m.start - now if m.start > now else now - m.end
+
+            return min(candidates, key=lambda m: (distance(m), m.start))
         started = [m for m in meetings if m.start <= now]
         return max(started, key=lambda m: m.start) if started else min(meetings, key=lambda m: m.start)
 

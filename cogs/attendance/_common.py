@@ -94,10 +94,14 @@ async def default_meeting(app: CohortBot, section: str, now: datetime) -> tuple[
     meeting = await app.meetings.current(section, now)  # this week's, in the section's zone
     week = meeting.week if meeting is not None else 1
     note = ""
-    if meeting is not None and meeting.start > now and week > 1:
-        note = (
-            f"Week {week}'s meeting has not started yet ({timestamp(meeting.start, 'F')}), so this is week "
-            f"{week - 1}'s. Give week:N for another."
-        )
-        week -= 1
+    if meeting is not None and meeting.start > now:
+        # the latest meeting that has started (moved meetings at their new time), not simply the week before
+        started = [m for m in await app.meetings.of_section(section) if m.start <= now]
+        if started:
+            latest = max(started, key=lambda m: m.start)
+            note = (
+                f"Week {week}'s meeting has not started yet ({timestamp(meeting.start, 'F')}), so this is week "
+                f"{latest.week}'s. Give week:N for another."
+            )
+            week = latest.week
     return await held_meeting(app, section, week, now), note

@@ -23,7 +23,7 @@ from bot.core.platform import ChannelTarget, DMTarget
 from bot.core.roles import Role
 from bot.delivery import NewItem
 from bot.meetings import Meeting
-from cogs.sections._common import roster, when, where
+from cogs.sections._common import roster, where
 from cogs.sections._events import sync_events
 
 MAX_REASON = 200
@@ -123,7 +123,11 @@ async def move(ctx: Context, section: str, week: int, to: datetime, reason: str 
     return Reply.of(
         Message(
             title=f"Moved: {moved.name}, week {week}",
-            text=f"It now meets {when(moved)}.\nI've told {told} people {how}; reminders follow the new time.",
+            text=(
+                f"It now meets {timestamp(moved.start, 'F')} ({timestamp(moved.start, 'R')}), {moved.minutes} min,"
+                f" instead of {timestamp(before.start, 'f')}.\nI've told {told} people {how}; reminders follow the"
+                " new time."
+            ),
         )
     )
 

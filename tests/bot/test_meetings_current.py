@@ -48,8 +48,12 @@ async def test_a_meeting_under_way_wins_and_outside_the_course_the_nearest_one(a
     moved_to = datetime(2026, 1, 27, 1, 0, tzinfo=UTC)
     await app.meetings.record("apac-thu", 2, "moved", starts_at=moved_to)
     assert (await app.meetings.current("apac-thu", moved_to + timedelta(minutes=30))).week == 2
-    # ... and after it, week 3's (that week's) again
-    assert (await app.meetings.current("apac-thu", moved_to + timedelta(hours=2))).week == 3
+    # ... and just after it, still week 2's (the nearest of week 3's dates: attendance is taken for what just
+    # happened), though week 3's own meeting was the day before
+    assert (await app.meetings.current("apac-thu", moved_to + timedelta(hours=2))).week == 2
+    week3 = await app.meetings.get("apac-thu", 3)
+    assert week3.start < moved_to
+    assert (await app.meetings.current("apac-thu", week3.start + timedelta(hours=2))).week == 3
     # a cancelled meeting is still this week's (the commands refuse it clearly)
     await app.meetings.record("apac-thu", 4, "cancelled", reason="holiday")
     week4 = await app.meetings.get("apac-thu", 4)
@@ -58,3 +62,15 @@ async def test_a_meeting_under_way_wins_and_outside_the_course_the_nearest_one(a
     # before the course: the first; after it: the last
     assert (await app.meetings.current("apac-thu", datetime(2025, 12, 1, tzinfo=UTC))).week == 1
     assert (await app.meetings.current("apac-thu", datetime(2026, 6, 1, tzinfo=UTC))).week == 8
+
+
+async def test_a_meeting_moved_into_another_weeks_dates_is_the_current_one_around_its_new_time(app):
+    """Week 3 moved to the Thursday of week 4: a check-in opened just before it is for week 3, and week 4's own
+    meeting (that Tuesday) stays the current one until the moved meeting is nearer."""
+    week4 = await app.meetings.get("americas-tue", 4)
+    moved_to = week4.start + timedelta(days=2)  # Thursday of week 4, same time
+    await app.meetings.record("americas-tue", 3, "moved", starts_at=moved_to)
+    assert (await app.meetings.current("americas-tue", week4.start + timedelta(minutes=90))).week == 4
+    assert (await app.meetings.current("americas-tue", moved_to - timedelta(minutes=5))).week == 3
+    assert (await app.meetings.current("americas-tue", moved_to + timedelta(minutes=10))).week == 3  # under way
+    assert (await app.meetings.current("americas-tue", moved_to + timedelta(hours=2))).week == 3  # just after

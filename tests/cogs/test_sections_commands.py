@@ -181,3 +181,18 @@ async def test_schedule_lists_the_workshop_sessions_in_the_readers_zone(app, as_
     clock.set(datetime(2026, 2, 9, 9, 0, tzinfo=UTC))  # after the weekend: nothing left to show
     after = (await as_("Emmy Noether", "schedule")).message.as_plain_text(ZoneInfo("Europe/Berlin"))
     assert "Workshop sessions" not in after
+
+
+async def test_a_second_move_says_which_time_it_replaces(app):
+    """The mover's confirmation names the time the meeting had just before this move, not the weekly pattern's."""
+    out = await console(
+        app,
+        [
+            "/as Alan",
+            "/section move section:americas-tue week:2 to:2026-01-21 18:00",
+            "/section move section:americas-tue week:2 to:2026-01-22 09:00",
+        ],
+    )
+    first, second = out.split("> /section move")[1:3]
+    assert "instead of Tue 20 Jan 2026, 18:00 EST" in first
+    assert "instead of Wed 21 Jan 2026, 18:00 EST" in second
