@@ -68,7 +68,7 @@ def as_(app: CohortBot) -> RunAs:
 
 async def console_actor(app: CohortBot, name: str) -> Actor:
     """The console's actor for the roster member called ``name`` (a stranger if nobody is)."""
-    found = await app.people.by_name(name, limit=2)
+    found = await app.people.by_name(name, limit=2, include_removed=True)  # the dispatcher refuses the removed
     if len(found) != 1:
         return Actor("console", name, name)
     return Actor("console", str(found[0].id), found[0].name, person_id=found[0].id)

@@ -60,6 +60,7 @@ class Option:
     max_length: int | None = None
     own_sections: bool = False
     autocomplete: Autocomplete | None = None
+    removed_ok: bool = False  # PERSON/PEOPLE: may name someone removed from the roster (else refused clearly)
 
     def usage(self) -> str:
         """``name:<type>`` or ``[name:<type>]``."""

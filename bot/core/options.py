@@ -92,12 +92,12 @@ async def parse_option(ctx: Context, option: Option, raw: Any) -> Any:
                 ctx.require_section(meeting.name)
             return meeting.name
         case OptionType.PERSON:
-            person = await resolve_person(ctx, str(raw), option.name)
+            person = await resolve_person(ctx, str(raw), option.name, removed_ok=option.removed_ok)
             if option.own_sections:
                 ctx.require_person(person)
             return person
         case OptionType.PEOPLE:
-            people = await resolve_people(ctx, raw, option.name)
+            people = await resolve_people(ctx, raw, option.name, removed_ok=option.removed_ok)
             if option.own_sections:
                 for person in people:
                     ctx.require_person(person)
@@ -183,11 +183,24 @@ def section_key(name: str) -> str:
     return SECTION_KEY_PREFIX + hashlib.sha256(name.strip().casefold().encode()).hexdigest()[:12]
 
 
-async def resolve_person(ctx: Context, text: str, name: str = "user") -> Person:
+async def resolve_person(ctx: Context, text: str, name: str = "user", *, removed_ok: bool = False) -> Person:
     """Someone on the roster by roster id (``#12``, as selects send), mention, platform user id, email or name
-    (exact, then a unique prefix)."""
+    (exact, then a unique prefix).
+
+    Someone removed from the roster is refused clearly (and never matched by name) unless ``removed_ok``.
+    """
+    person = await _find_person(ctx, text.strip(), name, removed_ok)
+    if person.removed and not removed_ok:
+        raise UserError(
+            f"{person.name} was removed from the roster, so I cannot do that for them. An organizer can put them "
+            "back with /roster action:add and their email.",
+            field=name,
+        )
+    return person
+
+
+async def _find_person(ctx: Context, text: str, name: str, removed_ok: bool) -> Person:
     people = ctx.app.people
-    text = text.strip()
     if ROSTER_REF_RE.match(text):
         found = await people.get(int(text[1:]))
         if found:
@@ -206,16 +219,28 @@ async def resolve_person(ctx: Context, text: str, name: str = "user") -> Person:
     found = await people.by_platform(ctx.actor.platform, text)
     if found:
         return found
-    matches = await people.by_name(text)
+    matches = await people.by_name(text, include_removed=removed_ok)
+    if not matches and not removed_ok:  # nobody on the roster: someone removed, to say so (the caller refuses)
+        matches = await people.by_name(text, limit=2, include_removed=True)
     if len(matches) == 1:
         return matches[0]
+    if matches and len({p.name.casefold() for p in matches}) == 1:  # namesakes: only the number tells them apart
+        who = ", ".join(
+            f"#{p.id} ({p.role.label}{', ' + ', '.join(p.sections) if p.sections else ''})" for p in matches
+        )
+        raise UserError(
+            f"Several people on the roster are called {matches[0].name}: {who}. Give the #number or their email.",
+            field=name,
+        )
     if matches:
         names = ", ".join(p.name for p in matches[:5])
         raise UserError(f"{excerpt(text)} could be several people ({names}); write the full name.", field=name)
     raise UserError(f"Nobody called {excerpt(text)} is on the roster.", field=name)
 
 
-async def resolve_people(ctx: Context, raw: Any, name: str = "people") -> tuple[Person, ...]:
+async def resolve_people(
+    ctx: Context, raw: Any, name: str = "people", *, removed_ok: bool = False
+) -> tuple[Person, ...]:
     """Several people: a list (a select's values) or text with names, emails or mentions separated by commas.
 
     Each is resolved as by :func:`resolve_person`; the result has no repeats and keeps the order given.
@@ -231,7 +256,7 @@ async def resolve_people(ctx: Context, raw: Any, name: str = "people") -> tuple[
         raise OptionError(f"{name}: at most {MAX_PEOPLE} people at once.", field=name)
     found: dict[int, Person] = {}
     for part in parts:
-        person = await resolve_person(ctx, part, name)
+        person = await resolve_person(ctx, part, name, removed_ok=removed_ok)
         found.setdefault(person.id, person)
     return tuple(found.values())
 

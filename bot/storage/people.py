@@ -179,20 +179,23 @@ class PeopleRepo:
         elif version == self._version:
             self._version_at = max(self._version_at, started)
 
-    async def by_name(self, text: str, limit: int = 6) -> list[Person]:
+    async def by_name(self, text: str, limit: int = 6, *, include_removed: bool = False) -> list[Person]:
         """People whose name is ``text`` (case-insensitive); if none, those whose name or a word of it starts so.
 
-        At most ``limit``, by name: the caller decides what several matches mean.
+        At most ``limit``, by name: the caller decides what several matches mean. People removed from the roster
+        only with ``include_removed`` (so a removed namesake never makes a name ambiguous).
         """
         text = text.strip()
         if not text or len(text) > NAME_MAX:  # nobody's name is that long (and SQLite refuses huge LIKE patterns)
             return []
-        exact = await self._where("name = ? COLLATE NOCASE", (text,), limit=limit)
+        exact = await self._where(_active("name = ? COLLATE NOCASE", include_removed), (text,), limit=limit)
         if exact:
             return exact
         pattern = _like(text)
         return await self._where(
-            "(name LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')", (f"{pattern}%", f"% {pattern}%"), limit=limit
+            _active("(name LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')", include_removed),
+            (f"{pattern}%", f"% {pattern}%"),
+            limit=limit,
         )
 
     async def all(self, limit: int | None = None, *, include_removed: bool = False) -> list[Person]:

@@ -103,7 +103,7 @@ async def parse_to(ctx: Context, text: str) -> Audience:
     if colon and kind in PEOPLE_WORDS:
         if not rest:
             raise UserError("people: needs names, emails or mentions, separated by commas.", field="to")
-        named = await resolve_people(ctx, rest, "to")
+        named = await resolve_people(ctx, rest, "to", removed_ok=True)  # refused below, in its words
         gone = [p.name for p in named if p.removed]
         if gone:
             raise UserError(

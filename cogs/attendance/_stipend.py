@@ -240,7 +240,7 @@ def parse_amount(text: str, currency: str) -> Decimal:
 @command(
     "stipend-adjust",
     "Organizers: add to (or take from) a facilitator's pay, with the reason.",
-    Option("user", "Which facilitator", OptionType.PERSON, required=True),
+    Option("user", "Which facilitator", OptionType.PERSON, required=True, removed_ok=True),
     Option(
         "amount",
         "How much, in the cohort's currency (negative to take off)",

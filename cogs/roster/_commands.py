@@ -65,7 +65,7 @@ async def section_choices(ctx: Context, current: str) -> list[Choice]:
     "roster",
     "Who is on the roster and linked; organizers: show, add, set or remove a person (history kept).",
     Option("action", "What to do (nothing: the overview)", choices=[Choice(a, a) for a in ACTIONS]),
-    Option("user", "The person (show, set, remove, log)", OptionType.PERSON, own_sections=True),
+    Option("user", "The person (show, set, remove, log)", OptionType.PERSON, own_sections=True, removed_ok=True),
     Option("name", "Full name (add, set)", max_length=100),
     Option("email", "Email, the roster's key (add)", max_length=254),
     Option("role", "Role (add, set)", choices=[Choice(r.label, r.label) for r in Role]),

@@ -46,7 +46,7 @@ FEEDS = (
     ),
     Option("format", "text (default), or ics: a calendar file", OptionType.STRING, choices=FORMATS),
     Option("feed", "Your private calendar subscription link: link, new or revoke", OptionType.STRING, choices=FEEDS),
-    Option("user", "Organizers, with feed:revoke: whose link to turn off", OptionType.PERSON),
+    Option("user", "Organizers, with feed:revoke: whose link to turn off", OptionType.PERSON, removed_ok=True),
 )
 async def schedule(
     ctx: Context,

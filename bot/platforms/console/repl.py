@@ -192,7 +192,7 @@ class ConsolePlatform:
             self.person = scholars[0] if scholars else None
             self.user = self.person.name if self.person else None
         else:
-            matches = await self.app.people.by_name(self.user, limit=2)
+            matches = await self.app.people.by_name(self.user, limit=2, include_removed=True)
             self.person = matches[0] if len(matches) == 1 else None
             self.user = self.person.name if self.person else self.user
 
@@ -337,7 +337,8 @@ class ConsolePlatform:
 
     async def switch_user(self, name: str) -> None:
         """``/as NAME``: exact name, or a unique first-name/prefix match."""
-        matches = await self.app.people.by_name(name)
+        # the removed too: acting as them shows what they are told (the dispatcher refuses them)
+        matches = await self.app.people.by_name(name, include_removed=True)
         if len(matches) != 1:
             shown = matches or await self.app.people.all(limit=30)
             names = ", ".join(f"{p.name} ({p.role.label})" for p in shown)
