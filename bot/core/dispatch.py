@@ -26,6 +26,7 @@ from bot.core.messages import Message, Reply, clip, excerpt, read_action_id, tim
 from bot.core.options import parse_option, suggestions
 from bot.core.people import Person
 from bot.core.roles import Role
+from bot.core.util import article
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -184,7 +185,7 @@ class Dispatcher:
         if command.min_role is not None and ctx.role < command.min_role:
             allowed = " and ".join(ROLE_NAMES[r] for r in Role if r >= command.min_role)
             what = "That button" if ctx.clicked else f"/{command.name}"
-            raise PermissionDenied(f"{what} is only for {allowed}; you are a {ctx.role.label}.")
+            raise PermissionDenied(f"{what} is only for {allowed}; you are {article(ctx.role.label)}.")
 
     async def parse(self, ctx: Context, command: Command, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Parse every given option, reject unknown ones, and insist on the required ones."""

@@ -39,3 +39,13 @@ def slug(text: str | None, default: str = "x", limit: int | None = None) -> str:
     """
     cleaned = re.sub(r"[^a-z0-9]+", "-", (text or "").casefold()).strip("-")
     return cleaned[:limit] or default
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 scholar``, ``2 scholars`` (``many``: the plural when it is not ``word`` + "s", e.g. ``people``)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def article(word: str) -> str:
+    """``a scholar``, ``an organizer``."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -15,6 +15,7 @@ from bot.core.context import Context
 from bot.core.errors import PermissionDenied, UserError
 from bot.core.messages import Action, Button, Form, FormField, Message, MessageField, Reply, Table, timestamp
 from bot.core.roles import Role
+from bot.core.util import plural
 from cogs.announcements._audience import (
     Audience,
     channel_for,
@@ -355,7 +356,7 @@ async def details(ctx: Context, announcement_id: int) -> Reply:
     author = people[a.author_id].name if a.author_id in people else "someone no longer on the roster"
     fields = [
         MessageField(name="Status", value=state_text(a, canceller, skipped)),
-        MessageField(name="To", value=f"{a.label} ({size} people), by {author}"),
+        MessageField(name="To", value=f"{a.label} ({plural(size, 'person', 'people')}), by {author}"),
     ]
     if a.state in ("sending", "done"):
         if a.dm:

@@ -26,6 +26,7 @@ from bot.core.messages import Action, Button, Form, FormField, Message, Reply, S
 from bot.core.options import person_ref, section_key
 from bot.core.people import Person
 from bot.core.roles import Role
+from bot.core.util import article
 from bot.meetings import Meeting
 from cogs.attendance._alerts import check_people
 from cogs.attendance._common import default_meeting, held_meeting, home_section, meeting_words, members, names, repo
@@ -94,7 +95,7 @@ def check_marks(
                 raise UserError(f"{p.name} is marked both {seen[p.id]} and {label}: choose one.", field=label)
             seen[p.id] = label
             if p.role != Role.SCHOLAR:
-                raise UserError(f"{p.name} is a {p.role.label}; attendance is taken for scholars.", field=label)
+                raise UserError(f"{p.name} is {article(p.role.label)}; attendance is taken for scholars.", field=label)
     mine = {p.id for p in roster}
     for label in ("excused", "absent"):
         outsiders = [p for p in groups[label] if p.id not in mine]

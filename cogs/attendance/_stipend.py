@@ -12,6 +12,7 @@ from bot.core.errors import PermissionDenied, UserError
 from bot.core.messages import Message, MessageField, Reply, Table, timestamp
 from bot.core.people import Person
 from bot.core.roles import Role
+from bot.core.util import article
 from cogs.attendance._common import INLINE_ROWS, members
 from cogs.attendance._engine import Requirement, Standing, sentence, totals
 from cogs.attendance._export import export_stipends
@@ -195,7 +196,10 @@ async def stipend(ctx: Context, user: Person | None = None) -> Reply:
         if ctx.role < Role.FACILITATOR:
             raise PermissionDenied("Scholars can see only their own stipend: run /stipend without a user.")
         if user.role != Role.SCHOLAR and ctx.role < Role.ORGANIZER:
-            raise PermissionDenied(f"Only organizers see other facilitators' pay; {user.name} is a {user.role.label}.")
+            raise PermissionDenied(
+                f"Only organizers see someone else's pay, and {user.name} is {article(user.role.label)}: facilitators "
+                "see their own scholars' stipends and their own pay."
+            )
         ctx.require_person(user)
         return await one_person(ctx, user)
     if user is None and ctx.role >= Role.ORGANIZER:
@@ -213,7 +217,9 @@ async def one_person(ctx: Context, person: Person) -> Reply:
         return Reply.of(standing_message(ctx, row, own=own))
     pays = await facilitator_pay(ctx.app, only=person.id)
     if not pays:
-        raise UserError(f"{person.name} is a {person.role.label} and runs no section: no stipend or pay is counted.")
+        raise UserError(
+            f"{person.name} is {article(person.role.label)} and runs no section: no stipend or pay is counted."
+        )
     return Reply.of(pay_message(ctx, pays[0], own=own))
 
 

@@ -18,6 +18,7 @@ from bot.core.options import MAX_URL
 from bot.core.people import Person
 from bot.core.platform import DMTarget
 from bot.core.roles import Role
+from bot.core.util import article
 from bot.storage.homework import SECTION_LIST, VERSIONS, NewSubmission, Submission, human_size, weekly_query
 from cogs.homework._common import (
     INLINE_ROWS,
@@ -127,7 +128,7 @@ async def submit(
 ) -> Reply:
     """Record a submission; without link, text or file, open the form."""
     if ctx.role > Role.SCHOLAR:
-        raise PermissionDenied(f"Only scholars hand in homework; you are a {ctx.role.label}.")
+        raise PermissionDenied(f"Only scholars hand in homework; you are {article(ctx.role.label)}.")
     homework, due = require_homework(ctx.cohort, week)
     if link is None and text is None and file is None:
         return Reply.ask(submit_form(ctx, week))
@@ -383,7 +384,7 @@ async def extend(ctx: Context, user: Person, week: int, until: datetime) -> Repl
     """Grant (or replace) an extension; the person is told by DM."""
     ctx.require_person(user)
     if user.role != Role.SCHOLAR:
-        raise UserError(f"{user.name} is a {user.role.label}; only scholars hand in homework.", field="user")
+        raise UserError(f"{user.name} is {article(user.role.label)}; only scholars hand in homework.", field="user")
     homework, due = require_homework(ctx.cohort, week)
     if until <= ctx.now:
         raise UserError(f"{timestamp(until)} is in the past; give a time after now.", field="until")
@@ -394,16 +395,23 @@ async def extend(ctx: Context, user: Person, week: int, until: datetime) -> Repl
         )
     homework_repo = repo(ctx.app)
     earlier = await homework_repo.extension(user.id, week)
-    dm = Message(
-        title=f"Extension for week {week}",
-        text=(
-            f"{ctx.person.name} gave you until {timestamp(until, 'F')} ({timestamp(until, 'R')}) for week {week}'s "
-            f"homework **{homework.title}** (due {timestamp(due)}). Hand it in with /submit week:{week}."
-        ),
-    )
     submitted = bool(await homework_repo.history(user.id, week))
     async with ctx.app.db.transaction():
         granted, changed = await homework_repo.set_extension(user.id, week, until, ctx.person.id, ctx.now)
+        if submitted:  # already handed in: say what the new deadline means for it, not "hand it in"
+            after = (
+                " Your late submission now counts as on time." if changed else " Your submission is judged against it."
+            )
+            after += f" You may hand in a newer version until then with /submit week:{week}."
+        else:
+            after = f" Hand it in with /submit week:{week}."
+        dm = Message(
+            title=f"Extension for week {week}",
+            text=(
+                f"{ctx.person.name} gave you until {timestamp(until, 'F')} ({timestamp(until, 'R')}) for week {week}'s "
+                f"homework **{homework.title}** (due {timestamp(due)}).{after}"
+            ),
+        )
         if earlier is None or granted.revision != earlier.revision:  # a new deadline: told, even a former one
             prefix = extension_dm_prefix(week, user.id)
             await ctx.app.outbox.skip([], "a later extension replaced it", prefixes=[prefix])

@@ -25,6 +25,7 @@ from bot.core.errors import PermissionDenied, UserError
 from bot.core.messages import Button, Message, MessageField, Reply, Table, timestamp
 from bot.core.people import Person, PersonInput
 from bot.core.roles import Role
+from bot.core.util import article, plural
 from bot.roster import validate_row
 from cogs.roster._common import describe
 from cogs.roster._join import decision_buttons, request_line
@@ -88,7 +89,7 @@ async def roster(ctx: Context, action: str | None = None, **given: Any) -> Reply
         raise UserError(f"{what} takes {allowed}, not {', '.join(extra)}.", field=extra[0])
     if action in EDITS and ctx.role < Role.ORGANIZER:
         raise PermissionDenied(
-            f"Only organizers can change the roster; you are a {ctx.role.label}. You can look: /roster, "
+            f"Only organizers can change the roster; you are {article(ctx.role.label)}. You can look: /roster, "
             "/roster show user:<who>."
         )
     if action is None:
@@ -155,11 +156,6 @@ async def overview(ctx: Context) -> Reply:
     return Reply.of(
         Message(title=f"Roster of {ctx.cohort.program}", text=text, fields=fields, table=table, actions=actions)
     )
-
-
-def plural(n: int, word: str) -> str:
-    """``1 scholar``, ``2 scholars``."""
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 async def lookup_notes(ctx: Context, people: list[Person]) -> dict[int, str]:

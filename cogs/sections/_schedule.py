@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from bot.core.commands import Choice, Option, OptionType, command
@@ -18,6 +19,7 @@ from bot.core.errors import PermissionDenied, UserError
 from bot.core.messages import Message, MessageField, Reply, Table, timestamp
 from bot.core.people import Person
 from bot.core.roles import Role
+from bot.core.util import article, plural
 from bot.meetings import Meeting
 from cogs.sections._calendar import as_file, build_calendar
 from cogs.sections._common import homework_of, sections_of, when, where
@@ -75,7 +77,7 @@ async def feed_reply(ctx: Context, feed: str, user: Person | None) -> Reply:
         whose = user or ctx.person
         if whose.id != ctx.person.id and ctx.role < Role.ORGANIZER:
             raise PermissionDenied(
-                f"Only organizers can turn off someone else's calendar link; you are a {ctx.role.label}."
+                f"Only organizers can turn off someone else's calendar link; you are {article(ctx.role.label)}."
             )
         if not await feeds.revoke(whose.id, ctx.person.id):
             name = "You have" if whose.id == ctx.person.id else f"{whose.name} has"
@@ -111,11 +113,17 @@ async def ics_reply(ctx: Context) -> Reply:
     cal = await build_calendar(ctx.app, ctx.person, ctx.role)
     attachment = as_file(ctx.app, cal, ctx.person)
     events = cal.walk("VEVENT")
-    meetings = sum(1 for e in events if str(e.get("uid", "")).startswith("section-"))
+    kinds = Counter(str(e.get("uid", "")).split("-", 1)[0] for e in events)  # section-, homework-, session-
+    parts = [
+        plural(kinds[kind], noun)
+        for kind, noun in (("section", "meeting"), ("homework", "deadline"), ("session", "workshop session"))
+        if kinds[kind]
+    ]
+    listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else (parts[0] if parts else "nothing")
     return Reply.of(
         Message(
             title="Your calendar",
-            text=f"{meetings} meetings and {len(events) - meetings} deadlines, for the whole course. Import the file "
+            text=f"{listed}, for the whole course. Import the file "
             "into your calendar; importing a newer one updates the same events (moves and cancellations too).",
             files=[attachment],
         )

@@ -518,3 +518,16 @@ async def test_cli_export_writes_the_submissions_csv(app, as_, tmp_path):
     assert len(rows) == 64
     ada = next(r for r in rows if r["name"] == "Ada Lovelace" and r["week"] == "1")
     assert ada["submitted"] == "yes" and ada["late"] == "no" and ada["link"] == "https://example.com/ada"
+
+
+async def test_the_extension_dm_says_what_it_means_for_work_already_handed_in(app, as_, clock):
+    """Not submitted: "hand it in". Submitted late: it now counts as on time (no "hand it in")."""
+    clock.set(datetime(2026, 1, 19, 0, 0, tzinfo=NY))  # week 1 was due Sun 18 Jan 23:59
+    await as_("Ada Lovelace", "submit", week="1", text="late, but done")
+    await as_("Alan Turing", "extend", user="Ada Lovelace", week="1", until="2026-01-19 12:00")
+    await as_("Alan Turing", "extend", user="Hedy Lamarr", week="1", until="2026-01-19 12:00")
+    dms = {i.target.person_id: i.message.text for i in await app.outbox.items() if i.key.startswith("extension:")}
+    ada, hedy = await person(app, "Ada Lovelace"), await person(app, "Hedy Lamarr")
+    assert "Your late submission now counts as on time." in dms[ada.id]
+    assert "Hand it in with" not in dms[ada.id]
+    assert "Hand it in with /submit week:1." in dms[hedy.id] and "counts as on time" not in dms[hedy.id]

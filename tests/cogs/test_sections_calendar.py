@@ -114,3 +114,15 @@ async def test_cohortbot_export_calendar(app: CohortBot, as_, tmp_path: Path):
         await cmd_export(args("export", "calendar", "--person", "nobody@example.com", *common), settings)
     with pytest.raises(CliError, match="--person only goes with calendar"):
         await cmd_export(args("export", "submissions", "--person", "ada@example.com", *common), settings)
+
+
+async def test_the_ics_reply_counts_each_kind_of_event(app: CohortBot, as_):
+    reply = await as_("Hedy Lamarr", "schedule", format="ics")
+    cal = Calendar.from_ical(reply.message.files[0].content)
+    uids = [str(e["UID"]) for e in cal.walk("VEVENT")]
+    meetings = sum(u.startswith("section-") for u in uids)
+    deadlines = sum(u.startswith("homework-") for u in uids)
+    sessions = sum(u.startswith("session-") for u in uids)
+    assert meetings and deadlines and sessions  # the example has all three
+    text = reply.message.text
+    assert text.startswith(f"{meetings} meetings, {deadlines} deadlines and {sessions} workshop sessions"), text

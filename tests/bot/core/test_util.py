@@ -32,3 +32,11 @@ def test_slug_never_changes_what_it_makes_of_a_text():
     assert slug("Introduction to ML Safety (Winter 2026)") == "introduction-to-ml-safety-winter-2026"
     assert slug("  ***  ") == "x" and slug(None, "table") == "table"
     assert slug("Week 1 — Readings & Notes", "table", 10) == "week-1-rea"
+
+
+def test_plural_and_article_read_as_english() -> None:
+    from bot.core.util import article, plural
+
+    assert [plural(n, "meeting") for n in (0, 1, 2)] == ["0 meetings", "1 meeting", "2 meetings"]
+    assert plural(1, "person", "people") == "1 person" and plural(3, "person", "people") == "3 people"
+    assert article("organizer") == "an organizer" and article("scholar") == "a scholar"
