@@ -49,7 +49,12 @@ MATRIX = [
     (FACILITATOR, "stipend", {}, OK),
     (FACILITATOR, "stipend", {"user": "Hedy Lamarr"}, OK),
     (FACILITATOR, "stipend", {"user": "Emmy Noether"}, "Emmy Noether is not in one of your sections"),
-    (FACILITATOR, "stipend", {"user": "Katherine Johnson"}, "Only organizers see someone else's pay, and Katherine Johnson is a facilitator"),
+    (
+        FACILITATOR,
+        "stipend",
+        {"user": "Katherine Johnson"},
+        "Only organizers see someone else's pay, and Katherine Johnson is a facilitator",
+    ),
     (ORGANIZER, "stipend", {}, OK),
     (ORGANIZER, "stipend", {"user": "Emmy Noether"}, OK),
     (ORGANIZER, "stipend", {"user": "Katherine Johnson"}, OK),
