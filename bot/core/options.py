@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 from bot.core.clock import END_OF_DAY, LAST_YEAR, date_only, utc
 from bot.core.commands import Choice, Option, OptionType
@@ -154,7 +156,65 @@ def parse_local_datetime(text: str, ctx: Context, name: str = "time") -> datetim
         raise OptionError(f"{name} must look like 2026-01-20 18:00 (your time, {ctx.zone.key}).", field=name)
     if value.year > LAST_YEAR:
         raise OptionError(f"{name} {excerpt(text)} is too far away: give a date before {LAST_YEAR + 1}.", field=name)
-    return utc(value if value.tzinfo is not None else value.replace(tzinfo=ctx.zone))
+    if value.tzinfo is not None:
+        return utc(value)
+    return utc(local_instant(value, ctx.zone, name))
+
+
+def local_instant(wall: datetime, zone: ZoneInfo, name: str = "time") -> datetime:
+    """The naive wall-clock time ``wall`` in ``zone``, as an aware datetime; raise :class:`OptionError` when a
+    clock change makes it not exist (spring forward) or happen twice (fall back), since guessing would move a
+    meeting or a deadline by an hour without anyone noticing. Detected with zoneinfo's ``fold``: a time that does
+    not survive the round trip through UTC does not exist; one whose two folds differ in offset is ambiguous."""
+    first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+    shown = _wall_text(wall)
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+        before, after = first.utcoffset(), second.utcoffset()  # in a gap, fold=0 takes the offset before it
+        assert before is not None and after is not None
+        change = _transition(zone, wall - after, wall - before)
+        raise OptionError(
+            f"{name}: {shown} does not exist in {zone.key} (clocks go forward at {_hm(change + before)}); "
+            f"give {_hm(change + after)} or later.",
+            field=name,
+        )
+    if first.utcoffset() != second.utcoffset():
+        early, late = first.utcoffset(), second.utcoffset()
+        assert early is not None and late is not None
+        change = _transition(zone, wall - early, wall - late)
+        raise OptionError(
+            f"{name}: {shown} happens twice in {zone.key} (clocks go back at {_hm(change + early)} "
+            f"to {_hm(change + late)}); say which with its offset: {_with_offset(first)} "
+            f"(the first, {first.tzname()}) or {_with_offset(second)} (the second, {second.tzname()}).",
+            field=name,
+        )
+    return first
+
+
+def _transition(zone: ZoneInfo, start: datetime, end: datetime) -> datetime:
+    """Where ``zone``'s clocks change between the naive UTC times ``start`` and ``end``: the first whole second
+    (naive UTC) whose offset is no longer the one at ``start``."""
+
+    def offset(second: int) -> timedelta | None:
+        return datetime.fromtimestamp(second, UTC).astimezone(zone).utcoffset()
+
+    low, high = math.floor(start.replace(tzinfo=UTC).timestamp()), math.ceil(end.replace(tzinfo=UTC).timestamp())
+    before = offset(low)
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if offset(mid) == before else (low, mid)
+    return datetime.fromtimestamp(high, UTC).replace(tzinfo=None)
+
+
+def _hm(wall: datetime) -> str:
+    return wall.strftime("%H:%M" if wall.second == 0 else "%H:%M:%S")
+
+
+def _wall_text(wall: datetime) -> str:
+    return f"{wall:%Y-%m-%d} {_hm(wall)}"
+
+
+def _with_offset(moment: datetime) -> str:
+    return moment.isoformat(sep=" ", timespec="minutes" if moment.second == 0 else "seconds")
 
 
 def _datetime(text: str) -> datetime | None:

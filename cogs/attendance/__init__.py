@@ -8,7 +8,9 @@ For other features:
 
 * :func:`present_at` — who was present at (or checked in to) a section's meeting of a week, make-ups included
   (the pairing helper);
-* :func:`missed` — the section's scholars who missed its meeting of a week (the sections helper's prep note).
+* :func:`missed` — the section's scholars who missed its meeting of a week (the sections helper's prep note);
+* :func:`late_work` — whether a scholar's late homework still counts toward the stipend, and until when (the
+  homework status in /schedule and reminders, and /submit's receipt).
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ from cogs.attendance._checkin import COMMANDS as CHECKIN_COMMANDS
 from cogs.attendance._commands import COMMANDS as ATTENDANCE_COMMANDS
 from cogs.attendance._common import members, repo
 from cogs.attendance._export import attendance_chart, export_attendance, export_stipends
-from cogs.attendance._facts import standings
+from cogs.attendance._facts import LateWork, late_work, standings
 from cogs.attendance._stipend import COMMANDS as STIPEND_COMMANDS
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
 
-__all__ = ["missed", "present_at", "setup", "standings"]
+__all__ = ["LateWork", "late_work", "missed", "present_at", "setup", "standings"]
 
 
 async def present_at(app: CohortBot, section: str, week: int) -> list[Person]:

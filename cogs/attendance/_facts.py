@@ -18,10 +18,11 @@ from bot.core.people import Person
 from bot.core.roles import Role
 from bot.core.util import batched
 from cogs.attendance._common import home_section, repo
-from cogs.attendance._engine import HomeworkFacts, MeetingFacts, Standing, standing
+from cogs.attendance._engine import HomeworkFacts, MeetingFacts, Standing, homework_state, standing
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
+    from bot.cohort import Cohort, StipendRule
 
 FEW_SECTIONS = 8  # up to this many sections, their meetings are read section by section
 LATEST_SUBMISSION = (
@@ -38,6 +39,54 @@ class Row:
     person: Person
     section: str | None
     standing: Standing
+
+
+@dataclass(frozen=True)
+class LateWork:
+    """What the stipend rule makes of one scholar's homework for one week once its deadline has passed, decided
+    by the engine's own :func:`homework_state` (the rule ``/stipend`` counts with)."""
+
+    rule: StipendRule
+    deadline: datetime  # the one in force (an extension's, if any)
+    course_end: datetime
+
+    def facts(self, submitted_at: datetime | None = None, late: bool = False) -> HomeworkFacts:
+        """The engine's facts for nothing handed in (``None``) or one submission at ``submitted_at``."""
+        return HomeworkFacts(0, self.deadline, submitted_at is not None, late, submitted_at, self.course_end)
+
+    def still_counts(self, now: datetime) -> bool:
+        """Whether homework not handed in yet may still count: before the deadline, or late within the window."""
+        return homework_state(self.facts(), self.rule, now) == "open"
+
+    def counts(self, submitted_at: datetime, late: bool) -> bool:
+        """Whether a submission handed in at ``submitted_at`` (``late`` or not) counts toward the stipend."""
+        return homework_state(self.facts(submitted_at, late), self.rule, submitted_at) == "counted"
+
+    @property
+    def counts_until(self) -> datetime:
+        """The end of the late window (the deadline itself when late work does not count)."""
+        closes = self.facts().late_until(self.rule) if self.rule.late_counts else None
+        return closes or self.deadline
+
+
+def stipend_rule(cohort: Cohort) -> StipendRule | None:
+    """The cohort file's ``stipend:`` rule, or ``None`` when the file sets none."""
+    return cohort.stipend if "stipend" in cohort.model_fields_set else None
+
+
+def course_end(cohort: Cohort) -> datetime:
+    """When the course ends: the start of the week after its last (late homework counts until then when the rule
+    sets no ``late_grace_days``)."""
+    return cohort.week_start(len(cohort.weeks) + 1)
+
+
+def late_work(cohort: Cohort, person: Person, deadline: datetime) -> LateWork | None:
+    """How the stipend rule treats ``person``'s late homework against ``deadline``; ``None`` when no stipend rule
+    applies to them (the cohort sets none, or they are not eligible for one)."""
+    rule = stipend_rule(cohort)
+    if rule is None or (rule.requires_eligibility and not person.stipend_eligible):
+        return None
+    return LateWork(rule, deadline, course_end(cohort))
 
 
 async def homework_facts(app: CohortBot, ids: list[int]) -> tuple[dict[tuple[int, int], tuple[bool, datetime]], dict]:
@@ -76,7 +125,7 @@ async def standings(app: CohortBot, people: list[Person], now: datetime | None =
         marks[person_id][(section.casefold(), week)] = status
     latest, extensions = await homework_facts(app, ids)
     weeks = [w.number for w in cohort.weeks]
-    course_end = cohort.week_start(len(weeks) + 1)
+    end = course_end(cohort)
     week_ends = {w: cohort.week_start(w + 1) for w in weeks}
     week_starts = {w: cohort.week_start(w) for w in weeks}
     dues = {w: due for w in weeks if (due := cohort.due(w)) is not None}
@@ -114,7 +163,7 @@ async def standings(app: CohortBot, people: list[Person], now: datetime | None =
                     submitted=submitted_at is not None,
                     late=late,
                     submitted_at=submitted_at,
-                    course_end=course_end,
+                    course_end=end,
                 )
             )
         out.append(Row(person, home, standing(person.id, person.stipend_eligible, facts, work, rule, now)))

@@ -20,6 +20,7 @@ from bot.core.platform import DMTarget
 from bot.core.roles import Role
 from bot.core.util import article
 from bot.storage.homework import SECTION_LIST, VERSIONS, NewSubmission, Submission, human_size, weekly_query
+from cogs.attendance import late_work
 from cogs.homework._common import (
     INLINE_ROWS,
     MAX_FILE_BYTES,
@@ -157,14 +158,21 @@ async def submit(
     )
     if extension is not None:  # handed in: the extension's reminder, if still waiting, is not needed
         await skip_extension_reminders(ctx.app, week, ctx.person.id, "handed in before the reminder")
-    return Reply.of(receipt(saved, homework.title, due, limit, extension is not None, earlier))
+    late = late_work(ctx.cohort, ctx.person, limit)
+    counts = late is None or late.counts(saved.submitted_at, saved.late)
+    return Reply.of(receipt(saved, homework.title, due, limit, extension is not None, earlier, counts=counts))
 
 
-def receipt(saved: Submission, title: str, due: datetime, limit: datetime, extended: bool, earlier: int) -> Message:
-    """The private confirmation: what was recorded, when, and whether it was late."""
+def receipt(
+    saved: Submission, title: str, due: datetime, limit: datetime, extended: bool, earlier: int, *, counts: bool = True
+) -> Message:
+    """The private confirmation: what was recorded, when, whether it was late and (``counts``) whether it still
+    counts toward the stipend."""
     whose = f"your extension until {timestamp(limit)}" if extended else f"due {timestamp(due)}"
     if saved.late:
         status = f"⏰ **Late**: {human_delta(saved.submitted_at - limit)} after the deadline ({whose})."
+        if not counts:
+            status += " It is recorded, but too late to count toward the stipend."
     else:
         status = f"✅ **On time** ({whose})."
     fields = [MessageField(name="What I recorded", value=saved.summary(text_chars=300))]

@@ -18,6 +18,7 @@ from bot.core.roles import Role
 from bot.meetings import Meeting
 from bot.membership import section_runners
 from bot.storage.homework import Extension, HomeworkRepo, Submission
+from cogs.attendance import LateWork, late_work
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
@@ -121,11 +122,18 @@ class Homework:
     due: datetime
     latest: Submission | None
     extension: Extension | None
+    late_work: LateWork | None = None  # what the stipend rule makes of late work; None: no stipend rule applies
 
     @property
     def deadline(self) -> datetime:
         """The due time, or the extension's."""
         return self.extension.until if self.extension else self.due
+
+    def overdue_but_counts(self, now: datetime) -> bool:
+        """Not handed in, past the deadline, and handed in now it would still count toward the stipend."""
+        if self.latest is not None or now <= self.deadline or self.late_work is None:
+            return False
+        return self.late_work.still_counts(now)
 
     def line(self, now: datetime) -> str:
         """``Week 2: **Break a classifier**, due <t>: not submitted yet — /submit week:2``."""
@@ -135,9 +143,17 @@ class Homework:
         if self.latest is not None:
             late = " (late)" if self.latest.late else ""
             return f"{head}: ✅ submitted {timestamp(self.latest.submitted_at, 'f')}{late}."
-        if now > self.deadline:
+        if now <= self.deadline:
+            return f"{head}: not submitted yet — /submit week:{self.week}"
+        if self.late_work is None:
             return f"{head}: ❌ not submitted, and the deadline has passed."
-        return f"{head}: not submitted yet — /submit week:{self.week}"
+        if self.overdue_but_counts(now):
+            return (
+                f"{head}: ⏳ not submitted yet — late now, but it still counts toward your stipend until "
+                f"{timestamp(self.late_work.counts_until, 'F')}. /submit week:{self.week}"
+            )
+        window = " and the late window have" if self.late_work.rule.late_counts else " has"
+        return f"{head}: ❌ not submitted, and the deadline{window} passed."
 
 
 async def homework_of(app: CohortBot, week: int, people: Sequence[Person]) -> dict[int, Homework]:
@@ -152,4 +168,9 @@ async def homework_of(app: CohortBot, week: int, people: Sequence[Person]) -> di
     if found is None or found.homework is None or due is None or not scholars:
         return {}
     latest, extensions = await HomeworkRepo(app.db).of_people(week, [p.id for p in scholars])
-    return {p.id: Homework(week, found.homework.title, due, latest.get(p.id), extensions.get(p.id)) for p in scholars}
+    out = {}
+    for p in scholars:
+        extension = extensions.get(p.id)
+        late = late_work(app.cohort, p, extension.until if extension else due)
+        out[p.id] = Homework(week, found.homework.title, due, latest.get(p.id), extension, late)
+    return out

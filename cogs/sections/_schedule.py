@@ -143,7 +143,8 @@ def in_window(meeting: Meeting, now: datetime, end: datetime) -> bool:
 
 
 async def deadline_lines(ctx: Context, end: datetime) -> list[str]:
-    """Homework due in the window: for a scholar, their own deadline and status."""
+    """Homework due in the window: for a scholar, their own deadline and status (also an earlier one not handed in
+    that would still count toward the stipend if handed in late now)."""
     lines = []
     for week in ctx.cohort.weeks:
         due = ctx.cohort.due(week.number)
@@ -151,7 +152,8 @@ async def deadline_lines(ctx: Context, end: datetime) -> list[str]:
             continue
         if ctx.role == Role.SCHOLAR:
             own = (await homework_of(ctx.app, week.number, [ctx.person])).get(ctx.person.id)
-            if own is not None and ctx.now - timedelta(days=1) < own.deadline < end:
+            recent = own is not None and ctx.now - timedelta(days=1) < own.deadline
+            if own is not None and own.deadline < end and (recent or own.overdue_but_counts(ctx.now)):
                 lines.append(own.line(ctx.now))
         elif ctx.now < due < end:
             lines.append(f"Week {week.number}: **{week.homework.title}**, due {timestamp(due, 'F')}")
