@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import io
 import json
 import logging
@@ -13,6 +14,7 @@ import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime, time
 from pathlib import Path
 
@@ -40,6 +42,66 @@ EXAMPLE_ROSTER = PACKAGE_ROOT / "config" / "example-roster.csv"
 
 class CliError(Exception):
     """A problem to print (without a traceback) before exiting with status 1."""
+
+
+def cohort_file(args: argparse.Namespace, settings: Settings, command: str) -> str:
+    """The cohort file ``--cohort`` or ``COHORTBOT_COHORT`` names; :class:`CliError` if neither does.
+
+    There is no default: the example cohort would silently give its own weeks and due dates instead of the
+    course's, and the database does not record which file the bot runs with.
+    """
+    path = args.cohort or settings.cohort
+    if not path:
+        which = "a cohort file" if command == "run" else "the cohort file the bot runs with"
+        raise CliError(f"{command} needs {which}: give --cohort FILE or set COHORTBOT_COHORT")
+    return path
+
+
+def existing_db(args: argparse.Namespace, settings: Settings, command: str) -> str:
+    """The database ``--db`` or ``COHORTBOT_DB`` names, which must exist: reading commands create none."""
+    db_path = args.db or settings.db
+    if not Path(db_path).is_file():
+        problem = f"{db_path} is a directory" if Path(db_path).is_dir() else f"there is no database at {db_path}"
+        raise CliError(f"{problem}: give the bot's database with --db or COHORTBOT_DB ({command} creates none)")
+    return db_path
+
+
+WRITE_PROBLEMS = {
+    errno.ENOENT: "no such directory",
+    errno.EISDIR: "it is a directory (give a file name)",
+    errno.ENOTDIR: "a part of its path is not a directory",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOSPC: "no space left on the device",
+}
+
+
+def check_output(output: str | None) -> None:
+    """Refuse an ``-o`` file that cannot be written (before any work, and without creating or emptying it)."""
+    if not output:
+        return
+    target = Path(output)
+    if target.is_dir():
+        code = errno.EISDIR
+    elif not target.parent.is_dir():
+        code = errno.ENOTDIR if target.parent.exists() else errno.ENOENT
+    else:
+        return
+    raise CliError(f"cannot write {output}: {WRITE_PROBLEMS[code]}")
+
+
+@contextlib.contextmanager
+def writing(output: str) -> Iterator[None]:
+    """Turn a failure to write ``output`` into one line: ``cannot write OUTPUT: why`` (a closed pipe is no failure:
+    :func:`main` ends quietly)."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        why = WRITE_PROBLEMS.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
+        raise CliError(f"cannot write {output}: {why}") from None
 
 
 def calendar_table(cohort: Cohort) -> Table:
@@ -153,7 +215,7 @@ async def cmd_check(args: argparse.Namespace) -> int:
 
 
 async def cmd_roster_import(args: argparse.Namespace, settings: Settings) -> int:
-    app_cohort = load_cohort(args.cohort or settings.cohort)
+    app_cohort = load_cohort(cohort_file(args, settings, "roster import"))
     db_path = args.db or settings.db
     if not Path(args.roster_file).is_file():
         raise CliError(f"{args.roster_file}: no such file")
@@ -180,7 +242,10 @@ async def cmd_roster_import(args: argparse.Namespace, settings: Settings) -> int
 
 async def cmd_roster_codes(args: argparse.Namespace, settings: Settings) -> int:
     """``cohortbot roster codes``: name, email and join code of everyone not linked yet, for a mail merge."""
-    app = await CohortBot.open(args.cohort or settings.cohort, args.db or settings.db)
+    cohort = cohort_file(args, settings, "roster codes")
+    db_path = existing_db(args, settings, "roster codes")
+    check_output(args.output)
+    app = await CohortBot.open(cohort, db_path)
     try:
         exporter = app.exporters.get("join-codes")
         if exporter is None:
@@ -195,11 +260,10 @@ async def cmd_roster_codes(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    db_path = args.db or settings.db
-    if not Path(db_path).is_file():
-        problem = f"{db_path} is a directory" if Path(db_path).is_dir() else f"there is no database at {db_path}"
-        raise CliError(f"{problem}: give the bot's database with --db or COHORTBOT_DB (export creates none)")
-    app = await CohortBot.open(args.cohort or settings.cohort, db_path)
+    cohort = cohort_file(args, settings, "export")
+    db_path = existing_db(args, settings, "export")
+    check_output(args.output)
+    app = await CohortBot.open(cohort, db_path)
     try:
         if args.what in app.documents:
             return await export_document(app, args)
@@ -222,13 +286,14 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 async def write_stream(source: TableStream, output: str | None) -> None:
     """A streamed table as CSV to the file ``output`` (saying how many rows), or to standard output."""
     if output:
-        with open(output, "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230 - the command line
+        with writing(output), open(output, "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230 - the CLI
             count = await write_rows(source, out)
         print(f"wrote {count} rows to {output}", file=sys.stderr)
         return
     out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
     try:
-        await write_rows(source, out)
+        with writing("standard output"):
+            await write_rows(source, out)
     finally:
         out.detach()
 
@@ -237,11 +302,13 @@ def write_csv(table: Table, output: str | None) -> None:
     """``table`` as CSV (``Table.as_csv``) to the file ``output`` (saying how many rows), or to standard output."""
     data = table.as_csv()
     if output:
-        Path(output).write_bytes(data)
+        with writing(output):
+            Path(output).write_bytes(data)
         print(f"wrote {len(table.rows)} rows to {output}", file=sys.stderr)
     else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        with writing("standard output"):
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
 
 
 async def export_document(app: CohortBot, args: argparse.Namespace) -> int:
@@ -253,11 +320,13 @@ async def export_document(app: CohortBot, args: argparse.Namespace) -> int:
             raise CliError(f"nobody with the email {args.person!r} is on the roster of this database")
     document = await app.documents[args.what](app, person)
     if args.output:
-        Path(args.output).write_bytes(document.content)
+        with writing(args.output):
+            Path(args.output).write_bytes(document.content)
         print(f"wrote {document.filename} ({len(document.content)} bytes) to {args.output}", file=sys.stderr)
     else:
-        sys.stdout.buffer.write(document.content)
-        sys.stdout.flush()
+        with writing("standard output"):
+            sys.stdout.buffer.write(document.content)
+            sys.stdout.flush()
     return 0
 
 
@@ -314,7 +383,7 @@ def take_lock(db_path: str | Path, platform: str) -> InstanceLock | None:
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    cohort_path = args.cohort or settings.cohort
+    cohort_path = cohort_file(args, settings, "run")
     db_path = args.db or settings.db
     spec = platforms()[args.platform]
     load_cohort(cohort_path)  # a bad cohort file, then bad settings, are reported before the database is opened
@@ -428,7 +497,8 @@ async def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
     db_path = args.db or settings.db
     if not Path(db_path).is_file():
         raise CliError(f"no database at {db_path} (give the bot's --db)")
-    app = await CohortBot.open(args.cohort or settings.cohort, db_path)
+    # Re-queueing reads nothing from the cohort file: the bot's own is used if known, else the example stands in.
+    app = await CohortBot.open(args.cohort or settings.cohort or EXAMPLE_COHORT, db_path)
     try:
         count = await app.outbox.requeue(app.clock.now())
     finally:
@@ -448,6 +518,9 @@ async def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+COHORT_DEFAULT = "(default: COHORTBOT_COHORT; one of the two is required)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and ``--help``)."""
     parser = argparse.ArgumentParser(prog="cohortbot", description="Run a cohort-based course on Discord or Slack.")
@@ -460,17 +533,19 @@ def build_parser() -> argparse.ArgumentParser:
     roster = sub.add_parser("roster", help="roster commands").add_subparsers(dest="roster_command", required=True)
     p = roster.add_parser("import", help="upsert people from a roster CSV")
     p.add_argument("roster_file")
-    p.add_argument("--cohort", help="cohort file to check tracks and sections against")
+    p.add_argument(
+        "--cohort", metavar="FILE", help=f"cohort file to check tracks and sections against {COHORT_DEFAULT}"
+    )
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
     p = roster.add_parser("codes", help="CSV of name, email and personal join code, for a mail merge")
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
-    p.add_argument("--cohort", help="cohort file (default: COHORTBOT_COHORT)")
+    p.add_argument("--cohort", metavar="FILE", help=f"the cohort file the bot runs with {COHORT_DEFAULT}")
     p.add_argument("-o", "--output", help="write to this file (default: standard output)")
     p.add_argument("--all", action="store_true", help="also people already linked to an account")
 
     p = sub.add_parser("run", help="run the bot")
     p.add_argument("--platform", choices=sorted(platforms()), required=True)
-    p.add_argument("--cohort", help="cohort file (default: COHORTBOT_COHORT)")
+    p.add_argument("--cohort", metavar="FILE", help=f"the cohort file the bot runs with {COHORT_DEFAULT}")
     p.add_argument("--db", help="SQLite path (default: COHORTBOT_DB or ./cohortbot.db)")
 
     p = sub.add_parser("reload", help="make the running bot re-read its cohort file and rebuild its schedule")
@@ -481,7 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = outbox.add_parser("retry", help="re-queue every failed message (the running bot sends them)")
     p.add_argument("--db", help="the bot's database (default: COHORTBOT_DB or ./cohortbot.db)")
-    p.add_argument("--cohort", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--cohort", metavar="FILE", help="the bot's cohort file (optional: re-queueing reads nothing from it)"
+    )
 
     p = sub.add_parser("health", help="exit 0 if the bot is running (for container health checks)")
     p.add_argument("--db", help="the database of the running bot (default: COHORTBOT_DB or ./cohortbot.db)")
@@ -494,10 +571,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="write a CSV report, or a calendar (.ics)")
     p.add_argument("what", help="attendance, submissions, stipends, roster, roster-changes, join-codes, or calendar")
-    p.add_argument("--db")
-    p.add_argument("--cohort")
+    p.add_argument("--db", help="the bot's database (default: COHORTBOT_DB or ./cohortbot.db)")
+    p.add_argument("--cohort", metavar="FILE", help=f"the cohort file the bot runs with {COHORT_DEFAULT}")
     p.add_argument("--person", metavar="EMAIL", help="calendar: only this person's meetings and deadlines")
-    p.add_argument("-o", "--output")
+    p.add_argument("-o", "--output", help="write to this file (default: standard output)")
 
     p = sub.add_parser("slack-manifest", help="print the Slack app manifest generated from the commands")
     p.add_argument("--request-url", default="https://YOUR-HOST/slack/events")
@@ -542,7 +619,9 @@ def main(argv: list[str] | None = None) -> int:
     settings_level = logging.DEBUG if debug else logging.INFO if args.command == "run" else logging.WARNING
     logging.basicConfig(level=settings_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return asyncio.run(_main(args))
+        code = asyncio.run(_main(args))
+        sys.stdout.flush()  # a closed pipe shows here, not as a failed flush when Python exits
+        return code
     except CohortError as exc:
         print(exc.report(), file=sys.stderr)
         return 1
@@ -552,11 +631,26 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
+        if isinstance(exc, BrokenPipeError) and args.command != "run":  # a running bot's may be a socket's
+            return stdout_closed()
         if debug:
             raise
         hint = "set COHORTBOT_LOG_LEVEL=DEBUG to see where"
         print(f"cohortbot: unexpected error ({one_line(exc)}); {hint}", file=sys.stderr)
         return 1
+
+
+def stdout_closed() -> int:
+    """Standard output's reader went away (``cohortbot export ... | head``): stop quietly, as Unix tools do.
+
+    What is still buffered for it goes to /dev/null (else Python reports the failed flush at exit); the status
+    is 141, a shell's for a process ended by SIGPIPE (128 + 13).
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def one_line(exc: BaseException) -> str:

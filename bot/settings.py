@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COHORTBOT_", env_file=".env", extra="ignore")
 
     db: str = "./cohortbot.db"
-    cohort: str = "config/example-cohort.yaml"
+    # No default: a command reading the cohort without --cohort or COHORTBOT_COHORT stops and says so (a default
+    # such as the example file would silently give its dates instead of the real course's).
+    cohort: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 3000
     public_url: str | None = None  # where people reach the HTTP server (calendar feed links); default http://host:port

@@ -46,9 +46,14 @@ async def write_csv(source: Exported, out: IO[str]) -> int:
         writer.writerows(source.rows)
         return len(source.rows)
     count = 0
-    async for batch in source.batches:
-        writer.writerows(batch)
-        count += len(batch)
+    try:
+        async for batch in source.batches:
+            writer.writerows(batch)
+            count += len(batch)
+    finally:  # a failed write (a full disk, a closed pipe) ends the read now, while its database is open
+        close = getattr(source.batches, "aclose", None)
+        if close is not None:
+            await close()
     return count
 
 
