@@ -24,7 +24,8 @@ async def upkeep(app: CohortBot) -> list[str]:
     lines = []
     made = await store(app).ensure_codes(now)
     if made:
-        lines.append(f"made join codes for {made} people (`cohortbot roster codes -o codes.csv` exports them)")
+        export = "`cohortbot roster codes --cohort FILE -o codes.csv`"
+        lines.append(f"made join codes for {made} people ({export} exports them)")
     for report in await link_by_email(app):
         lines += report.lines()
         if report.linked or report.first_missing or report.error:
