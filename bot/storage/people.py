@@ -242,6 +242,12 @@ class PeopleRepo:
             params.append(role.label)
         return await self._where(_active(where, include_removed), params)
 
+    async def unlinked(self, platform: str) -> list[Person]:
+        """Everyone on the roster with no account on ``platform`` yet, by name (only they are read: once most are
+        linked, a few rows, not the whole roster)."""
+        where = "NOT EXISTS (SELECT 1 FROM identities i WHERE i.person_id = p.id AND i.platform = ?)"
+        return await self._where(_active(where, False), (platform,))
+
     async def with_role(self, role: Role, *, include_removed: bool = False) -> list[Person]:
         """Everyone with exactly ``role``, by name."""
         return await self._where(_active("role = ?", include_removed), (role.label,))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import bot.storage.people as people_module
 from bot.app import CohortBot
 from bot.cli import main
 from bot.core.commands import command
@@ -18,6 +19,7 @@ from bot.core.context import Actor, Place
 from bot.core.exports import collect
 from bot.core.roles import Role
 from bot.roster import import_roster
+from cogs.roster._linking import link_by_email
 from cogs.roster._store import SyncState, store
 from tests.plugin import EXAMPLE_COHORT, EXAMPLE_ROSTER, RunAs, console_actor
 
@@ -322,3 +324,34 @@ async def test_the_sync_of_a_few_people_reads_only_their_rows(app):
         await app.db.set_trace_callback(None)
     [read] = [s for s in statements if "member_sync" in s]
     assert "person_id IN (" in read  # on the primary key, never the whole table
+
+
+async def test_linking_by_email_reads_only_the_unlinked(app, monkeypatch):
+    """The upkeep's linking (every start-up, reload and import) reads the people with no account on the platform,
+    not the whole roster to keep those few: once everyone but one is linked, one person is read and looked up."""
+    people = await app.people.all()
+    *linked, last = people
+    for k, person in enumerate(linked):
+        await app.people.link(person.id, "testplatform", f"T{k}", app.clock.now())
+
+    class Directory:
+        platform = "testplatform"
+        asked: list[str] = []
+
+        async def find_by_email(self, email: str) -> str | None:
+            self.asked.append(email)
+            return None
+
+        async def email_of(self, user_id: str) -> str | None:
+            return None
+
+    built = []
+    real = people_module._person
+    monkeypatch.setattr(people_module, "_person", lambda row: built.append(row["id"]) or real(row))
+    app.linkers["testplatform"] = linker = Directory()
+    [report] = await link_by_email(app)
+    assert linker.asked == [last.email] and [p.id for p in report.missing] == [last.id]
+    assert built == [last.id]  # the unlinked one, not the roster's other people
+    await app.people.set_removed(last.id, True, app.clock.now())
+    [report] = await link_by_email(app)  # someone taken off the roster is not looked up
+    assert linker.asked == [last.email] and report.looked_up == 0
