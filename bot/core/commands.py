@@ -130,6 +130,8 @@ class CommandRegistry:
     """All declared commands, by name; names are unique. Iterating gives the visible (typed) commands."""
 
     _commands: dict[str, Command] = field(default_factory=dict)
+    # groups(), worked out until the next add
+    _groups: dict[str, list[Command]] | None = field(default=None, repr=False, compare=False)
 
     def add(self, command: Command) -> Command:
         """Register ``command``; a duplicate name is a programming error."""
@@ -142,6 +144,7 @@ class CommandRegistry:
             if any(c.group == command.name for c in visible):
                 raise ValueError(f"/{command.name} clashes with the command group /{command.name}")
         self._commands[command.name] = command
+        self._groups = None
         return command
 
     def get(self, name: str) -> Command | None:
@@ -159,12 +162,15 @@ class CommandRegistry:
         return sorted(self._commands.values(), key=lambda c: c.name)
 
     def groups(self) -> dict[str, list[Command]]:
-        """Two-word commands grouped by their first word."""
-        out: dict[str, list[Command]] = {}
-        for c in self:
-            if c.group:
-                out.setdefault(c.group, []).append(c)
-        return out
+        """Two-word commands grouped by their first word (worked out once per set of commands: every typed
+        command asks; read it, do not change it)."""
+        if self._groups is None:
+            out: dict[str, list[Command]] = {}
+            for c in self:
+                if c.group:
+                    out.setdefault(c.group, []).append(c)
+            self._groups = out
+        return self._groups
 
     def top_level_names(self) -> list[str]:
         """The names a platform registers: single commands and group names."""

@@ -10,7 +10,7 @@ See docs/delivery.md.
 
 from bot.delivery.health import PlatformHealth
 from bot.delivery.pacing import Pacer, TokenBucket
-from bot.delivery.store import NewItem, Outbox, OutboxItem, decode_target, encode_target
+from bot.delivery.store import NewItem, Outbox, OutboxItem, decode_target, encode_target, skip_statement
 from bot.delivery.worker import OutboxWorker
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "TokenBucket",
     "decode_target",
     "encode_target",
+    "skip_statement",
 ]

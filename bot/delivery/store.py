@@ -39,6 +39,7 @@ from bot.core.platform import EXPIRED, ChannelTarget, DMTarget, PlatformTask, Ta
 if TYPE_CHECKING:
     from bot.app import CohortBot
     from bot.delivery.health import PlatformHealth
+    from bot.storage.db import Statement
 
 STATES = ("pending", "sending", "sent", "failed", "skipped")
 
@@ -297,22 +298,10 @@ class Outbox:
         """``pending`` -> ``skipped``: messages no longer wanted before they went out (a reminder whose reason has
         gone: the person handed in, the extension was changed), by key or by the start of their keys (one range
         of the key's index each); how many. Joins the caller's transaction."""
-        wanted = sorted(set(keys))
-        starts = sorted({p for p in prefixes if p})
-        if not wanted and not starts:
+        statement = skip_statement(keys, reason, prefixes=prefixes)
+        if statement is None:
             return 0
-        where, params = [], []
-        if wanted:
-            where.append(f"key IN ({_marks(wanted)})")
-            params += wanted
-        for start in starts:
-            where.append("(key >= ? AND key < ?)")
-            params += [start, start[:-1] + chr(ord(start[-1]) + 1)]  # keys compare as bytes (BINARY collation)
-        cursor = await self.db.execute(
-            # ``+state``: found by the key's index (a range per prefix), never by scanning every pending row
-            f"UPDATE outbox SET state = 'skipped', last_error = ? WHERE +state = 'pending' AND ({' OR '.join(where)})",
-            [reason[:1000], *params],
-        )
+        cursor = await self.db.execute(*statement)
         return cursor.rowcount
 
     async def requeue(
@@ -342,6 +331,25 @@ def expired(max_age: timedelta, attempts: int | None = None, last_error: str | N
     if attempts is None:
         return text
     return text + f" ({attempts} attempt(s)" + (f"; last error: {last_error})" if last_error else ")")
+
+
+def skip_statement(keys: Iterable[str], reason: str, *, prefixes: Iterable[str] = ()) -> Statement | None:
+    """The statement :meth:`Outbox.skip` runs (``None``: nothing to skip), for a caller that runs it in the same
+    trip to the writer as its own write (:meth:`bot.storage.db.Database.atomic`): one transaction, one commit."""
+    wanted = sorted(set(keys))
+    starts = sorted({p for p in prefixes if p})
+    if not wanted and not starts:
+        return None
+    where, params = [], []
+    if wanted:
+        where.append(f"key IN ({_marks(wanted)})")
+        params += wanted
+    for start in starts:
+        where.append("(key >= ? AND key < ?)")
+        params += [start, start[:-1] + chr(ord(start[-1]) + 1)]  # keys compare as bytes (BINARY collation)
+    # ``+state``: found by the key's index (a range per prefix), never by scanning every pending row
+    sql = f"UPDATE outbox SET state = 'skipped', last_error = ? WHERE +state = 'pending' AND ({' OR '.join(where)})"
+    return sql, [reason[:1000], *params]
 
 
 def _marks(values: list) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.clock import from_db, to_db
-from bot.storage.db import Database
+from bot.storage.db import Database, Statement
 
 SECTION_SEPARATOR = "\x1f"
 PARAMS_PER_QUERY = 900  # under SQLite's default limit of bound parameters
@@ -260,8 +260,9 @@ class HomeworkRepo:
         self.db = db
 
     # ---- submissions ----------------------------------------------------------------------------------
-    async def add_submission(self, new: NewSubmission) -> Submission:
-        """Record a submission (earlier ones for the same week stay, as history): one trip to the writer."""
+    async def add_submission(self, new: NewSubmission, *, also: Sequence[Statement] = ()) -> Submission:
+        """Record a submission (earlier ones for the same week stay, as history): one trip to the writer, one
+        transaction, with the statements ``also`` run after the insert (what the submission makes unneeded)."""
         size = len(new.file_content) if new.file_content is not None else None
         insert = (
             "INSERT INTO submissions (person_id, week, link, text, file_name, file_size, file_content, file_url,"
@@ -280,7 +281,7 @@ class HomeworkRepo:
                 new.platform,
             ),
         )
-        [[row]] = await self.db.atomic([insert])
+        [[row], *_] = await self.db.atomic([insert, *also])
         return _submission(row)
 
     async def history(self, person_id: int, week: int | None = None) -> list[Submission]:

@@ -32,10 +32,11 @@ PERSON_COLUMNS = (
     " (SELECT json_group_object(i.platform, i.user_id) FROM identities i WHERE i.person_id = p.id) AS identity_map"
 )
 SELECT_PEOPLE = f"SELECT {PERSON_COLUMNS} FROM people p"
-# The person with an account, and the roster's version in the same snapshot.
-BY_ACCOUNT = (
-    f"SELECT {PERSON_COLUMNS}, (SELECT version FROM roster_version) AS roster_version"
-    " FROM identities a JOIN people p ON p.id = a.person_id WHERE a.platform = ? AND a.user_id = ?"
+# The people with some accounts on one platform (each row names its account), and the roster's version in the same
+# snapshot; ``{marks}``: one ``?`` per account.
+BY_ACCOUNTS = (
+    f"SELECT {PERSON_COLUMNS}, a.user_id AS account, (SELECT version FROM roster_version) AS roster_version"
+    " FROM identities a JOIN people p ON p.id = a.person_id WHERE a.platform = ? AND a.user_id IN ({marks})"
 )
 _NOCASE = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # SQLite's NOCASE folds ASCII only
 _json = json.JSONDecoder().raw_decode  # (SQLite's own JSON: no surrounding blanks to check for)
@@ -95,6 +96,9 @@ class PeopleRepo:
         self._version_at = 0.0  # when that read started (``clock``)
         self._version_read: asyncio.Future[int] | None = None  # the read in flight, shared by concurrent lookups
         self._generation = 0  # moved on by invalidate(): a read that overlapped a write keeps nothing
+        # Accounts missed by lookups of this turn of the event loop, read together by one query (see by_platform).
+        self._wanted: dict[tuple[str, str], asyncio.Future[Person | None]] = {}
+        self._reads: set[asyncio.Future[None]] = set()
 
     def invalidate(self) -> None:
         """Forget every cached lookup (called after any change to the roster)."""
@@ -134,24 +138,63 @@ class PeopleRepo:
         return await self._one("email = ?", (email.strip(),))
 
     async def by_platform(self, platform: str, user_id: str) -> Person | None:
-        """The person who linked the account ``user_id`` on ``platform`` (kept in memory; see the class)."""
+        """The person who linked the account ``user_id`` on ``platform`` (kept in memory; see the class).
+
+        The accounts that lookups miss during one turn of the event loop are read together, in one query (a busy
+        bot sees many new askers at once: one trip to a reader for all of them, not one each).
+        """
         key = (platform, user_id)
         hit = self._cache.get(key)
         if hit is not None and hit[0] == await self._current_version():
             return hit[1]
+        waiting = self._wanted.get(key)
+        if waiting is None:
+            if not self._wanted:
+                asyncio.get_running_loop().call_soon(self._read_wanted)
+            waiting = self._wanted[key] = asyncio.get_running_loop().create_future()
+        return await asyncio.shield(waiting)
+
+    def _read_wanted(self) -> None:
+        """Start one read of every account missed so far (by platform, at most :data:`BATCH` a query)."""
+        wanted, self._wanted = self._wanted, {}
+        by_platform: dict[str, list[str]] = {}
+        for platform, user_id in wanted:
+            by_platform.setdefault(platform, []).append(user_id)
+        for platform, user_ids in by_platform.items():
+            for chunk in batched(user_ids, BATCH):
+                waiting = {user_id: wanted[(platform, user_id)] for user_id in chunk}
+                task = asyncio.ensure_future(self._read_accounts(platform, waiting))
+                self._reads.add(task)  # a reference until it is done (the loop keeps only a weak one)
+                task.add_done_callback(self._reads.discard)
+
+    async def _read_accounts(self, platform: str, waiting: dict[str, asyncio.Future[Person | None]]) -> None:
+        """Read the people with these accounts on ``platform``, keep them, and answer each waiting lookup."""
         generation, started = self._generation, self.clock()
-        row = await self.db.fetchone(BY_ACCOUNT, (platform, user_id))
-        if row is None:
-            self._cache.pop(key, None)
-            return None
-        person = _person(row)
-        if generation == self._generation:  # no write through this repository since the read began
-            self._saw_version(row["roster_version"], started)
-            self._cache.pop(key, None)  # re-inserted last: the oldest entries are the first to go
-            self._cache[key] = (row["roster_version"], person)
-            while len(self._cache) > self.max_cached:
-                del self._cache[next(iter(self._cache))]
-        return person
+        try:
+            rows = await self.db.fetchall(BY_ACCOUNTS.format(marks=",".join("?" * len(waiting))), [platform, *waiting])
+        except asyncio.CancelledError:
+            for future in waiting.values():
+                future.cancel()
+            raise
+        except Exception as exc:  # each lookup raises it, as its own query would have
+            for future in waiting.values():
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        found = {row["account"]: (row["roster_version"], _person(row)) for row in rows}
+        for user_id, future in waiting.items():
+            key = (platform, user_id)
+            version, person = found.get(user_id, (None, None))
+            if person is None:
+                self._cache.pop(key, None)
+            elif generation == self._generation:  # no write through this repository since the read began
+                self._saw_version(version, started)
+                self._cache.pop(key, None)  # re-inserted last: the oldest entries are the first to go
+                self._cache[key] = (version, person)
+            if not future.done():
+                future.set_result(person)
+        while len(self._cache) > self.max_cached:
+            del self._cache[next(iter(self._cache))]
 
     async def _current_version(self) -> int:
         """The roster's version, read again if the last read is older than ``check_seconds`` (one read at a time,
@@ -212,6 +255,12 @@ class PeopleRepo:
             where += " AND role = ?"
             params.append(role.label)
         return await self._where(_active(where, include_removed), params)
+
+    async def unlinked(self, platform: str) -> list[Person]:
+        """Everyone on the roster with no account on ``platform`` yet, by name (only they are read: once most are
+        linked, a few rows, not the whole roster)."""
+        where = "NOT EXISTS (SELECT 1 FROM identities i WHERE i.person_id = p.id AND i.platform = ?)"
+        return await self._where(_active(where, False), (platform,))
 
     async def with_role(self, role: Role, *, include_removed: bool = False) -> list[Person]:
         """Everyone with exactly ``role``, by name."""

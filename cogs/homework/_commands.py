@@ -35,7 +35,7 @@ from cogs.homework._common import (
     statuses,
     stream_rows,
 )
-from cogs.homework._reminders import replan_extension_reminder, skip_extension_reminders
+from cogs.homework._reminders import extension_reminders_skip, replan_extension_reminder
 
 MAX_FILE_NAME = 200
 MISSING_NAMES = 40  # names listed in a long view's text; the attached file has everyone
@@ -143,6 +143,8 @@ async def submit(
     extension, earlier = await homework_repo.standing(ctx.person.id, week)
     limit = deadline(due, extension)
     late = is_late(ctx.now, limit)
+    # With an extension, its reminder (if still waiting) is no longer needed: skipped in the submission's write.
+    handed_in = extension_reminders_skip(week, ctx.person.id, "handed in before the reminder")
     saved = await homework_repo.add_submission(
         NewSubmission(
             person_id=ctx.person.id,
@@ -154,10 +156,9 @@ async def submit(
             text=text or None,
             file_name=file_name,
             file_content=content,
-        )
+        ),
+        also=[handed_in] if extension is not None else [],
     )
-    if extension is not None:  # handed in: the extension's reminder, if still waiting, is not needed
-        await skip_extension_reminders(ctx.app, week, ctx.person.id, "handed in before the reminder")
     late = late_work(ctx.cohort, ctx.person, limit)
     counts = late is None or late.counts(saved.submitted_at, saved.late)
     return Reply.of(receipt(saved, homework.title, due, limit, extension is not None, earlier, counts=counts))

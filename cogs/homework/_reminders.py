@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, TypeVar
 from bot.core.messages import Message, timestamp
 from bot.core.people import Person
 from bot.core.platform import DMTarget
-from bot.delivery import NewItem
+from bot.delivery import NewItem, skip_statement
 from bot.membership import runners
 from bot.storage.homework import Extension
 from cogs.homework._common import Status, homework_weeks, is_late, repo, require_homework, statuses
@@ -35,6 +35,7 @@ from schedules.jobs import PlannedJob
 
 if TYPE_CHECKING:
     from bot.app import CohortBot
+    from bot.storage.db import Statement
 
 Run = Callable[["CohortBot"], Awaitable[None]]
 T = TypeVar("T")
@@ -108,6 +109,13 @@ def extension_reminder_item(app: CohortBot, ext: Extension, now: datetime) -> Ne
 async def skip_extension_reminders(app: CohortBot, week: int, person_id: int, reason: str) -> int:
     """Skip whatever reminder of this person's extension of ``week`` is still waiting; how many."""
     return await app.outbox.skip([], reason, prefixes=[extension_reminder_prefix(week, person_id)])
+
+
+def extension_reminders_skip(week: int, person_id: int, reason: str) -> Statement:
+    """The statement of :func:`skip_extension_reminders`, to run in the same write as what makes them unneeded."""
+    statement = skip_statement([], reason, prefixes=[extension_reminder_prefix(week, person_id)])
+    assert statement is not None  # a prefix is given
+    return statement
 
 
 async def replan_extension_reminder(

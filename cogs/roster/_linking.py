@@ -84,11 +84,13 @@ async def link_by_email(app: CohortBot, people: list[Person] | None = None) -> l
     member list is read once (a call per page of members) instead of a lookup each.
     """
     reports = []
-    pool = people if people is not None else await app.people.all()
     for platform, linker in list(app.linkers.items()):
         report = LinkReport(platform)
         reports.append(report)
-        candidates = [p for p in pool if not p.removed and not p.platform_id(platform)]
+        if people is None:  # read only the unlinked: once most are linked, a few rows, not the whole roster
+            candidates = await app.people.unlinked(platform)
+        else:
+            candidates = [p for p in people if not p.removed and not p.platform_id(platform)]
         if not candidates:
             continue
         repo = store(app)

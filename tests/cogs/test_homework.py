@@ -404,6 +404,33 @@ async def test_extension_reminder_respects_the_new_deadline(app, as_, clock):
     assert "extended deadline" in fresh.message.text
 
 
+async def test_handing_in_skips_the_waiting_reminder_in_the_same_write(app, as_):
+    """/submit with an extension: the submission and the skip of the reminder are one transaction (one commit),
+    not a second write after it; without a reminder waiting, the skip changes nothing."""
+    await as_("Alan Turing", "extend", user="Ada Lovelace", week="1", until="2026-01-21 12:00")
+    ada = await person(app, "Ada Lovelace")
+    key = f"hw-reminder:week-1:person-{ada.id}:rev-1"
+
+    async def writes_of_submit(link: str) -> list[str]:
+        statements: list[str] = []
+        await app.db.set_trace_callback(statements.append)
+        try:
+            reply = await as_("Ada Lovelace", "submit", week="1", link=link)
+        finally:
+            await app.db.set_trace_callback(None)
+        assert reply.error is None, reply.error
+        words = [" ".join(s.split()[:3]).upper() for s in statements]
+        return [w for w in words if not w.startswith(("SELECT", "WITH"))]
+
+    first = await writes_of_submit("https://example.com/ada")
+    assert first == ["BEGIN IMMEDIATE", "INSERT INTO SUBMISSIONS", "UPDATE OUTBOX SET", "COMMIT"]
+    assert (await app.outbox.get(key)).state == "skipped"
+    assert (await app.outbox.get(key)).last_error == "handed in before the reminder"
+    again = await writes_of_submit("https://example.com/ada-2")
+    assert again == first  # the same single transaction; nothing is left to skip
+    assert (await app.outbox.get(key)).state == "skipped"
+
+
 async def test_a_new_grant_skips_the_dm_and_reminder_of_an_extension_keyed_by_date(app, as_):
     """Rows queued before extensions had revisions (keys by date) are replaced like any earlier grant's."""
     ada = await person(app, "Ada Lovelace")

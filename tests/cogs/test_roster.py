@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import bot.storage.people as people_module
 from bot.app import CohortBot
 from bot.cli import main
 from bot.core.commands import command
@@ -18,6 +19,7 @@ from bot.core.context import Actor, Place
 from bot.core.exports import collect
 from bot.core.roles import Role
 from bot.roster import import_roster
+from cogs.roster._linking import link_by_email
 from cogs.roster._store import SyncState, store
 from tests.cogs.scale import statements_of
 from tests.plugin import EXAMPLE_COHORT, EXAMPLE_ROSTER, RunAs, console_actor
@@ -357,3 +359,34 @@ async def test_link_new_links_the_unlinked_with_free_accounts_in_one_transaction
     assert (await app.people.by_platform("slack", "U0NEW000001")).email == "hedy@example.com"
     for name, account in [("grace", "U0ORG000001"), ("mary", None), ("johnny", None), ("lise", None)]:
         assert (await app.people.get(by[name].id)).platform_id("slack") == account
+
+
+async def test_linking_by_email_reads_only_the_unlinked(app, monkeypatch):
+    """The upkeep's linking (every start-up, reload and import) reads the people with no account on the platform,
+    not the whole roster to keep those few: once everyone but one is linked, one person is read and looked up."""
+    people = await app.people.all()
+    *linked, last = people
+    for k, person in enumerate(linked):
+        await app.people.link(person.id, "testplatform", f"T{k}", app.clock.now())
+
+    class Directory:
+        platform = "testplatform"
+        asked: list[str] = []
+
+        async def find_by_email(self, email: str) -> str | None:
+            self.asked.append(email)
+            return None
+
+        async def email_of(self, user_id: str) -> str | None:
+            return None
+
+    built = []
+    real = people_module._person
+    monkeypatch.setattr(people_module, "_person", lambda row: built.append(row["id"]) or real(row))
+    app.linkers["testplatform"] = linker = Directory()
+    [report] = await link_by_email(app)
+    assert linker.asked == [last.email] and [p.id for p in report.missing] == [last.id]
+    assert built == [last.id]  # the unlinked one, not the roster's other people
+    await app.people.set_removed(last.id, True, app.clock.now())
+    [report] = await link_by_email(app)  # someone taken off the roster is not looked up
+    assert linker.asked == [last.email] and report.looked_up == 0

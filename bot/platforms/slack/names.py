@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.core.messages import Form, Message
+from bot.core.messages import Form, Message, MessageField
 
 # Slack's built-in slash commands (and ones it reserves); an app's command of the same name is never called.
 SLACK_BUILTINS = frozenset(
@@ -80,23 +80,32 @@ class SlackNames:
 
     def text(self, text: str) -> str:
         """``text`` with every ``/topic`` written as ``/cohort-topic``."""
-        if self._pattern is None or not text:
+        if self._pattern is None or not text or "/" not in text:
             return text
         return self._pattern.sub(lambda m: "/" + self.to_slack[m.group(1)], text)
 
     def message(self, message: Message) -> Message:
-        """``message`` with command names rewritten in its title, text, fields and footer."""
+        """``message`` with command names rewritten in its title, text, fields and footer (``message`` itself when
+        none is named: most answers, so they are not copied)."""
         if self._pattern is None:
             return message
-        fields = [f.model_copy(update={"name": self.text(f.name), "value": self.text(f.value)}) for f in message.fields]
-        return message.model_copy(
-            update={
-                "title": self.text(message.title) if message.title else message.title,
-                "text": self.text(message.text),
-                "fields": fields,
-                "footer": self.text(message.footer) if message.footer else message.footer,
-            }
-        )
+        fields = [self._field(f) for f in message.fields]
+        update = {
+            "title": self.text(message.title) if message.title else message.title,
+            "text": self.text(message.text),
+            "footer": self.text(message.footer) if message.footer else message.footer,
+        }
+        if all(a is b for a, b in zip(fields, message.fields, strict=True)) and all(
+            value == getattr(message, key) for key, value in update.items()
+        ):
+            return message
+        return message.model_copy(update={**update, "fields": fields})
+
+    def _field(self, field: MessageField) -> MessageField:
+        name, value = self.text(field.name), self.text(field.value)
+        if name == field.name and value == field.value:
+            return field
+        return field.model_copy(update={"name": name, "value": value})
 
     def form(self, form: Form) -> Form:
         """``form`` with command names rewritten in its intro."""

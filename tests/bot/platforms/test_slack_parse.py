@@ -99,6 +99,19 @@ def test_resolve_groups_and_unknown_commands():
         resolve(registry, "/zz", "stop now")
 
 
+def test_the_groups_are_worked_out_once_per_set_of_commands():
+    """Every typed command resolves its group: the registry sorts and groups its commands once, not per command,
+    and again when a command is added."""
+    registry = CommandRegistry()
+    registry.add(SUBMIT)
+    registry.add(Command("zz start", "Start.", _noop))
+    first = registry.groups()
+    assert registry.groups() is first
+    registry.add(Command("zz stop", "Stop.", _noop))
+    assert [c.name for c in registry.groups()["zz"]] == ["zz start", "zz stop"]
+    assert resolve(registry, "/zz", "stop") == ("zz stop", {})
+
+
 def test_mrkdwn_markup():
     due = datetime(2026, 1, 26, 4, 59, tzinfo=UTC)
     times = f"{timestamp(due, 'F')} ({timestamp(due, 'R')}) at {timestamp(due, 't')}"

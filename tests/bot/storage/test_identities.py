@@ -222,20 +222,44 @@ async def test_any_change_to_people_sections_or_accounts_moves_the_roster_versio
 async def test_a_lookup_that_overlaps_a_roster_write_keeps_nothing_stale(db: Database):
     repo = PeopleRepo(db, check_seconds=3600)
     await repo.upsert(ADA, NOW_DT)
-    read = db.fetchone
+    read = db.fetchall
 
-    async def write_during_the_read(sql: str, params: tuple = ()) -> sqlite3.Row | None:
-        row = await read(sql, params)  # what the lookup saw, then a write lands before it is remembered
+    async def write_during_the_read(sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        rows = await read(sql, params)  # what the lookup saw, then a write lands before it is remembered
         await db.execute("UPDATE people SET name = 'Ada B.'")
         repo.invalidate()
-        return row
+        return rows
 
-    db.fetchone = write_during_the_read  # type: ignore[method-assign]
+    db.fetchall = write_during_the_read  # type: ignore[method-assign]
     try:
         assert (await repo.by_platform("slack", "U0SCH000001")).name == "Ada"
     finally:
-        db.fetchone = read  # type: ignore[method-assign]
+        db.fetchall = read  # type: ignore[method-assign]
     assert (await repo.by_platform("slack", "U0SCH000001")).name == "Ada B."
+
+
+async def test_new_askers_at_once_are_looked_up_in_one_query(db: Database):
+    """A busy bot sees many people it has not cached at once (the first command of each of 20,000): the lookups
+    missed in one turn of the loop share one query, whatever their number, and each gets its own person."""
+    repo = PeopleRepo(db, check_seconds=3600)  # the roster's version is not read again during the test
+    people = [
+        PersonInput(f"P{k}", f"p{k}@example.com", Role.SCHOLAR, identities={"slack": f"U{k}", "discord": f"{k}"})
+        for k in range(60)
+    ]
+    for person in people:
+        await repo.upsert(person, NOW_DT)
+    statements = await counting(db)
+    found = await asyncio.gather(
+        *(repo.by_platform("slack", f"U{k}") for k in range(60)),
+        repo.by_platform("slack", "U7"),  # the same account twice
+        repo.by_platform("slack", "U-nobody"),
+        repo.by_platform("discord", "3"),
+    )
+    assert [p.name if p else None for p in found] == [*(f"P{k}" for k in range(60)), "P7", None, "P3"]
+    assert len(statements) == 2  # one query per platform, not one per asker
+    del statements[:]
+    assert (await repo.by_platform("slack", "U59")).name == "P59"  # then kept: no query at all
+    assert statements == []
 
 
 async def test_the_lookup_memory_is_bounded(db: Database):
