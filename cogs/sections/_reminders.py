@@ -301,6 +301,7 @@ async def _plan_sections(timetable: Timetable) -> list[PlannedJob]:
             kind="section-reminder",
             what=f"section reminders ({settings.section_reminder_via})",
             work=remind,
+            grace=timedelta(minutes=settings.section_minutes_before),  # late, until the meeting starts
         ),
         *await grouped(
             cohort,
@@ -311,6 +312,9 @@ async def _plan_sections(timetable: Timetable) -> list[PlannedJob]:
             kind="section-prep",
             what="facilitator prep notes",
             work=prepare,
+            # a meeting moved at shorter notice than the prep lead (or a bot down at its time) still gets its prep
+            # note at once, until the meeting starts (``still_planned`` sends nothing after that)
+            grace=timedelta(hours=settings.facilitator_prep_hours_before),
         ),
         *await grouped(
             cohort,

@@ -58,6 +58,9 @@ async def test_a_meeting_moved_to_shortly_ahead_is_reminded_on_time(tmp_path):
             await asyncio.sleep(0.05)
         reminded = [k for k in sender.delivered if k.startswith(prefix)]
         assert len(reminded) == 4 and all(to.isoformat() in k for k in reminded)  # the members and Alan, once
+        # the prep note's time (a day before) had passed at the move: it went out at once, to Alan, once
+        prepped = [k for k in sender.delivered if k.startswith("section-prep:americas-tue:week-1:")]
+        assert len(prepped) == 1 and to.isoformat() in prepped[0]
 
         # a cancel re-plans too: the cancelled meeting's reminder and prep note jobs leave the scheduler at once
         def jobs_for(week: int) -> list[str]:
