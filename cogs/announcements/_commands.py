@@ -333,7 +333,10 @@ def state_text(a: Announcement, canceller: str | None, missed: str | None) -> st
             return f"It was missed: {missed}. Run /announce again to send it."
         return f"Scheduled for {timestamp(a.send_at, 'F')} ({timestamp(a.send_at, 'R')}), {a.how}."
     if a.state == "cancelled":
-        return f"Cancelled {timestamp(a.cancelled_at or a.send_at, 'F')} by {canceller or 'someone'}; nothing was sent."
+        when = timestamp(a.cancelled_at or a.send_at, "F")
+        if a.cancelled_by is None:  # by the bot, at its time (see _delivery.go_out)
+            return f"Not sent {when}: its author is no longer on the roster, so it was cancelled; nothing was sent."
+        return f"Cancelled {when} by {canceller or 'someone'}; nothing was sent."
     started = timestamp(a.started_at or a.send_at, "F")
     if a.state == "sending":
         return f"Going out since {started}, {a.how}."

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -37,6 +38,8 @@ GONE = "was removed from the roster"
 # A draft (a preview never sent) is kept this long, then purged: its Send expired after an hour
 # (``PREVIEW_VALID``), and a day is ample for /announcements id:<n> to say what became of it.
 DRAFTS_KEPT = timedelta(days=1)
+
+log = logging.getLogger(__name__)
 
 
 async def reach(app: CohortBot, person_ids: list[int]) -> tuple[dict[int, Person], dict[int, str]]:
@@ -63,10 +66,16 @@ async def go_out(app: CohortBot, announcement_id: int, from_state: str) -> bool:
     a = await store.get(announcement_id)
     if a is None or a.state != from_state:
         return False
+    now = app.clock.now()
+    if from_state == "scheduled" and a.author_id is not None:
+        author = await app.people.get(a.author_id)
+        if author is None or author.removed:  # nobody speaks in the name of someone who has left the roster
+            log.info("announcement #%d not sent: its author left the roster before its time", a.id)
+            await store.move(a.id, ["scheduled"], "cancelled", cancelled_at=now)  # by nobody: see state_text
+            return False
     ids = await store.recipient_ids(a.id)
     _people, reasons = await reach(app, ids)
     reachable = [i for i in ids if i not in reasons]
-    now = app.clock.now()
     async with app.db.transaction():
         fields = {"started_at": now} if from_state == "scheduled" else {"started_at": now, "send_at": now}
         if from_state == "draft":  # Send pressed for "now"

@@ -207,6 +207,20 @@ async def test_someone_removed_before_a_scheduled_announcement_goes_out_gets_not
     assert field(details, "Not reachable") == "1 was removed from the roster: Hedy Lamarr"
 
 
+async def test_a_scheduled_announcement_whose_author_left_the_roster_is_not_sent(app, as_, clock, everyone):
+    app.senders["console"] = sender = RecordingSender()
+    runtime = Runtime(app)
+    at = (clock.now() + timedelta(hours=2)).astimezone(app.cohort.zone).strftime("%Y-%m-%d %H:%M")
+    reply = await as_("Alan Turing", "announce", message="From Alan", to="section:americas-tue", at=at)
+    await press(app, "Alan Turing", reply, "Send")
+    await remove(app, "Alan Turing")
+    clock.advance(timedelta(hours=2))
+    await runtime.run_until_idle()
+    assert not [k for k in sender.delivered if k.startswith("announce")]  # no post, no DM, no report
+    details = await as_("Grace Hopper", "announcements", id="1")
+    assert field(details, "Status").startswith("Not sent") and "no longer on the roster" in field(details, "Status")
+
+
 async def test_a_queued_dm_to_someone_removed_meanwhile_is_not_sent(app, as_, everyone):
     app.senders["console"] = sender = RecordingSender()
     reply = await as_("Grace Hopper", "announce", message="Quiz", to="section:americas-tue", dm="true")
