@@ -12,7 +12,7 @@ from bot.core.roles import Role
 @command("help", "What I can do here, for your role.", min_role=None)
 async def help_(ctx: Context) -> Reply:
     """List the commands the asking person may run, with usage."""
-    allowed = [c for c in ctx.app.registry if c.min_role is None or ctx.role >= c.min_role]
+    allowed = [c for c in ctx.app.registry if c.listed_for(ctx.role)]
     lines = [f"`{c.usage_for(ctx.actor.caps)}`\n{c.description}" for c in allowed]
     sections = ""
     if ctx.role >= Role.FACILITATOR and ctx.own_sections:

@@ -77,7 +77,9 @@ class Command:
     """A command declared once for every platform.
 
     ``name`` may have two words (``"pair start"``): platforms group such commands under the first word.
-    ``min_role`` is the lowest role that may run it; ``None`` lets anyone on the roster run it.
+    ``min_role`` is the lowest role that may run it; ``None`` lets anyone on the roster run it. ``only_for`` names
+    the one role it is meant for (``/submit``: scholars): ``/help`` lists it only for that role, and its handler
+    refuses the others in words of its own.
     ``private`` says whether the reply is shown only to the asker (handlers may override per reply).
     ``slow`` tells adapters to acknowledge at once and answer later.
     ``hidden`` commands are run only by buttons and selects (see :class:`bot.core.messages.Action`): platforms do
@@ -96,10 +98,16 @@ class Command:
     hidden: bool = False
     anyone: bool = False
     feature: str = ""
+    only_for: Role | None = None
 
     def __post_init__(self) -> None:
         if self.anyone and self.min_role is not None:
             raise ValueError(f"/{self.name}: a command open to anyone cannot also need a role (use min_role=None)")
+
+    def listed_for(self, role: Role) -> bool:
+        """Whether ``/help`` lists it for ``role``: allowed, and meant for that role."""
+        allowed = self.min_role is None or role >= self.min_role
+        return allowed and (self.only_for is None or role == self.only_for)
 
     def usage(self, *, files: bool = True) -> str:
         """The usage line shown by ``/help`` and on a parse error (``files=False`` for text-only platforms)."""
@@ -186,6 +194,7 @@ def command(
     slow: bool = False,
     hidden: bool = False,
     anyone: bool = False,
+    only_for: Role | None = None,
 ) -> Callable[[Handler], Command]:
     """Decorator turning a handler ``async def h(ctx, **options)`` into a :class:`Command`."""
 
@@ -202,6 +211,7 @@ def command(
             hidden=hidden,
             anyone=anyone,
             feature=module.rsplit(".", 1)[-1],
+            only_for=only_for,
         )
 
     return wrap

@@ -89,6 +89,7 @@ async def checkin_code(ctx: Context, section: str, minutes: int = DEFAULT_MINUTE
     "checkin",
     "Scholars: check in to your section's meeting with the code your facilitator shares.",
     Option("code", "The 6-character code", OptionType.STRING, required=True, max_length=40),
+    only_for=Role.SCHOLAR,
 )
 async def checkin(ctx: Context, code: str) -> Reply:
     """Mark the scholar present if ``code`` is their section's open code."""

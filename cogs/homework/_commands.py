@@ -123,6 +123,7 @@ def check_file(file: Attachment) -> tuple[str, bytes]:
     Option("link", "A link to your work (http/https)", OptionType.URL),
     Option("text", f"Your answer or a note (up to {MAX_TEXT} characters)", OptionType.STRING, max_length=MAX_TEXT),
     Option("file", f"A file (up to {MAX_FILE_BYTES // (1024 * 1024)} MB)", OptionType.FILE),
+    only_for=Role.SCHOLAR,
 )
 async def submit(
     ctx: Context, week: int, link: str | None = None, text: str | None = None, file: Attachment | None = None

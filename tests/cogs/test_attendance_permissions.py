@@ -123,3 +123,12 @@ async def test_help_lists_the_new_commands_by_role(app, as_):
     assert "/attendance" in facilitator and "/checkin-code" in facilitator and "/stipend-adjust" not in facilitator
     assert "/stipend-adjust" in listed(await as_(ORGANIZER, "help"))
     assert "attendance tick" not in listed(await as_(ORGANIZER, "help"))
+
+
+async def test_help_lists_scholars_only_commands_only_for_scholars(app, as_):
+    """/submit and /checkin are for scholars: others are not offered what would refuse them."""
+    for who, shown in ((SCHOLAR, True), (FACILITATOR, False), (ORGANIZER, False)):
+        text = (await as_(who, "help")).message.as_plain_text(app.cohort.zone)
+        assert ("`/submit week:" in text) is shown and ("`/checkin code:" in text) is shown, who
+        refused = await as_(who, "checkin", code="ABC234")
+        assert (refused.error is not None and "is for scholars" in refused.error) is not shown, who
