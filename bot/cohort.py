@@ -217,11 +217,12 @@ class StipendRule(_Model):
         return data
 
     def money(self, value: Decimal | None) -> str:
-        """``USD 500`` / ``USD 12.50`` (``-`` for none)."""
+        """``USD 500`` / ``USD 12.50`` / ``−USD 12.50`` (``-`` for none)."""
         if value is None:
             return "-"
+        sign, value = ("−", -value) if value < 0 else ("", value)
         shown = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
-        return f"{self.currency} {shown}"
+        return f"{sign}{self.currency} {shown}"
 
 
 # ---- rotating pairs, the topic bank and workshop sessions (issue 14; see docs/pairs.md) -----------------

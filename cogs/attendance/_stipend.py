@@ -263,8 +263,15 @@ async def stipend_adjust(ctx: Context, user: Person, amount: str, reason: str) -
     value = parse_amount(amount, rule.currency)
     if not reason.strip():
         raise UserError("Give the reason for the adjustment.", field="reason")
-    if not await facilitator_pay(ctx.app, only=user.id):
+    before = await facilitator_pay(ctx.app, only=user.id)
+    if not before:
         raise UserError(f"{user.name} runs no section, so there is no facilitator pay to adjust.", field="user")
+    if before[0].total + value < 0:
+        raise UserError(
+            f"That would make {user.name}'s pay {rule.money(before[0].total + value)}: pay cannot go below zero. "
+            f"Their pay is {rule.money(before[0].total)} now; take off at most that much.",
+            field="amount",
+        )
     await add_adjustment(ctx.app, user.id, value, reason.strip(), ctx.person.id, ctx.now)
     [pay] = await facilitator_pay(ctx.app, only=user.id)
     return Reply.text(

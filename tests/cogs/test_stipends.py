@@ -86,6 +86,11 @@ async def test_facilitator_sees_their_hours_and_pay_and_organizers_adjust_it(app
         assert bad.error and error in bad.error and bad.private
     nobody = await as_("Grace Hopper", "stipend-adjust", user="Ada", amount="5", reason="x")
     assert nobody.error and "Ada Lovelace runs no section" in nobody.error
+    below = await as_("Grace Hopper", "stipend-adjust", user="Alan", amount="-120.01", reason="x")
+    assert below.error == (
+        "That would make Alan Turing's pay −USD 0.01: pay cannot go below zero. Their pay is USD 120 now; take off at "
+        "most that much."
+    )
     assert await snapshot(app) == before
 
     added = await as_("Grace Hopper", "stipend-adjust", user="Alan", amount="+25.50", reason="ran a make-up session")
