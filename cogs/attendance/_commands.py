@@ -175,6 +175,15 @@ async def summary(
     ]
     if makeups:
         lines.append(f"**Make-ups ({len(makeups)}):** " + "; ".join(makeups))
+    unmarked = [p for p in await members(ctx.app, section) if p.id not in marks]
+    if unmarked:  # a roll call is complete only when every scholar of the section has a mark
+        shown = ", ".join(p.name for p in unmarked[:25]) + (
+            f" and {len(unmarked) - 25} more" if len(unmarked) > 25 else ""
+        )
+        lines.append(
+            f"**Not marked yet ({len(unmarked)}):** {shown}. The roll call is not complete until they are: mark them "
+            f"with present:/absent:, or /attendance section:{section} week:{week} for the checklist."
+        )
     if changed:
         words = [f"{people[pid].name}: {old or 'no mark'} → {new}" for pid, old, new in changed if pid in people]
         lines.append(f"{len(changed)} mark(s) changed: " + "; ".join(words) + ".")

@@ -64,6 +64,7 @@ async def test_checklist_is_prefilled_from_check_ins_and_keeps_the_excused(app, 
         "Alan Turing", "attendance", section="americas-tue", week="1", excused="Rosalind", reason="family emergency"
     )
     assert excused.error is None
+    assert "Not marked yet (1): Ada Lovelace. The roll call is not complete" in text_of(excused)  # Hedy: present
     shown = await as_("Alan Turing", "attendance", section="americas-tue")
     text = text_of(shown)
     assert "Checked in with the code: Hedy Lamarr." in text
