@@ -297,6 +297,13 @@ async def add(
     lines += [f"They were {text}." for text in linked]
     if code is not None and not code.used_at:
         lines.append(f"Their join code: `{show_code(code.code)}` (they run `/join code:{show_code(code.code)}`).")
+    namesakes = [p for p in await ctx.app.people.by_name(person.name) if p.id != person.id and p.name == person.name]
+    if namesakes:  # allowed (people share names), but commands must then tell them apart
+        others = ", ".join(f"#{p.id} ({p.email})" for p in namesakes)
+        lines.append(
+            f"Note: {others} on the roster {'is' if len(namesakes) == 1 else 'are'} also called {person.name}; "
+            f"in commands, name this one #{person.id} or by email."
+        )
     return Reply.text("\n".join(lines))
 
 

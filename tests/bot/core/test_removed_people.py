@@ -43,6 +43,8 @@ async def test_a_removed_namesake_does_not_make_a_name_ambiguous(app: CohortBot,
                "track": "intro", "section": "americas-tue"}  # fmt: skip
     added = await app.dispatch(await console_actor(app, "Grace Hopper"), "roster", options, Place(channel_name="c"))
     assert added.error is None
+    new_id = (await app.people.by_email("ada.new@example.com")).id
+    assert f"also called Ada Lovelace; in commands, name this one #{new_id} or by email." in added.message.text
     both = await as_("Grace Hopper", "extend", user="Ada Lovelace", week="1", until="2026-01-20 12:00")
     assert both.error and "Several people on the roster are called Ada Lovelace" in both.error
     assert "Give the #number or their email" in both.error
