@@ -109,7 +109,8 @@ class JobRunner:
                 grace = self.grace if job.grace is None else job.grace
                 if late > grace and not watched:
                     reason = (
-                        f"missed by {_hours(late)} (the bot was not running at {to_db(job.when)}), "
+                        f"missed by {_hours(late)} (due {to_db(job.when)}, while the bot was not running or before "
+                        "this job was planned, e.g. a meeting moved at short notice), "
                         f"beyond the misfire grace of {_hours(grace)}"
                     )
                     log.warning("skipped job %s (%s): %s", job.id, job.description, reason)
