@@ -477,10 +477,14 @@ class Cohort(_Model):
         start = self.local(self.day_in_week(number, section.weekday), section.start, self.section_zone(section))
         return start, start + timedelta(minutes=section.duration_minutes)
 
+    def week_number(self, at: datetime, zone: ZoneInfo | None = None) -> int:
+        """The course week ``at`` falls in, counted from ``start_date`` in ``zone`` (the cohort's by default); not
+        clamped: before the course it is 0 or less, after it beyond the last week."""
+        return (utc(at).astimezone(zone or self.zone).date() - self.start_date).days // 7 + 1
+
     def current_week(self, now: datetime) -> int:
         """The week ``now`` falls in, clamped to the first and last week."""
-        days = (utc(now).astimezone(self.zone).date() - self.start_date).days
-        return max(1, min(len(self.weeks), days // 7 + 1))
+        return max(1, min(len(self.weeks), self.week_number(now)))
 
     def readings_for(self, number: int, track: str | None) -> list[Reading]:
         """Week ``number``'s readings for ``track`` (all readings if ``track`` is ``None``)."""

@@ -182,6 +182,11 @@ class AttendanceHook(Protocol):
         ...
 
 
+def latest_started(meetings: Iterable[Meeting], now: datetime) -> Meeting | None:
+    """Of ``meetings``, the one that started last at or before ``now`` (moved meetings at their new time)."""
+    return max((m for m in meetings if m.start <= now), key=lambda m: m.start, default=None)
+
+
 class Meetings:
     """Every section's meetings, as the cohort file plans them and as changed since (``app.meetings``)."""
 
@@ -245,20 +250,17 @@ class Meetings:
             return max(under_way, key=lambda m: m.start)
         cohort = self.app.cohort
         zone = cohort.section_zone(meetings[0].section)
-
-        def course_week(at: datetime) -> int:
-            return (at.astimezone(zone).date() - cohort.start_date).days // 7 + 1
-
-        week = course_week(now)
+        week = cohort.week_number(now, zone)
         if week in self.weeks:
-            candidates = [m for m in meetings if m.week == week or (m.held and course_week(m.start) == week)]
+            candidates = [
+                m for m in meetings if m.week == week or (m.held and cohort.week_number(m.start, zone) == week)
+            ]
 
             def distance(m: Meeting) -> timedelta:
                 return m.start - now if m.start > now else now - m.end
 
             return min(candidates, key=lambda m: (distance(m), m.start))
-        started = [m for m in meetings if m.start <= now]
-        return max(started, key=lambda m: m.start) if started else min(meetings, key=lambda m: m.start)
+        return latest_started(meetings, now) or min(meetings, key=lambda m: m.start)
 
     async def of_sections(self, names: Iterable[str]) -> list[Meeting]:
         """Every week's meeting of the sections called ``names`` (unknown names left out), by start time."""

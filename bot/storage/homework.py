@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.clock import from_db, to_db
+from bot.core.util import batched
 from bot.storage.db import Database, Statement
 
 SECTION_SEPARATOR = "\x1f"
-PARAMS_PER_QUERY = 900  # under SQLite's default limit of bound parameters
 
 
 @dataclass(frozen=True)
@@ -318,14 +318,12 @@ class HomeworkRepo:
     ) -> tuple[dict[int, Submission], dict[int, Extension]]:
         """The submission that counts and the extension for ``week`` of just ``person_ids``, by person id.
 
-        Index lookups per person (``submissions_by_person_week``, the extensions' key), in chunks of the
-        SQLite parameter limit: the cost is the audience's, not the week's whole cohort.
+        Index lookups per person (``submissions_by_person_week``, the extensions' key), a batch of ids per
+        query: the cost is the audience's, not the week's whole cohort.
         """
         latest: dict[int, Submission] = {}
         extensions: dict[int, Extension] = {}
-        ids = list(dict.fromkeys(person_ids))
-        for start in range(0, len(ids), PARAMS_PER_QUERY):
-            chunk = ids[start : start + PARAMS_PER_QUERY]
+        for chunk in batched(dict.fromkeys(person_ids)):
             marks = ",".join("?" * len(chunk))
             rows = await self.db.fetchall(f"{LATEST} AND s.week = ? AND s.person_id IN ({marks})", [week, *chunk])
             latest.update((r["person_id"], _submission(r)) for r in rows)

@@ -19,6 +19,7 @@ from bot.core.context import Context
 from bot.core.errors import PermissionDenied, UserError
 from bot.core.messages import Message, Reply, timestamp
 from bot.core.roles import Role
+from bot.core.util import article
 from cogs.attendance._common import home_section, meeting_words, repo
 from cogs.attendance._store import NewMark
 
@@ -94,9 +95,8 @@ async def checkin_code(ctx: Context, section: str, minutes: int = DEFAULT_MINUTE
 async def checkin(ctx: Context, code: str) -> Reply:
     """Mark the scholar present if ``code`` is their section's open code."""
     if ctx.role > Role.SCHOLAR:
-        article = "an" if ctx.role.label[0] in "aeiou" else "a"
         raise PermissionDenied(
-            f"/checkin is for scholars; you are {article} {ctx.role.label}. Facilitators take attendance with "
+            f"/checkin is for scholars; you are {article(ctx.role.label)}. Facilitators take attendance with "
             "/attendance."
         )
     home = home_section(ctx.app, ctx.person)

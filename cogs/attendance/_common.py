@@ -9,7 +9,7 @@ from bot.core.errors import UserError
 from bot.core.messages import timestamp
 from bot.core.people import Person
 from bot.core.roles import Role
-from bot.meetings import Meeting
+from bot.meetings import Meeting, latest_started
 from cogs.attendance._store import AttendanceRepo
 
 if TYPE_CHECKING:
@@ -96,9 +96,8 @@ async def default_meeting(app: CohortBot, section: str, now: datetime) -> tuple[
     note = ""
     if meeting is not None and meeting.start > now:
         # the latest meeting that has started (moved meetings at their new time), not simply the week before
-        started = [m for m in await app.meetings.of_section(section) if m.start <= now]
-        if started:
-            latest = max(started, key=lambda m: m.start)
+        latest = latest_started(await app.meetings.of_section(section), now)
+        if latest is not None:
             note = (
                 f"Week {week}'s meeting has not started yet ({timestamp(meeting.start, 'F')}), so this is week "
                 f"{latest.week}'s. Give week:N for another."

@@ -27,7 +27,7 @@ STATUS_ICONS = {"qualified": "✅", "on track": "🟢", "at risk": "🟠", "cann
 
 def signed(money: Callable[[Decimal], str], amount: Decimal) -> str:
     """``+USD 20`` / ``−USD 15.50``."""
-    return f"{'+' if amount >= 0 else '−'}{money(abs(amount))}"
+    return f"{'+' if amount >= 0 else ''}{money(amount)}"  # money() writes the minus sign
 
 
 def short(req: Requirement) -> str:
