@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.instance import running
 from tests.plugin import EXAMPLE_COHORT, ROOT
 
 
@@ -40,3 +41,10 @@ async def until(predicate: Callable[[], bool], seconds: float, what: str) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.005)
+
+
+def is_running(db: Path, pid: int) -> bool:
+    """Whether the bot ``pid`` holds ``db``'s lock and has finished starting (its signal handlers are installed, so
+    SIGTERM stops it cleanly rather than killing it mid-start)."""
+    holder = running(db)
+    return holder is not None and (holder.pid, holder.state) == (pid, "running")

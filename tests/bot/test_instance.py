@@ -21,7 +21,7 @@ from bot.core.platform import DMTarget
 from bot.delivery import NewItem
 from bot.instance import AlreadyRunning, InstanceLock, lock_path, running
 from tests.plugin import EXAMPLE_COHORT, ROOT
-from tests.processes import bot_env, run_args
+from tests.processes import bot_env, is_running, run_args
 
 
 def run_console(db: Path, log: Path) -> subprocess.Popen:
@@ -34,7 +34,7 @@ def run_console(db: Path, log: Path) -> subprocess.Popen:
 
 def wait_running(db: Path, pid: int, seconds: float = 20.0) -> None:
     deadline = time.monotonic() + seconds
-    while (holder := running(db)) is None or (holder.pid, holder.state) != (pid, "running"):
+    while not is_running(db, pid):
         assert time.monotonic() < deadline, f"pid {pid} never came up on {db}"
         time.sleep(0.05)
 

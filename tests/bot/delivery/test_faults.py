@@ -26,7 +26,7 @@ from bot.roster import import_roster_file
 from tests.fakes.discord_api import TOKEN, FakeDiscord
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI
 from tests.plugin import EXAMPLE_COHORT
-from tests.processes import bot_env, start_bot, until
+from tests.processes import bot_env, is_running, start_bot, until
 from tests.schedules.recording import RecordingSender
 
 BROADCAST = 1_000
@@ -101,6 +101,8 @@ async def kill_repeatedly(platform: str, db: Path, env: dict[str, str], log: Pat
     proc = await start_bot(platform, db, env, log)
     try:
         await until(lambda: broadcast_states(db) == {"sent": BROADCAST}, 90, f"the whole broadcast (seed {seed})")
+        # the last kill may have come after the end: then it is done before this bot has even started
+        await until(lambda: is_running(db, proc.pid), 30, "the last bot to be running")
     finally:
         proc.send_signal(signal.SIGTERM)
         code = await proc.wait()
